@@ -1,0 +1,3 @@
+from curvelint.cli import main
+
+main()

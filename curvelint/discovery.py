@@ -1,0 +1,182 @@
+"""Which files form a run.
+
+Walks the given paths (files or folders), skips hidden folders and symlink loops,
+and groups what it finds into `RunSource`s:
+
+* a folder holding ``events.out.tfevents.*`` files is one TensorBoard run; Keras's
+  ``RUN/train/`` + ``RUN/validation/`` layout is ONE run at ``RUN``;
+* ``trainer_state.json`` is a Hugging Face Trainer run, other ``*.json`` files are
+  candidate Keras histories (the reader ignores JSON that is not one);
+* ``*.parquet`` is a run (or several, when it has a run column);
+* ``*.csv`` and CSV-shaped ``*.log`` files (Keras CSVLogger, Lightning CSVLogger);
+* an MLflow run folder (``meta.yaml`` + ``metrics/``);
+* ``*.onnx`` files belong to the runs of their folder, or form a graph-only run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from typing import Iterable
+
+EVENT_MARK = "tfevents"
+KERAS_SUBDIRS = ("train", "validation", "eval", "val", "test")
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """The files of one run and the reader that reads them."""
+
+    path: str  # the run's folder or file, as the user named it
+    format: str  # reader name (see curvelint.readers.READERS)
+    files: tuple[str, ...]
+    prefixes: tuple[str, ...] = ()  # per file: series-name prefix ("validation/"), or ""
+    graphs: tuple[str, ...] = field(default=(), compare=False)  # ONNX files in the run's folder
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+
+def is_event_file(name: str) -> bool:
+    return name.startswith("events.out.") and EVENT_MARK in name
+
+
+def _file_format(path: str) -> str | None:
+    name = os.path.basename(path)
+    lower = name.lower()
+    if is_event_file(name):
+        return "tensorboard"
+    if lower == "trainer_state.json":
+        return "hf-trainer-state"
+    if lower.endswith(".json"):
+        return "keras-history"
+    if lower.endswith(".parquet"):
+        return "parquet"
+    if lower.endswith(".csv") or (lower.endswith(".log") and _looks_like_csv_log(path)):
+        return "csv"
+    if lower.endswith(".onnx"):
+        return "onnx"
+    return None
+
+
+def _looks_like_csv_log(path: str) -> bool:
+    """Keras CSVLogger is often told to write ``training.log``: a header line with 'epoch,'."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.readline(4096).decode("utf-8", "replace").strip().lower()
+    except OSError:
+        return False
+    cells = [c.strip() for c in head.split(",")]
+    return len(cells) >= 2 and ("epoch" in cells or "step" in cells)
+
+
+def _walk(root: str, exclude: list[str], base: str) -> Iterable[tuple[str, list[str], list[str]]]:
+    """os.walk that follows symlinks once, skips hidden folders, loops and excluded paths."""
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if not d.startswith(".") and d != "__pycache__"
+            and not _excluded(os.path.join(dirpath, d), exclude, base)
+        )
+        yield dirpath, dirnames, sorted(
+            f for f in filenames if not f.startswith(".") and not _excluded(os.path.join(dirpath, f), exclude, base)
+        )
+
+
+def _excluded(path: str, patterns: list[str], base: str) -> bool:
+    if not patterns:
+        return False
+    rel = os.path.relpath(path, base) if base else path
+    candidates = {path, rel, os.path.basename(path)}
+    return any(fnmatch.fnmatch(c, p) or fnmatch.fnmatch(c, p.rstrip("/") + "/*") for c in candidates for p in patterns)
+
+
+def _mlflow_run_dir(dirpath: str, dirnames: list[str], filenames: list[str]) -> bool:
+    return "meta.yaml" in filenames and "metrics" in dirnames
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.tb_dirs: dict[str, list[str]] = {}  # folder -> event files
+        self.files: dict[str, str] = {}  # file -> format
+        self.onnx: dict[str, list[str]] = {}  # folder -> onnx files
+        self.mlflow: set[str] = set()
+
+    def add_file(self, path: str) -> None:
+        fmt = _file_format(path)
+        if fmt is None:
+            return
+        folder = os.path.dirname(path) or "."
+        if fmt == "tensorboard":
+            self.tb_dirs.setdefault(folder, []).append(path)
+        elif fmt == "onnx":
+            self.onnx.setdefault(folder, []).append(path)
+        elif "/metrics/" in path.replace(os.sep, "/") and os.path.isfile(os.path.join(folder, "..", "meta.yaml")):
+            self.mlflow.add(os.path.normpath(os.path.join(folder, "..")))
+        elif fmt != "keras-history" or os.path.basename(folder) != "metrics":
+            self.files[path] = fmt
+
+    def sources(self) -> list[RunSource]:
+        out: list[RunSource] = []
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for folder, events in self.tb_dirs.items():
+            parent, leaf = os.path.split(folder)
+            if leaf in KERAS_SUBDIRS and parent and parent not in self.tb_dirs:
+                groups.setdefault(parent, []).extend((f, leaf + "/") for f in sorted(events))
+            else:
+                groups.setdefault(folder, []).extend((f, "") for f in sorted(events))
+        run_folders = set(groups) | self.mlflow
+        for folder, items in groups.items():
+            out.append(RunSource(folder, "tensorboard", tuple(f for f, _ in items), tuple(p for _, p in items),
+                                 tuple(sorted(self.onnx.get(folder, [])))))
+        for folder in self.mlflow:
+            out.append(RunSource(folder, "mlflow", (folder,), (), tuple(sorted(self.onnx.get(folder, [])))))
+        for path, fmt in self.files.items():
+            folder = os.path.dirname(path) or "."
+            run_folders.add(folder)
+            out.append(RunSource(path, fmt, (path,), (), tuple(sorted(self.onnx.get(folder, [])))))
+        for folder, graphs in self.onnx.items():
+            if folder not in run_folders:
+                for g in sorted(graphs):
+                    out.append(RunSource(g, "onnx", (g,), (), (g,)))
+        out.sort(key=lambda s: s.path)
+        return out
+
+
+def discover(paths: Iterable[str], exclude: list[str] | None = None) -> tuple[list[RunSource], list[str]]:
+    """Group the files under `paths` into runs. Returns (sources, errors for missing paths)."""
+    exclude = list(exclude or [])
+    collector = _Collector()
+    errors: list[str] = []
+    for raw in paths:
+        path = os.path.normpath(raw)
+        if os.path.isfile(path):
+            if is_event_file(os.path.basename(path)):
+                # a named event file stands for its whole run (pre-commit passes file names)
+                folder = os.path.dirname(path) or "."
+                parent, leaf = os.path.split(folder)
+                folders = [os.path.join(parent, d) for d in KERAS_SUBDIRS] if leaf in KERAS_SUBDIRS else [folder]
+                for f in folders:
+                    if os.path.isdir(f):
+                        for name in sorted(os.listdir(f)):
+                            if is_event_file(name):
+                                collector.add_file(os.path.join(f, name))
+            else:
+                collector.add_file(path)
+        elif os.path.isdir(path):
+            for dirpath, dirnames, filenames in _walk(path, exclude, path):
+                if _mlflow_run_dir(dirpath, dirnames, filenames):
+                    collector.mlflow.add(os.path.normpath(dirpath))
+                for f in filenames:
+                    collector.add_file(os.path.join(dirpath, f) if dirpath != "." else f)
+        else:
+            errors.append(f"{raw}: no such file or directory")
+    return collector.sources(), errors

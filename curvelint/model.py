@@ -1,0 +1,158 @@
+"""The data every pipeline stage shares: series, runs, problems and findings.
+
+Readers produce `Run`s, rules produce `Finding`s; nothing here knows about a
+file format or a rule.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class Severity(enum.IntEnum):
+    """How bad a finding is; ordered so that `>=` compares against --fail-on."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str | Severity) -> Severity:
+        if isinstance(text, Severity):
+            return text
+        try:
+            return cls[str(text).upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (expected error, warning or info)") from None
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """One logged metric: parallel arrays of steps (int64), values (float64), wall times."""
+
+    name: str
+    steps: np.ndarray
+    values: np.ndarray
+    wall_times: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", np.asarray(self.steps, dtype=np.int64))
+        object.__setattr__(self, "values", np.asarray(self.values, dtype=np.float64))
+        if self.wall_times is not None:
+            object.__setattr__(self, "wall_times", np.asarray(self.wall_times, dtype=np.float64))
+        if len(self.steps) != len(self.values):
+            raise ValueError(f"series {self.name!r}: {len(self.steps)} steps but {len(self.values)} values")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def slice(self, start: int, stop: int | None = None) -> Series:
+        wt = None if self.wall_times is None else self.wall_times[start:stop]
+        return Series(self.name, self.steps[start:stop], self.values[start:stop], wt)
+
+
+@dataclass(frozen=True)
+class InputStats:
+    """Summary statistics of model inputs (from a histogram summary or a data sample).
+
+    Scalars describe all features together; the optional per-feature arrays come
+    from a data sample and let rules compare feature scales.
+    """
+
+    name: str
+    source: str
+    count: float
+    min: float
+    max: float
+    mean: float
+    std: float
+    feature_min: np.ndarray | None = None
+    feature_max: np.ndarray | None = None
+    feature_mean: np.ndarray | None = None
+    feature_std: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class LabelStats:
+    """Class counts of the training labels (from a data sample or a logged histogram)."""
+
+    source: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something a reader could not read. Rules CL001/CL002 turn these into findings."""
+
+    kind: str  # "unreadable" or "truncated"
+    path: str
+    message: str
+    offset: int | None = None  # byte offset (binary formats) or line number (text formats)
+
+
+@dataclass
+class Run:
+    """One training run, whatever format it was read from."""
+
+    name: str
+    path: str  # the run's folder or file, as the user named it
+    format: str  # reader name: "tensorboard", "keras-history", "parquet", ...
+    series: dict[str, Series] = field(default_factory=dict)
+    hparams: dict[str, Any] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    graph: Any = None  # curvelint.graph.GraphSummary, when an ONNX model belongs to the run
+    inputs: list[InputStats] = field(default_factory=list)
+    labels: LabelStats | None = None
+
+    @property
+    def points(self) -> int:
+        return sum(len(s) for s in self.series.values())
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One lint result: what was seen (with numbers), why it matters, what to do."""
+
+    rule: str  # code, e.g. "CL104"
+    name: str  # kebab-case rule name
+    severity: Severity
+    path: str
+    run: str
+    metric: str | None
+    step: int | None
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    hint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "name": self.name,
+            "severity": str(self.severity),
+            "path": self.path,
+            "run": self.run,
+            "metric": self.metric,
+            "step": self.step,
+            "message": self.message,
+            "evidence": self.evidence,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class Abstention:
+    """A rule that could not judge a run, and why (shown with --verbose)."""
+
+    rule: str
+    run: str
+    metric: str | None
+    reason: str

@@ -1,0 +1,54 @@
+"""Readers: one module per format, each turning a `RunSource` into `Run`s.
+
+Every reader module exposes ``read(source: RunSource) -> list[Run]``. A reader never
+raises for bad input: it records a `Problem` on the run (CL001/CL002 report it) and
+keeps whatever it could read. A reader may return no run at all for a file that is
+not a training log (e.g. a JSON file that is not a Keras history). Modules are
+imported lazily so that linting one format never pays for the others' imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from curvelint.discovery import RunSource
+from curvelint.model import Problem, Run
+
+READERS: dict[str, str] = {
+    "tensorboard": "curvelint.readers.tensorboard",
+    "keras-history": "curvelint.readers.keras_json",
+    "hf-trainer-state": "curvelint.readers.hf_trainer_state",
+    "parquet": "curvelint.readers.parquet",
+    "csv": "curvelint.readers.csvlog",
+    "mlflow": "curvelint.readers.mlflow",
+    "onnx": "curvelint.readers.onnx_graph",
+}
+
+
+def read(source: RunSource) -> list[Run]:
+    """Read one source into runs; an unexpected reader failure becomes a CL001 problem."""
+    try:
+        module = importlib.import_module(READERS[source.format])
+        runs = module.read(source)
+    except Exception as exc:  # last line of defence: one bad file never stops the lint
+        run = Run(name=source.name, path=source.path, format=source.format, sources=list(source.files))
+        run.problems.append(Problem("unreadable", source.path, f"{type(exc).__name__}: {exc}"))
+        return [run]
+    if source.graphs and source.format != "onnx":
+        _attach_graphs(runs, source)
+    return runs
+
+
+def _attach_graphs(runs: list[Run], source: RunSource) -> None:
+    """ONNX files in a run's folder are that run's model graph (read once, shared)."""
+    try:
+        graph_reader = importlib.import_module(READERS["onnx"])
+    except ImportError:
+        return
+    for path in source.graphs:
+        graph, problems = graph_reader.load_graph(path)
+        for run in runs:
+            run.problems.extend(problems)
+            if graph is not None and run.graph is None:
+                run.graph = graph
+                run.sources.append(path)

@@ -1,0 +1,144 @@
+"""Which series plays which part: training loss, validation loss, monitored metric, lr, grad norm.
+
+Names follow the conventions of Keras (`loss`/`val_loss`, `train/epoch_loss` +
+`validation/epoch_loss`), PyTorch users (`train/loss`, `Loss/train`), Lightning
+(`train_loss`, `val_loss_epoch`), and the HF Trainer (`loss`, `eval_loss`,
+`learning_rate`, `grad_norm`). Configuration (`[tool.curvelint.metrics]`) wins.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+Direction = Literal["min", "max"]
+ROLE_NAMES = ("train_loss", "val_loss", "train_metric", "val_metric", "lr", "grad_norm")
+
+_VAL = r"(?:val|valid|validation|eval|evaluation|dev)"
+_TRAIN = r"(?:train|training|tr)"
+# Candidate names per role, most specific first; matched case-insensitively against the whole name.
+PATTERNS: dict[str, tuple[str, ...]] = {
+    "val_loss": (
+        rf"{_VAL}_loss(?:_epoch)?",
+        rf"{_VAL}[/._]epoch_loss",
+        rf"{_VAL}/loss(?:_epoch)?",
+        rf"loss[/_]{_VAL}",
+        rf"{_VAL}_g?0?_?loss",
+        rf"{_VAL}[/_]mean_loss",
+    ),
+    "train_loss": (
+        r"loss",
+        r"epoch_loss",
+        rf"{_TRAIN}_loss_epoch",
+        rf"{_TRAIN}_loss(?:_step)?",
+        rf"{_TRAIN}[/.]epoch_loss",
+        rf"{_TRAIN}/loss(?:_epoch|_step)?",
+        rf"loss[/_]{_TRAIN}",
+        r"mean_loss",
+        r"train/total_loss",
+        r"total_loss",
+    ),
+    "val_metric": tuple(
+        rf"{_VAL}[/._]{m}" for m in (
+            r"(?:epoch_)?acc(?:uracy)?(?:_epoch)?", r"(?:epoch_)?f1", r"(?:epoch_)?auc", r"mean_token_accuracy",
+        )
+    ) + (r"(?:acc|accuracy)[/_]" + _VAL,),
+    "train_metric": (
+        r"acc(?:uracy)?", r"epoch_acc(?:uracy)?",
+        rf"{_TRAIN}[/._](?:epoch_)?acc(?:uracy)?(?:_epoch|_step)?",
+        r"(?:acc|accuracy)[/_]" + _TRAIN,
+        r"mean_token_accuracy",
+    ),
+    "lr": (
+        r"lr", r"learning_rate", r"learning-rate", r"epoch_learning_rate", r"lr-\w+", r"lr[/_]\w+",
+        rf"{_TRAIN}[/._](?:epoch_)?(?:lr|learning_rate)", r"x/lr0", r"(?:optim|optimizer)[/_]lr\w*",
+    ),
+    "grad_norm": (
+        r"grad_norm", r"gradient_norm", r"grad[/_]norm\w*", r"(?:train[/_])?grad(?:ient)?_norm\w*",
+        r"global_norm", r"grad_norm[/_]total",
+    ),
+}
+
+_MAX_WORDS = (
+    "acc", "accuracy", "auc", "f1", "precision", "recall", "map", "iou", "dice", "jaccard", "bleu",
+    "rouge", "return", "reward", "ndcg", "mrr", "r2", "top1", "top5", "psnr", "ssim", "hit",
+)
+_MIN_WORDS = (
+    "loss", "error", "err", "mse", "mae", "rmse", "wer", "cer", "perplexity", "ppl", "nll", "bpd",
+    "fid", "kl", "distance",
+)
+
+
+def direction(name: str) -> Direction | None:
+    """'min' for loss-like names, 'max' for accuracy-like names, None when unknown."""
+    words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
+    for word in reversed(words):  # the last word is the most specific: "val_acc_loss" is a loss
+        if any(word == m or word.startswith(m) and m in ("loss",) for m in _MIN_WORDS):
+            return "min"
+        if word in _MAX_WORDS or re.fullmatch(r"(?:map|acc|top)\d*(?:_?\d+)?", word):
+            return "max"
+    return None
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The series name assigned to each role (None when the run has none)."""
+
+    train_loss: str | None = None
+    val_loss: str | None = None
+    train_metric: str | None = None
+    val_metric: str | None = None
+    lr: str | None = None
+    grad_norm: str | None = None
+    directions: dict[str, Direction] = field(default_factory=dict)
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(f.name, getattr(self, f.name)) for f in fields(self) if f.name in ROLE_NAMES and getattr(self, f.name)]
+
+    def role_of(self, series_name: str) -> str | None:
+        for role, name in self.items():
+            if name == series_name:
+                return role
+        return None
+
+
+def _match(names: list[str], patterns: tuple[str, ...], taken: set[str]) -> str | None:
+    for pattern in patterns:
+        rx = re.compile(pattern, re.IGNORECASE)
+        for name in names:
+            if name not in taken and rx.fullmatch(name):
+                return name
+    return None
+
+
+def assign_roles(
+    names: list[str],
+    overrides: dict[str, str | list[str]] | None = None,
+    directions: dict[str, Direction] | None = None,
+) -> Roles:
+    """Assign roles to series names. `overrides` maps role -> name or list of candidate names."""
+    overrides = overrides or {}
+    ordered = sorted(names)
+    taken: set[str] = set()
+    chosen: dict[str, str | None] = {}
+    for role in ("val_loss", "train_loss", "val_metric", "train_metric", "lr", "grad_norm"):
+        wanted = overrides.get(role)
+        if wanted is not None:
+            candidates = [wanted] if isinstance(wanted, str) else list(wanted)
+            pick = next((c for c in candidates if c in names and c not in taken), None)
+        else:
+            pick = _match(ordered, PATTERNS[role], taken)
+        chosen[role] = pick
+        if pick:
+            taken.add(pick)
+    dirs: dict[str, Direction] = {}
+    for name in names:
+        d = direction(name)
+        if d:
+            dirs[name] = d
+    for role in ("train_loss", "val_loss"):
+        if chosen[role]:
+            dirs[chosen[role]] = "min"
+    dirs.update(directions or {})
+    return Roles(directions=dirs, **chosen)

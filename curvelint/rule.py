@@ -1,0 +1,167 @@
+"""The plugin API: what a rule is, and what it is given when it checks a run.
+
+A rule is a class with a code, a kebab-case name, a default severity, a one-line
+summary, documented options and a docstring (what it detects, why it matters,
+how to fix). Its `check` yields `Finding`s (through `ctx.finding`) and
+`Abstention`s (through `ctx.abstain`). Third-party packs register rule classes
+under the entry-point group ``curvelint.rules``, exactly as the built-in pack does.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Union
+
+import numpy as np
+
+from curvelint.model import Abstention, Finding, Run, Series, Severity
+from curvelint.roles import Roles
+
+
+@dataclass(frozen=True)
+class Option:
+    """A documented rule option with its default (set per rule in configuration)."""
+
+    default: Any
+    doc: str
+
+
+class Rule:
+    """Base class of every rule. Subclasses set the class attributes and implement `check`."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    options: ClassVar[dict[str, Option]] = {}
+    hint: ClassVar[str] = ""  # the fix, in one or two sentences; used when a finding gives none
+    needs_graph: ClassVar[bool] = False  # True: only run when the run has a model graph
+
+    def check(self, ctx: Context) -> Iterable[Finding | Abstention]:
+        raise NotImplementedError
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or cls.summary)
+
+
+Result = Union[Finding, Abstention]
+
+
+class Context:
+    """What a rule sees of one run: its series, their roles, its options and a shared cache.
+
+    The cache (`memo`) lets rules share statistics computed once per series.
+    """
+
+    def __init__(self, run: Run, roles: Roles, rule: type[Rule] | None = None,
+                 options: dict[str, Any] | None = None, severity: Severity | None = None,
+                 cache: dict | None = None) -> None:
+        self.run = run
+        self.roles = roles
+        self.rule = rule
+        self.options = options or {}
+        self.severity = severity
+        self.cache: dict = {} if cache is None else cache
+
+    def for_rule(self, rule: type[Rule], options: dict[str, Any] | None = None,
+                 severity: Severity | None = None) -> Context:
+        """A view of the same run for one rule, with that rule's resolved options."""
+        merged = {k: o.default for k, o in rule.options.items()}
+        merged.update(options or {})
+        return Context(self.run, self.roles, rule, merged, severity or rule.severity, self.cache)
+
+    # -- series access ---------------------------------------------------------------------------
+    def name_of(self, role_or_name: str) -> str | None:
+        """The series name for a role ("train_loss", ...) or a literal series name."""
+        if role_or_name in self.run.series:
+            return role_or_name
+        return getattr(self.roles, role_or_name, None)
+
+    def series(self, role_or_name: str) -> Series | None:
+        name = self.name_of(role_or_name)
+        return self.run.series.get(name) if name else None
+
+    def curve(self, role_or_name: str) -> Series | None:
+        """The series up to its first non-finite value (CL100 reports what comes after)."""
+        s = self.series(role_or_name)
+        if s is None:
+            return None
+
+        def cut() -> Series:
+            bad = ~np.isfinite(s.values)
+            return s.slice(0, int(np.argmax(bad))) if bad.any() else s
+
+        return self.memo(("curve", s.name), cut)
+
+    def usable(self, role_or_name: str, min_points: int = 3) -> tuple[Series | None, str]:
+        """The finite curve for a role if a rule can judge it, else (None, reason to abstain)."""
+        name = self.name_of(role_or_name)
+        if name is None:
+            return None, f"no {role_or_name.replace('_', ' ')} series in this run"
+        s = self.curve(name)
+        assert s is not None
+        if len(s) < min_points:
+            return None, f"{name}: {len(s)} finite points, need at least {min_points}"
+        if np.all(s.values == s.values[0]):
+            return None, f"{name}: constant (reported by constant-metric)"
+        return s, ""
+
+    def direction(self, name: str) -> str | None:
+        return self.roles.directions.get(name)
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """Compute a value once per run and share it between rules."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    # -- results -----------------------------------------------------------------------------------
+    def finding(self, message: str, *, metric: str | None = None, step: int | None = None,
+                evidence: dict[str, Any] | None = None, hint: str | None = None,
+                severity: Severity | None = None) -> Finding:
+        rule = self.rule
+        assert rule is not None, "finding() needs a rule context (ctx.for_rule)"
+        return Finding(
+            rule=rule.code,
+            name=rule.name,
+            severity=severity or self.severity or rule.severity,
+            path=self.run.path,
+            run=self.run.name,
+            metric=metric,
+            step=None if step is None else int(step),
+            message=message,
+            evidence=_plain(evidence or {}),
+            hint=hint if hint is not None else rule.hint,
+        )
+
+    def abstain(self, reason: str, metric: str | None = None) -> Abstention:
+        assert self.rule is not None
+        return Abstention(self.rule.code, self.run.name, metric, reason)
+
+
+def _plain(value: Any) -> Any:
+    """Evidence as JSON-ready Python values (numpy scalars and arrays converted, floats rounded)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        if f != f or f in (float("inf"), float("-inf")):
+            return str(f)  # JSON has no NaN/inf
+        return float(f"{f:.6g}")
+    return value
+
+
+def run_rule(rule: Rule, ctx: Context) -> Iterator[Result]:
+    """Run one rule, turning an unexpected exception into an abstention rather than a crash."""
+    try:
+        yield from rule.check(ctx)
+    except Exception as exc:  # a buggy plugin must not stop the lint
+        yield ctx.abstain(f"internal error in {type(rule).__name__}: {type(exc).__name__}: {exc}")
