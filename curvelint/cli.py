@@ -1,0 +1,189 @@
+"""Command line: ``curvelint [PATHS]`` lints; ``curvelint rules`` / ``curvelint rule NAME`` document.
+
+Exit status: 0 nothing at or above --fail-on; 1 something was; 2 usage or config
+error, or no training log found under the given paths.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from curvelint import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class DefaultGroup(click.Group):
+    """A group whose default command is `lint`: ``curvelint logs/`` == ``curvelint lint logs/``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["lint", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="curvelint")
+def main() -> None:
+    """Lint training logs (TensorBoard, Keras history, Parquet, CSV, HF trainer_state, ONNX).
+
+    Run `curvelint PATHS...` to lint, `curvelint rules` to list the rules.
+    """
+
+
+def _fail(message: str) -> None:
+    click.echo(f"curvelint: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@main.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit"]), default=None,
+              help="Output format (default: text).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              help="Lowest severity that makes the exit status 1 (default: error).")
+@click.option("--select", multiple=True, help="Only these rules (code, code prefix like CL1, or name). Repeatable or comma-separated.")
+@click.option("--extend-select", multiple=True, help="Rules to add to the selection.")
+@click.option("--ignore", multiple=True, help="Rules to skip (code, prefix or name).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
+@click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
+@click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
+@click.option("--model", "model_file", type=click.Path(dir_okay=False), help="ONNX model graph that applies to every run.")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False), help="Sample of training inputs/labels (.npy, .npz, .parquet, .csv).")
+@click.option("--baseline", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False), help="Write the current findings as a baseline and exit 0.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Runs linted in parallel (default: available cores).")
+@click.option("--statistics", is_flag=True, help="Count findings per rule.")
+@click.option("--show-evidence", is_flag=True, help="Print each finding's evidence table (text format).")
+@click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors, no hints.")
+@click.option("--verbose", "-v", is_flag=True, help="Also show why rules abstained.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
+@click.option("--no-color", is_flag=True, help="Never colour the output.")
+def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file, isolated, exclude, model_file,
+                 data_file, baseline, write_baseline, output, jobs, statistics, show_evidence, quiet, verbose,
+                 exit_zero, no_color) -> None:
+    """Lint the training runs found under PATHS (default: the current folder)."""
+    from curvelint.config import ConfigError, load_config
+    from curvelint.engine import default_jobs, lint
+    from curvelint.model import Severity
+    from curvelint.registry import RegistryError
+    from curvelint.reporters import Options, render
+
+    paths = list(paths) or ["."]
+    try:
+        config = load_config(paths, config_file, isolated)
+        _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt)
+        extras = _extras(model_file, data_file)
+        report = lint(paths, config, jobs or default_jobs(), extras)
+    except (ConfigError, RegistryError) as exc:
+        _fail(str(exc))
+        return
+    for err in report.errors:
+        click.echo(f"curvelint: error: {err}", err=True)
+    if not report.runs:
+        _fail("no training logs found under " + ", ".join(paths)
+              + " (looked for TensorBoard event files, Keras history JSON, Parquet, CSV logs, trainer_state.json, ONNX)")
+    if write_baseline:
+        from curvelint.baseline import write_baseline as write
+
+        write(write_baseline, report.findings)
+        click.echo(f"curvelint: wrote {len(report.findings)} findings to baseline {write_baseline}", err=True)
+        sys.exit(EXIT_OK)
+    if baseline:
+        from curvelint.baseline import apply_baseline
+
+        try:
+            apply_baseline(report, baseline)
+        except (OSError, ValueError) as exc:
+            _fail(f"{baseline}: cannot read baseline: {exc}")
+    color = not no_color and output is None and sys.stdout.isatty()
+    text = render(report, config.format, Options(color, show_evidence, statistics, quiet, verbose))
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    else:
+        click.echo(text, color=color)
+    threshold = Severity.parse(config.fail_on)
+    failed = any(f.severity >= threshold for f in report.findings)
+    sys.exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
+
+
+def _split(values) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt) -> None:
+    """Command-line options win over configuration files."""
+    if select:
+        config.select = _split(select)
+    config.extend_select += _split(extend_select)
+    config.ignore += _split(ignore)
+    config.exclude += list(exclude)
+    if fail_on:
+        config.fail_on = fail_on
+    if fmt:
+        config.format = fmt
+    from curvelint.engine import matches
+    from curvelint.registry import load_rules
+
+    rules = load_rules()
+    for sel in [*(config.select or []), *config.extend_select, *config.ignore]:
+        if not any(matches(r, sel) for r in rules):
+            raise _config_error(f"unknown rule selector {sel!r} (see `curvelint rules`)")
+
+
+def _config_error(message: str):
+    from curvelint.config import ConfigError
+
+    return ConfigError(message)
+
+
+def _extras(model_file: str | None, data_file: str | None):
+    """Load --model and --data once; they apply to every run."""
+    from curvelint.engine import Extras
+
+    graph, inputs, labels = None, (), None
+    if model_file:
+        from curvelint.readers.onnx_graph import load_graph
+
+        graph, problems = load_graph(model_file)
+        for p in problems:
+            click.echo(f"curvelint: {p.path}: {p.message}", err=True)
+    if data_file:
+        from curvelint.data import load_sample
+
+        stats, labels, problems = load_sample(data_file)
+        inputs = tuple(stats)
+        for p in problems:
+            click.echo(f"curvelint: {p.path}: {p.message}", err=True)
+    return Extras(graph, inputs, labels)
+
+
+@main.command("rules")
+def rules_command() -> None:
+    """List every rule: code, name, default severity and summary."""
+    from curvelint.registry import load_rules
+
+    rules = load_rules()
+    width = max((len(r.name) for r in rules), default=10)
+    for r in rules:
+        click.echo(f"{r.code}  {r.name.ljust(width)}  {str(r.severity):<7}  {r.summary}")
+
+
+@main.command("rule")
+@click.argument("key")
+def rule_command(key: str) -> None:
+    """Show the documentation of one rule (by code or name)."""
+    from curvelint.registry import find_rule
+
+    rule = find_rule(key)
+    if rule is None:
+        _fail(f"no rule {key!r} (see `curvelint rules`)")
+    click.echo(f"{rule.code} {rule.name} ({rule.severity})\n\n{rule.summary}\n\n{rule.doc()}")
+    if rule.options:
+        click.echo("\nOptions:")
+        for name, opt in rule.options.items():
+            click.echo(f"  {name} = {opt.default!r}\n      {opt.doc}")

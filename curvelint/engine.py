@@ -1,0 +1,163 @@
+"""The engine: discover runs, read them, assign roles, run the selected rules, filter results.
+
+`lint()` is the whole pipeline behind the CLI and the public Python API. Runs are
+linted one at a time (or in worker processes with ``jobs > 1``) and dropped as soon
+as their findings are known, so memory does not grow with the number of runs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from curvelint import readers
+from curvelint.config import Config, local_suppressions
+from curvelint.discovery import RunSource, discover
+from curvelint.model import Abstention, Finding, InputStats, LabelStats, Run, Severity
+from curvelint.registry import load_rules
+from curvelint.roles import assign_roles
+from curvelint.rule import Context, Rule, run_rule
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    path: str
+    name: str
+    format: str
+    series: int
+    points: int
+
+
+@dataclass
+class Report:
+    runs: list[RunSummary] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    abstentions: list[Abstention] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # paths that do not exist
+    suppressed: int = 0
+    elapsed: float = 0.0
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+
+@dataclass(frozen=True)
+class Extras:
+    """Inputs that apply to every run: an explicit model graph and a data sample."""
+
+    graph: Any = None
+    inputs: tuple[InputStats, ...] = ()
+    labels: LabelStats | None = None
+
+
+@dataclass(frozen=True)
+class Selected:
+    rule: type[Rule]
+    severity: Severity
+    options: dict[str, Any]
+
+
+def matches(rule: type[Rule], selector: str) -> bool:
+    """A selector is a code, a code prefix (``CL1``), a rule name, or ``ALL``."""
+    s = selector.strip()
+    return s.upper() == "ALL" or s.lower() == rule.name or rule.code.upper().startswith(s.upper())
+
+
+def select_rules(config: Config) -> list[Selected]:
+    chosen = []
+    for rule in load_rules():
+        on = config.select is None or any(matches(rule, s) for s in config.select)
+        on = on or any(matches(rule, s) for s in config.extend_select)
+        if on and not any(matches(rule, s) for s in config.ignore):
+            sev = next((v for k, v in config.severity.items() if matches(rule, k)), None)
+            chosen.append(Selected(rule, Severity.parse(sev) if sev else rule.severity,
+                                   dict(config.rule_options.get(rule.name, {}))))
+    return chosen
+
+
+def check_run(run: Run, selected: list[Selected], config: Config) -> tuple[list[Finding], list[Abstention]]:
+    """Run the selected rules on one run, in code order; later rules see earlier findings."""
+    directions = config.metrics.get("directions", {})
+    overrides = {k: v for k, v in config.metrics.items() if k != "directions"}
+    base = Context(run, assign_roles(list(run.series), overrides, directions))
+    findings: list[Finding] = []
+    abstentions: list[Abstention] = []
+    base.cache["findings"] = findings
+    for sel in selected:
+        if sel.rule.needs_graph and run.graph is None:
+            continue
+        ctx = base.for_rule(sel.rule, sel.options, sel.severity)
+        for result in run_rule(sel.rule(), ctx):
+            (findings if isinstance(result, Finding) else abstentions).append(result)
+    return findings, abstentions
+
+
+def _suppressed(finding: Finding, config: Config, local: list[str]) -> bool:
+    from curvelint.registry import find_rule
+
+    rule = find_rule(finding.rule)
+    if rule is None:
+        return False
+    selectors = list(local)
+    for pattern, sel in config.per_path_ignores.items():
+        if fnmatch.fnmatch(finding.path, pattern) or fnmatch.fnmatch(finding.path, pattern.rstrip("/") + "/*"):
+            selectors.extend(sel)
+    return any(matches(rule, s) for s in selectors)
+
+
+def _lint_source(job: tuple[RunSource, Config, Extras]) -> list[tuple[RunSummary, list[Finding], list[Abstention], int]]:
+    """Read one source and lint each of its runs (runs in a worker process when jobs > 1)."""
+    source, config, extras = job
+    selected = select_rules(config)
+    out = []
+    for run in readers.read(source):
+        if extras.graph is not None and run.graph is None:
+            run.graph = extras.graph
+        if extras.inputs:
+            run.inputs.extend(extras.inputs)
+        if extras.labels is not None and run.labels is None:
+            run.labels = extras.labels
+        findings, abstentions = check_run(run, selected, config)
+        local, _reason = local_suppressions(run.path if os.path.isdir(run.path) else os.path.dirname(run.path))
+        kept = [f for f in findings if not _suppressed(f, config, local)]
+        summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points)
+        out.append((summary, kept, abstentions, len(findings) - len(kept)))
+    return out
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extras: Extras | None = None) -> Report:
+    """Lint every run under `paths`; results come in a deterministic (path) order."""
+    start = time.perf_counter()
+    config = config or Config()
+    extras = extras or Extras()
+    sources, errors = discover(list(paths), config.exclude)
+    report = Report(errors=errors)
+    work = [(s, config, extras) for s in sources]
+    if jobs > 1 and len(work) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+            results: Iterable = pool.map(_lint_source, work, chunksize=max(1, len(work) // (jobs * 8)))
+            _collect(report, results)
+    else:
+        _collect(report, map(_lint_source, work))
+    report.elapsed = time.perf_counter() - start
+    return report
+
+
+def _collect(report: Report, results: Iterable) -> None:
+    for per_source in results:
+        for summary, findings, abstentions, suppressed in per_source:
+            report.runs.append(summary)
+            report.findings.extend(findings)
+            report.abstentions.extend(abstentions)
+            report.suppressed += suppressed

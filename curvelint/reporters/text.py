@@ -1,0 +1,68 @@
+"""Text output for people: findings grouped by run, colour only on a terminal, a summary line."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import groupby
+
+import click
+
+from curvelint.model import Severity
+
+_COLORS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def _where(f) -> str:
+    parts = [f.metric] if f.metric else []
+    if f.step is not None:
+        parts.append(f"step {f.step}")
+    return " @ ".join(parts) if parts else "run"
+
+
+def _evidence_lines(evidence: dict, indent: str) -> list[str]:
+    width = max((len(k) for k in evidence), default=0)
+    return [f"{indent}{k.ljust(width)}  {v}" for k, v in evidence.items()]
+
+
+def render(report, options) -> str:
+    style = (lambda text, **kw: click.style(text, **kw)) if options.color else (lambda text, **kw: text)
+    lines: list[str] = []
+    by_run = {}
+    for f in report.findings:
+        by_run.setdefault((f.path, f.run), []).append(f)
+    for (path, run), findings in sorted(by_run.items()):
+        if options.quiet:
+            findings = [f for f in findings if f.severity >= Severity.WARNING] or []
+            if not findings:
+                continue
+        title = path if run == path else f"{path} [{run}]"
+        lines.append(style(title, bold=True))
+        for f in findings:
+            sev = style(f"{str(f.severity):<7}", fg=_COLORS[f.severity], bold=f.severity == Severity.ERROR)
+            lines.append(f"  {sev} {style(f.rule, bold=True)} {f.name}: {_where(f)}: {f.message}")
+            if f.hint and not options.quiet:
+                lines.append(style(f"          fix: {f.hint}", dim=True))
+            if options.show_evidence and f.evidence:
+                lines.extend(_evidence_lines(f.evidence, "          | "))
+        lines.append("")
+    if options.verbose and report.abstentions:
+        lines.append(style("Abstentions (rules that could not judge):", bold=True))
+        for key, group in groupby(sorted(report.abstentions, key=lambda a: (a.run, a.rule)), key=lambda a: a.run):
+            lines.append(f"  {key}")
+            lines.extend(f"    {a.rule}: {a.reason}" for a in group)
+        lines.append("")
+    if options.statistics and report.findings:
+        counts = Counter((f.rule, f.name) for f in report.findings)
+        lines.append(style("Statistics:", bold=True))
+        lines.extend(f"  {n:>5}  {code} {name}" for (code, name), n in sorted(counts.items()))
+        lines.append("")
+    lines.append(summary_line(report))
+    return "\n".join(lines)
+
+
+def summary_line(report) -> str:
+    n = len(report.runs)
+    counts = ", ".join(f"{report.count(s)} {s}{'s' if report.count(s) != 1 and s != Severity.INFO else ''}"
+                       for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
+    extra = f", {report.suppressed} suppressed" if report.suppressed else ""
+    return f"{n} run{'s' if n != 1 else ''} linted: {counts}{extra} in {report.elapsed:.2f}s"

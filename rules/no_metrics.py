@@ -1,0 +1,44 @@
+"""CL003 no-metrics."""
+
+from __future__ import annotations
+
+from curvelint.model import Severity
+from curvelint.rule import Context, Rule
+
+
+class NoMetrics(Rule):
+    """A run has no series curvelint recognises as a loss, so the curve rules cannot judge it.
+
+    curvelint knows the names that Keras (``loss``/``val_loss``, ``epoch_loss`` under
+    ``train/`` and ``validation/``), PyTorch users (``train/loss``, ``Loss/train``),
+    Lightning (``train_loss``, ``val_loss``) and the HF Trainer (``loss``,
+    ``eval_loss``) write. A run with no such series, or with no series at all (a run
+    killed right after start, an empty ``log_history``), gets this warning.
+
+    How to fix: map your names in the configuration::
+
+        [tool.curvelint.metrics]
+        train_loss = ["my_train_objective"]
+        val_loss = ["dev/objective"]
+    """
+
+    code = "CL003"
+    name = "no-metrics"
+    severity = Severity.WARNING
+    summary = "no recognisable loss series in a run"
+    hint = 'map your series names in [tool.curvelint.metrics], e.g. train_loss = ["my_loss"]'
+
+    def check(self, ctx: Context):
+        run = ctx.run
+        if run.format == "onnx" or (not run.series and any(p.kind == "unreadable" for p in run.problems)):
+            yield ctx.abstain("no curves to look for (graph-only or unreadable run)")
+            return
+        if ctx.roles.train_loss or ctx.roles.val_loss:
+            return
+        if any("loss" in name.lower() for name in run.series):
+            yield ctx.abstain("loss-like series present but none in a known role; map one in [tool.curvelint.metrics]")
+            return
+        names = sorted(run.series)
+        seen = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "") if names else "no series at all"
+        yield ctx.finding(f"no training or validation loss found; series seen: {seen}",
+                          evidence={"series": names[:50]})
