@@ -1,0 +1,419 @@
+"""Statistical primitives shared by the curve rules.
+
+Pure functions on 1-D numpy arrays (``steps`` as the x axis, ``values`` as y) that
+return small frozen dataclasses, so a rule can copy the numbers straight into a
+finding's evidence (``dataclasses.asdict``). Every function stays near-linear in the
+number of points: per-step logs with 100,000+ points are binned (medians of equal-count
+bins) before any quadratic estimator such as Mann-Kendall or Theil-Sen. Thresholds in
+the rules are relative (ratios, fractions of a level), never absolute loss values.
+
+scipy is imported lazily inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+MAX_TREND_POINTS = 500  # bins used by trend(): Mann-Kendall/Theil-Sen cost O(bins^2)
+
+
+# -- small helpers -----------------------------------------------------------------------------
+
+
+def as_dict(result: Any) -> dict[str, Any]:
+    """A result dataclass as a plain dict (for finding evidence)."""
+    return asdict(result)
+
+
+def can_log(values: np.ndarray) -> bool:
+    """True when every value is > 0, so ratios and log-differences are meaningful."""
+    return len(values) > 0 and bool(np.all(values > 0))
+
+
+def to_log(values: np.ndarray) -> tuple[np.ndarray, bool]:
+    """log(values) when all positive, else the values unchanged; the flag says which."""
+    v = np.asarray(values, dtype=np.float64)
+    return (np.log(v), True) if can_log(v) else (v, False)
+
+
+def mad(values: np.ndarray) -> float:
+    """Median absolute deviation scaled to estimate the standard deviation of normal data."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(v - np.median(v))))
+
+
+def rel_change(before: float, after: float, scale: float | None = None) -> float:
+    """(after - before) / |scale| (scale defaults to |before|); inf/0 safe."""
+    s = abs(before if scale is None else scale)
+    d = after - before
+    if s == 0:
+        return 0.0 if d == 0 else math.copysign(math.inf, d)
+    return float(d / s)
+
+
+def ratio(a: float, b: float) -> float:
+    """a / b, with inf for b == 0 (a != 0) and 1.0 for 0/0."""
+    if b == 0:
+        return 1.0 if a == 0 else math.copysign(math.inf, a)
+    return float(a / b)
+
+
+# -- windows -----------------------------------------------------------------------------------
+
+
+def tail(n: int, fraction: float = 0.25, min_points: int = 3, last: int | None = None) -> slice:
+    """Index slice of the last `last` points, else of the last `fraction` of `n` (>= min_points)."""
+    k = last if last is not None else int(math.ceil(n * fraction))
+    k = max(min(n, max(k, min_points)), 0)
+    return slice(n - k, n)
+
+
+def head(n: int, fraction: float = 0.25, min_points: int = 3, first: int | None = None) -> slice:
+    """Index slice of the first `first` points, else of the first `fraction` of `n` (>= min_points)."""
+    k = first if first is not None else int(math.ceil(n * fraction))
+    k = max(min(n, max(k, min_points)), 0)
+    return slice(0, k)
+
+
+def after_step(steps: np.ndarray, step: float) -> slice:
+    """Index slice of the points with steps >= `step` (steps assumed non-decreasing)."""
+    return slice(int(np.searchsorted(steps, step, side="left")), len(steps))
+
+
+# -- binning and smoothing ---------------------------------------------------------------------
+
+
+def bin_medians(x: np.ndarray, y: np.ndarray, max_bins: int = MAX_TREND_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Medians of x and y over at most `max_bins` equal-count consecutive bins (O(n log(n/bins)))."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    if n <= max_bins:
+        return x, y
+    edges = np.linspace(0, n, max_bins + 1).astype(np.int64)
+    size = int(np.diff(edges).max())
+    # pad each bin to `size` with NaN and take nanmedian row-wise: vectorised and linear
+    idx = edges[:-1, None] + np.arange(size)[None, :]
+    valid = idx < edges[1:, None]
+    idx = np.minimum(idx, n - 1)
+    xb = np.where(valid, x[idx], np.nan)
+    yb = np.where(valid, y[idx], np.nan)
+    return np.nanmedian(xb, axis=1), np.nanmedian(yb, axis=1)
+
+
+def rolling_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Centered rolling median (edges use the nearest value); O(n * window)."""
+    v = np.asarray(values, dtype=np.float64)
+    w = max(1, int(window)) | 1  # odd
+    if w <= 1 or len(v) < 3:
+        return v.copy()
+    from scipy.ndimage import median_filter
+
+    return median_filter(v, size=w, mode="nearest")
+
+
+def ema(values: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponential moving average (TensorBoard-style, debiased start); linear time via lfilter."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) == 0 or alpha >= 1:
+        return v.copy()
+    from scipy.signal import lfilter
+
+    num = lfilter([alpha], [1, alpha - 1], v)
+    den = lfilter([alpha], [1, alpha - 1], np.ones_like(v))
+    return num / den
+
+
+def auto_window(n: int, fraction: float = 0.02, max_window: int = 201) -> int:
+    """A default odd smoothing window: ~2% of the points, at least 1, at most `max_window`."""
+    return int(min(max_window, max(1, round(n * fraction)))) | 1
+
+
+def smooth(values: np.ndarray, window: int | None = None) -> np.ndarray:
+    """Robust smoothing of noisy per-step logging: rolling median (window: auto_window(n))."""
+    v = np.asarray(values, dtype=np.float64)
+    return rolling_median(v, auto_window(len(v)) if window is None else window)
+
+
+# -- trend -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Monotonic trend of a window: Sen's slope and a two-sided Mann-Kendall p-value.
+
+    slope: value units per step; change: slope * (stop - start), the fitted change over
+    the window; level: median value; tau: Kendall's tau (-1..1); n: points used
+    (before binning); bins: points after binning; start/stop: first/last step.
+    """
+
+    slope: float
+    p_value: float
+    tau: float
+    n: int
+    bins: int
+    start: float
+    stop: float
+    change: float
+    level: float
+
+    @property
+    def relative_change(self) -> float:
+        """Fitted change over the window relative to the window's median level."""
+        return rel_change(0.0, self.change, self.level) if self.level else 0.0
+
+    def significant(self, alpha: float = 0.05, direction: str = "down") -> bool:
+        """True if the trend is significant at `alpha` and goes `down` (or `up`)."""
+        ok = self.p_value < alpha
+        return ok and (self.slope < 0 or self.tau < 0 if direction == "down" else self.slope > 0 or self.tau > 0)
+
+
+def mann_kendall(y: np.ndarray) -> tuple[float, float, float]:
+    """(S, two-sided p-value, tau) of the Mann-Kendall test on y in order; O(n^2), keep n small.
+
+    Uses the normal approximation with tie correction and continuity correction.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    if n < 3:
+        return 0.0, 1.0, 0.0
+    s = 0.0
+    for i in range(n - 1):  # row-wise keeps memory O(n)
+        s += float(np.sign(y[i + 1:] - y[i]).sum())
+    _, counts = np.unique(y, return_counts=True)
+    ties = counts[counts > 1].astype(np.float64)
+    var = (n * (n - 1) * (2 * n + 5) - float((ties * (ties - 1) * (2 * ties + 5)).sum())) / 18.0
+    if var <= 0:
+        return s, 1.0, 0.0
+    z = (s - math.copysign(1.0, s)) / math.sqrt(var) if s != 0 else 0.0
+    p = math.erfc(abs(z) / math.sqrt(2.0))
+    tau = s / (n * (n - 1) / 2.0)
+    return s, float(p), float(tau)
+
+
+def sen_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Theil-Sen slope (median of pairwise slopes); O(n^2) memory/time, keep n small (<= ~1000)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    i, j = np.triu_indices(len(x), k=1)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    if not ok.any():
+        return 0.0
+    return float(np.median((y[j] - y[i])[ok] / dx[ok]))
+
+
+def trend(steps: np.ndarray, values: np.ndarray, max_bins: int = MAX_TREND_POINTS) -> Trend:
+    """Mann-Kendall trend test + Sen's slope, on medians of <= `max_bins` bins for long series.
+
+    Binning keeps the cost bounded at 100k points and damps per-step noise and its
+    short-range autocorrelation. Pass log-values for a slope in log units per step.
+    """
+    x = np.asarray(steps, dtype=np.float64)
+    y = np.asarray(values, dtype=np.float64)
+    n = len(y)
+    if n == 0:
+        return Trend(0.0, 1.0, 0.0, 0, 0, math.nan, math.nan, 0.0, math.nan)
+    xb, yb = bin_medians(x, y, max_bins)
+    _, p, tau = mann_kendall(yb)
+    slope = sen_slope(xb, yb) if len(xb) > 1 else 0.0
+    return Trend(slope=slope, p_value=p, tau=tau, n=n, bins=len(yb), start=float(x[0]), stop=float(x[-1]),
+                 change=slope * float(x[-1] - x[0]), level=float(np.median(y)))
+
+
+# -- variance comparison -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpreadComparison:
+    """Spread of a late window against an early one.
+
+    ratio: robust scale (MAD) of late / early; p_value: Brown-Forsythe (Levene with
+    median centring) test of equal variances, two-sided; n_early/n_late: sizes.
+    """
+
+    ratio: float
+    p_value: float
+    early_scale: float
+    late_scale: float
+    n_early: int
+    n_late: int
+
+
+def compare_spread(early: np.ndarray, late: np.ndarray, max_points: int = 20000) -> SpreadComparison:
+    """Brown-Forsythe test and MAD ratio of two samples (e.g. residuals of early vs late windows).
+
+    Samples longer than `max_points` are subsampled evenly (the test is linear anyway;
+    this only bounds the cost on huge logs).
+    """
+    a = _thin(np.asarray(early, dtype=np.float64), max_points)
+    b = _thin(np.asarray(late, dtype=np.float64), max_points)
+    sa, sb = mad(a), mad(b)
+    if sa == 0:
+        sa = float(np.std(a))
+    if sb == 0:
+        sb = float(np.std(b))
+    p = 1.0
+    if len(a) >= 3 and len(b) >= 3 and (np.ptp(a) > 0 or np.ptp(b) > 0):
+        from scipy.stats import levene
+
+        with np.errstate(all="ignore"):
+            res = levene(a, b, center="median")
+        p = float(res.pvalue) if np.isfinite(res.pvalue) else 1.0
+    return SpreadComparison(ratio=ratio(sb, sa), p_value=p, early_scale=sa, late_scale=sb,
+                            n_early=len(a), n_late=len(b))
+
+
+def _thin(v: np.ndarray, max_points: int) -> np.ndarray:
+    if len(v) <= max_points:
+        return v
+    return v[np.linspace(0, len(v) - 1, max_points).astype(np.int64)]
+
+
+def residuals(values: np.ndarray, window: int | None = None) -> np.ndarray:
+    """Values minus their rolling median: the noise/oscillation around the local level."""
+    v = np.asarray(values, dtype=np.float64)
+    return v - smooth(v, window if window is not None else max(5, auto_window(len(v))))
+
+
+# -- spikes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spike:
+    """One isolated upward jump: index, step, value, the local baseline, value/baseline
+    (or value - baseline for series that can be <= 0) and the robust z-score."""
+
+    index: int
+    step: int
+    value: float
+    baseline: float
+    jump: float
+    z: float
+
+
+def spikes(steps: np.ndarray, values: np.ndarray, z: float = 8.0, window: int | None = None,
+           min_jump: float = 0.5, up: bool = True) -> list[Spike]:
+    """Isolated jumps away from the local level, robust to noise and to level shifts.
+
+    The local level is a rolling median (window: ``max(7, auto_window(n))``); residuals
+    are taken in log space when all values are > 0 (else raw), scaled by their MAD
+    (with a floor of 1% of the level, so smooth curves need a real jump). A point is a
+    spike when its robust z-score exceeds `z` AND its relative excess over the level is
+    at least `min_jump` (log space: value/baseline >= 1 + min_jump; raw: excess >=
+    min_jump * |baseline|). A sustained shift moves the rolling median, so it is not a
+    spike. `up=False` looks for downward jumps instead. Consecutive spike points are
+    merged into their largest one. Linear in n (times the window).
+    """
+    x = np.asarray(steps)
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v)
+    if n < 5:
+        return []
+    w = window if window is not None else max(7, auto_window(n))
+    lv, logged = to_log(v)
+    base = rolling_median(lv, w)
+    r = lv - base
+    if not up:
+        r = -r
+    scale = mad(r)
+    floor = 0.01 if logged else 0.01 * max(float(np.median(np.abs(v))), 1e-12)
+    scale = max(scale, floor)
+    zs = (r - np.median(r)) / scale
+    if logged:
+        big = r >= math.log1p(min_jump)
+    else:
+        big = r >= min_jump * np.maximum(np.abs(base), floor)
+    hit = np.flatnonzero((zs > z) & big)
+    out: list[Spike] = []
+    for group in np.split(hit, np.flatnonzero(np.diff(hit) > 1) + 1) if len(hit) else []:
+        i = int(group[np.argmax(zs[group])])
+        b = float(np.exp(base[i])) if logged else float(base[i])
+        jump = ratio(v[i], b) if logged else float(v[i] - b)
+        out.append(Spike(index=i, step=int(x[i]), value=float(v[i]), baseline=b, jump=jump, z=float(zs[i])))
+    return out
+
+
+def robust_z(values: np.ndarray) -> np.ndarray:
+    """(values - median) / MAD (MAD floored at a tiny epsilon)."""
+    v = np.asarray(values, dtype=np.float64)
+    return (v - np.median(v)) / max(mad(v), 1e-12)
+
+
+def log_diff_z(values: np.ndarray) -> np.ndarray:
+    """Robust z-scores of first differences (of logs when all values are > 0); length n - 1."""
+    lv, _ = to_log(np.asarray(values, dtype=np.float64))
+    return robust_z(np.diff(lv)) if len(lv) > 1 else np.zeros(0)
+
+
+# -- extremes and levels -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Extremum:
+    """Best point of a series: index, step, value (minimum for 'min', maximum for 'max')."""
+
+    index: int
+    step: int
+    value: float
+
+
+def best(steps: np.ndarray, values: np.ndarray, direction: str = "min") -> Extremum:
+    """Location and value of the minimum (direction 'min') or maximum ('max'); first on ties."""
+    v = np.asarray(values, dtype=np.float64)
+    i = int(np.argmax(v) if direction == "max" else np.argmin(v))
+    return Extremum(index=i, step=int(np.asarray(steps)[i]), value=float(v[i]))
+
+
+def level(values: np.ndarray, where: str = "end", fraction: float = 0.1, min_points: int = 3,
+          max_points: int | None = None) -> float:
+    """Robust level (median) of the first ('start') or last ('end') `fraction` of a series.
+
+    `max_points` caps the window (e.g. the last 3 epochs only).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v)
+    if n == 0:
+        return math.nan
+    sl = tail(n, fraction, min_points) if where == "end" else head(n, fraction, min_points)
+    w = v[sl]
+    if max_points is not None and len(w) > max_points:
+        w = w[-max_points:] if where == "end" else w[:max_points]
+    return float(np.median(w))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a loss-like series got: start/end/min levels and the fractions that matter.
+
+    drop: (start - end) / |start|, the relative decrease; retained: (end - min) /
+    (start - min), the share of the achieved decrease given back at the end (0 when the
+    run ends at its best, 1 when it ends back at its start).
+    """
+
+    start: float
+    end: float
+    minimum: float
+    min_step: int
+    drop: float
+    retained: float
+
+
+def progress(steps: np.ndarray, values: np.ndarray, fraction: float = 0.1, min_points: int = 3,
+             smooth_window: int | None = None) -> Progress:
+    """Start/end levels (medians of the first/last `fraction`) and the minimum of the smoothed curve."""
+    v = np.asarray(values, dtype=np.float64)
+    s = smooth(v, smooth_window)
+    ex = best(steps, s, "min")
+    start = level(v, "start", fraction, min_points)
+    end = level(v, "end", fraction, min_points)
+    span = start - ex.value
+    return Progress(start=start, end=end, minimum=ex.value, min_step=ex.step,
+                    drop=rel_change(end, start, start) if start else 0.0,
+                    retained=(end - ex.value) / span if span > 0 else 0.0)
