@@ -16,7 +16,7 @@ def _where(f) -> str:
     parts = [f.metric] if f.metric else []
     if f.step is not None:
         parts.append(f"step {f.step}")
-    return " @ ".join(parts) if parts else "run"
+    return " @ ".join(parts)
 
 
 def _evidence_lines(evidence: dict, indent: str) -> list[str]:
@@ -39,7 +39,8 @@ def render(report, options) -> str:
         lines.append(style(title, bold=True))
         for f in findings:
             sev = style(f"{str(f.severity):<7}", fg=_COLORS[f.severity], bold=f.severity == Severity.ERROR)
-            lines.append(f"  {sev} {style(f.rule, bold=True)} {f.name}: {_where(f)}: {f.message}")
+            where = _where(f)
+            lines.append(f"  {sev} {style(f.rule, bold=True)} {f.name}: {where + ': ' if where else ''}{f.message}")
             if f.hint and not options.quiet:
                 lines.append(style(f"          fix: {f.hint}", dim=True))
             if options.show_evidence and f.evidence:
