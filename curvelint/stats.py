@@ -417,3 +417,56 @@ def progress(steps: np.ndarray, values: np.ndarray, fraction: float = 0.1, min_p
     return Progress(start=start, end=end, minimum=ex.value, min_step=ex.step,
                     drop=rel_change(end, start, start) if start else 0.0,
                     retained=(end - ex.value) / span if span > 0 else 0.0)
+
+
+# -- alignment and stalls (used by the validation rules) -----------------------------------------
+
+
+def at_steps(steps: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Values of a series linearly interpolated at `targets` (NaN outside its step range).
+
+    Aligns e.g. a per-step training loss with the steps of a per-epoch validation loss.
+    """
+    x = np.asarray(steps, dtype=np.float64)
+    y = np.asarray(values, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    if len(x) == 0:
+        return np.full(len(t), np.nan)
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    out = np.interp(t, x, y)
+    out[(t < x[0]) | (t > x[-1])] = np.nan
+    return out
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Where a lower-is-better series last improved, Keras EarlyStopping-style.
+
+    index/step/value: the last point that beat the best so far by more than
+    `min_delta` (relative to |best|); since: points after it; fraction: share of the
+    step span after it (0 = improved at the last point, 1 = never improved after the first).
+    """
+
+    index: int
+    step: int
+    value: float
+    since: int
+    fraction: float
+
+
+def last_improvement(steps: np.ndarray, values: np.ndarray, min_delta: float = 0.0) -> Stall:
+    """The last point that improved on the best so far (lower is better) by > min_delta * |best|."""
+    x = np.asarray(steps)
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v)
+    if n == 0:
+        return Stall(0, 0, math.nan, 0, 0.0)
+    # best-so-far before each point; a point improves when it beats that by the margin
+    prev_best = np.concatenate(([np.inf], np.minimum.accumulate(v)[:-1]))
+    margin = min_delta * np.abs(np.where(np.isfinite(prev_best), prev_best, 0.0))
+    improved = v < prev_best - margin
+    i = int(np.flatnonzero(improved)[-1]) if improved.any() else 0
+    span = float(x[-1] - x[0])
+    frac = float(x[-1] - x[i]) / span if span > 0 else 0.0
+    return Stall(index=i, step=int(x[i]), value=float(v[i]), since=n - 1 - i, fraction=frac)
