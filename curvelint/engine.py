@@ -7,7 +7,6 @@ as their findings are known, so memory does not grow with the number of runs.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -102,10 +101,7 @@ def _suppressed(finding: Finding, config: Config, local: list[str]) -> bool:
     rule = find_rule(finding.rule)
     if rule is None:
         return False
-    selectors = list(local)
-    for pattern, sel in config.per_path_ignores.items():
-        if fnmatch.fnmatch(finding.path, pattern) or fnmatch.fnmatch(finding.path, pattern.rstrip("/") + "/*"):
-            selectors.extend(sel)
+    selectors = [*local, *config.ignores_for(finding.path)]
     return any(matches(rule, s) for s in selectors)
 
 
@@ -122,7 +118,8 @@ def _lint_source(job: tuple[RunSource, Config, Extras]) -> list[tuple[RunSummary
         if extras.labels is not None and run.labels is None:
             run.labels = extras.labels
         findings, abstentions = check_run(run, selected, config)
-        local, _reason = local_suppressions(run.path if os.path.isdir(run.path) else os.path.dirname(run.path))
+        run_dir = run.path if os.path.isdir(run.path) else os.path.dirname(run.path)
+        local, _reason = local_suppressions(run_dir) if config.run_files else ([], "")
         kept = [f for f in findings if not _suppressed(f, config, local)]
         summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points)
         out.append((summary, kept, abstentions, len(findings) - len(kept)))

@@ -1,0 +1,49 @@
+"""GitHub Actions workflow commands (`--format github`): findings become annotations.
+
+``::error file=runs/a,title=CL104 diverging-loss::val_loss @ step 120: ...``;
+warnings use ``::warning``, info findings ``::notice``. Message data escapes ``%``,
+``\\r`` and ``\\n``; property values also escape ``,`` and ``:`` (GitHub's rules).
+"""
+
+from __future__ import annotations
+
+import os
+
+from curvelint.model import Severity
+
+COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _file(path: str) -> str:
+    """The path relative to the workspace (the current folder), as annotations need."""
+    rel = os.path.relpath(os.path.abspath(path))
+    return (path if rel.startswith("..") else rel).replace(os.sep, "/")
+
+
+def command(f) -> str:
+    where = " @ ".join([*([f.metric] if f.metric else []), *([f"step {f.step}"] if f.step is not None else [])])
+    message = f"{where}: {f.message}" if where else f.message
+    if f.run != f.path:
+        message = f"[{f.run}] {message}"
+    if f.hint:
+        message += f"\nFix: {f.hint}"
+    props = f"file={escape_property(_file(f.path))},title={escape_property(f'{f.rule} {f.name}')}"
+    return f"::{COMMANDS[f.severity]} {props}::{escape_data(message)}"
+
+
+def render(report, options) -> str:
+    from curvelint.reporters.text import summary_line
+
+    findings = [f for f in report.findings if not options.quiet or f.severity >= Severity.WARNING]
+    lines = [command(f) for f in findings]
+    lines += [f"::error::{escape_data(e)}" for e in report.errors]
+    lines.append(summary_line(report))
+    return "\n".join(lines)
