@@ -462,11 +462,12 @@ def last_improvement(steps: np.ndarray, values: np.ndarray, min_delta: float = 0
     n = len(v)
     if n == 0:
         return Stall(0, 0, math.nan, 0, 0.0)
-    # best-so-far before each point; a point improves when it beats that by the margin
-    prev_best = np.concatenate(([np.inf], np.minimum.accumulate(v)[:-1]))
-    margin = min_delta * np.abs(np.where(np.isfinite(prev_best), prev_best, 0.0))
-    improved = v < prev_best - margin
-    i = int(np.flatnonzero(improved)[-1]) if improved.any() else 0
+    # like EarlyStopping: `best` only moves on an improvement larger than the margin, so a
+    # slow creep still counts once it adds up to more than min_delta
+    i, best_v = 0, float(v[0])
+    for j in range(1, n):
+        if v[j] < best_v - min_delta * abs(best_v):
+            i, best_v = j, float(v[j])
     span = float(x[-1] - x[0])
     frac = float(x[-1] - x[i]) / span if span > 0 else 0.0
     return Stall(index=i, step=int(x[i]), value=float(v[i]), since=n - 1 - i, fraction=frac)
