@@ -61,10 +61,12 @@ def _fail(message: str) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors, no hints.")
 @click.option("--verbose", "-v", is_flag=True, help="Also show why rules abstained.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
+@click.option("--allow-empty", is_flag=True,
+              help="Exit 0 when no training log is found (the pre-commit hook: it may pass JSON/CSV that are not logs).")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
 def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file, isolated, exclude, model_file,
                  data_file, baseline, write_baseline, output, jobs, statistics, show_evidence, quiet, verbose,
-                 exit_zero, no_color) -> None:
+                 exit_zero, no_color, allow_empty=False) -> None:
     """Lint the training runs found under PATHS (default: the current folder)."""
     from curvelint.config import ConfigError, load_config
     from curvelint.engine import default_jobs, lint
@@ -83,6 +85,8 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         return
     for err in report.errors:
         click.echo(f"curvelint: error: {err}", err=True)
+    if not report.runs and allow_empty and not report.errors:
+        sys.exit(EXIT_OK)
     if not report.runs:
         _fail("no training logs found under " + ", ".join(paths)
               + " (looked for TensorBoard event files, Keras history JSON, Parquet, CSV logs, trainer_state.json, ONNX)")
