@@ -1,0 +1,97 @@
+"""CL201 recurrent-activation."""
+
+from __future__ import annotations
+
+from curvelint.graph import RECURRENT_OPS, recurrent_depth
+from curvelint.model import Severity
+from curvelint.rule import Context, Option, Rule
+
+# ONNX defaults of the `activations` attribute, per direction
+DEFAULT_ACTIVATIONS = {"RNN": ["Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
+
+
+class RecurrentActivation(Rule):
+    """A recurrent layer whose recurrence is prone to exploding or vanishing gradients.
+
+    Symptom: loss spikes or NaN (exploding), or a loss that stops improving early on
+    long sequences (vanishing). The graph shows the cause:
+
+    * an RNN/LSTM/GRU node with an unbounded activation (Relu) in the recurrence: the
+      hidden state is multiplied by the same recurrent weights at every time step, and
+      with no bound on the activation it can grow without limit;
+    * a simple (ungated) RNN over long sequences, or several simple RNN layers stacked:
+      the gradient through time shrinks or grows geometrically with the number of steps.
+
+    Fixes: use gated cells (LSTM/GRU), keep tanh in the recurrence (or a bounded or
+    leaky variant such as LeakyReLU/ELU with careful initialisation), clip gradients,
+    and shorten sequences (truncated backprop through time).
+    Keras: ``layers.LSTM(64)`` instead of ``layers.SimpleRNN(64, activation="relu")``;
+    ``keras.optimizers.Adam(1e-3, clipnorm=1.0)``.
+    PyTorch: ``nn.LSTM(32, 64)`` / ``nn.GRU(32, 64)`` instead of
+    ``nn.RNN(32, 64, nonlinearity="relu")``; ``torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)``.
+    """
+
+    code = "CL201"
+    name = "recurrent-activation"
+    severity = Severity.WARNING
+    summary = "RNN/LSTM/GRU with an unbounded activation in the recurrence, or a long/deep simple RNN"
+    hint = "use gated cells (LSTM/GRU), keep a bounded activation in the recurrence, and clip gradients"
+    needs_graph = True
+    options = {
+        "unbounded": Option(["Relu", "ThresholdedRelu", "Affine", "Softplus"],
+                            "activations counted as unbounded inside an RNN/LSTM/GRU recurrence"),
+        "max_sequence": Option(50, "simple RNN sequence length (when the graph fixes it) from which "
+                                   "vanishing gradients through time are likely"),
+        "max_stacked": Option(3, "stacked simple RNN layers from which the rule fires"),
+    }
+
+    def check(self, ctx: Context):
+        g = ctx.run.graph
+        if g is None:
+            yield ctx.abstain("no model graph")
+            return
+        cells = [n for n in g.nodes if n.op in RECURRENT_OPS]
+        if not cells:
+            yield ctx.abstain("no RNN/LSTM/GRU node in the graph")
+            return
+        unbounded = set(ctx.options["unbounded"])
+        bad = []
+        for n in cells:
+            acts = [str(a) for a in (n.attrs.get("activations") or DEFAULT_ACTIVATIONS[n.op])]
+            hit = sorted({a for a in acts if a in unbounded})
+            if hit:
+                bad.append((n, hit))
+        if bad:
+            names = ", ".join(f"{n.name} ({n.op}, {'/'.join(hit)})" for n, hit in bad)
+            yield ctx.finding(
+                f"unbounded activation in the recurrence of {len(bad)} recurrent layer(s): {names}; "
+                "the hidden state can grow without limit over time steps (exploding gradients)",
+                metric=None,
+                evidence={"nodes": [n.name for n, _ in bad], "ops": [n.op for n, _ in bad],
+                          "activations": [hit for _, hit in bad]})
+        flagged = {n.name for n, _ in bad}
+        simple = [n for n in cells if n.op == "RNN" and n.name not in flagged]
+        long_ones = [(n, length) for n in simple if (length := _sequence_length(g, n)) is not None
+                     and length >= int(ctx.options["max_sequence"])]
+        if long_ones:
+            names = ", ".join(f"{n.name} ({length} steps)" for n, length in long_ones)
+            yield ctx.finding(
+                f"simple (ungated) RNN over long sequences: {names}; gradients through time vanish or explode "
+                "geometrically with sequence length", metric=None,
+                evidence={"nodes": [n.name for n, _ in long_ones], "sequence_length": [k for _, k in long_ones]})
+        depth, chain = ctx.memo("graph:rnn-depth", lambda: recurrent_depth(g))
+        if depth >= int(ctx.options["max_stacked"]):
+            yield ctx.finding(
+                f"{depth} simple RNN layers stacked ({' -> '.join(chain)}); deep ungated recurrences are hard to "
+                "train", metric=None, evidence={"depth": depth, "nodes": chain})
+        if not bad and not long_ones and depth < int(ctx.options["max_stacked"]):
+            yield ctx.abstain(f"{len(cells)} recurrent layer(s) with bounded activations, none long or deep")
+
+
+def _sequence_length(g, node) -> int | None:
+    shape = g.shapes.get(node.inputs[0]) if node.inputs else None
+    if not shape:
+        return None
+    axis = 1 if node.attrs.get("layout", 0) == 1 else 0
+    dim = shape[axis] if axis < len(shape) else None
+    return dim if isinstance(dim, int) and dim > 0 else None
