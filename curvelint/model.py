@@ -77,6 +77,7 @@ class InputStats:
     feature_max: np.ndarray | None = None
     feature_mean: np.ndarray | None = None
     feature_std: np.ndarray | None = None
+    feature_names: tuple[str, ...] | None = None  # column names of a table sample
 
 
 @dataclass(frozen=True)
