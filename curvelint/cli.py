@@ -156,6 +156,8 @@ def _extras(model_file: str | None, data_file: str | None):
         graph, problems = load_graph(model_file)
         for p in problems:
             click.echo(f"curvelint: {p.path}: {p.message}", err=True)
+        for note in graph.notes if graph is not None else ():
+            click.echo(f"curvelint: {note}", err=True)
     if data_file:
         from curvelint.data import load_sample
 

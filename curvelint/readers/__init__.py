@@ -52,3 +52,4 @@ def _attach_graphs(runs: list[Run], source: RunSource) -> None:
             if graph is not None and run.graph is None:
                 run.graph = graph
                 run.sources.append(path)
+                run.notes.extend(graph.notes)
