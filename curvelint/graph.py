@@ -230,6 +230,7 @@ class SaturatingPath:
 
     depth: int
     activations: tuple[str, ...]  # "name (Op)"
+    names: tuple[str, ...]  # the activations' node names
     path: tuple[str, ...]  # activations and weight layers on the way, in order, ending at `into`
     into: str
     ops: tuple[str, ...]  # distinct activation ops
@@ -301,6 +302,7 @@ def saturating_paths(g: GraphSummary, min_depth: int = 1) -> list[SaturatingPath
         out.append(SaturatingPath(
             depth=depth,
             activations=tuple(_label(ix, j) for j in sats),
+            names=tuple(ix.g.nodes[j].name for j in sats),
             path=tuple(_label(ix, j) for j in seq),
             into=_label(ix, w),
             ops=tuple(sorted({_op_label(ix, j) for j in sats})),
@@ -313,7 +315,7 @@ def _op_label(ix: _Index, i: int) -> str:
     n = ix.g.nodes[i]
     if n.op in SATURATING_OPS or ix.kinds.get(i) != "sat":
         return n.op
-    return "Sigmoid/Tanh (decomposed)"
+    return "decomposed Sigmoid/Tanh"
 
 
 def _label(ix: _Index, i: int) -> str:

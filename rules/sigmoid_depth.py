@@ -58,7 +58,7 @@ class SigmoidDepth(Rule):
         agree = [f for f in ctx.cache.get("findings", [])
                  if f.rule in AGREEING_RULES and f.run == ctx.run.name and f.path == ctx.run.path]
         message = (f"{p.depth} saturating activations ({', '.join(p.ops)}) on one path with no normalization "
-                   f"between weight layers: {_names(p.activations)} -> {p.into}; vanishing-gradient risk")
+                   f"between weight layers: {_names(p.names)} -> {p.into}; vanishing-gradient risk")
         if agree:
             seen = ", ".join(sorted({f"{f.name} ({f.rule})" for f in agree}))
             message += f". The curves agree: {seen}"
@@ -73,8 +73,8 @@ class SigmoidDepth(Rule):
         yield ctx.finding(message, metric=None, evidence=evidence)
 
 
-def _names(labels: tuple[str, ...], keep: int = 6) -> str:
-    names = [label.rsplit(" (", 1)[0] for label in labels]
+def _names(names_: tuple[str, ...], keep: int = 6) -> str:
+    names = list(names_)
     if len(names) > keep:
         names = names[:3] + [f"... {len(names) - 5} more ..."] + names[-2:]
     return " -> ".join(names)
