@@ -42,7 +42,7 @@ from curvelint.readers import tfrecord
 
 FORMAT = "tensorboard"
 VERIFY_CRC = True  # check each record's data CRC32C (the CLI may turn it off for speed)
-FAST_PATH = False  # decode plain scalar events from the bytes with numpy (same results as the protos)
+FAST_PATH = True  # decode plain scalar events from the bytes with numpy (same results as the protos)
 # histogram tags that describe the model's inputs (full match; configuration may extend this)
 INPUT_TAGS: list[str] = [r"inputs?", r"inputs?/.*", r"x"]
 
@@ -93,7 +93,8 @@ class _Points:
         wall = np.concatenate(self.wall).astype(np.float64)[order]
         cuts = np.flatnonzero(np.diff(tid)) + 1
         bounds = [0, *cuts.tolist(), len(tid)]
-        return {self.tags[int(tid[a])]: (step[a:b], value[a:b], wall[a:b]) for a, b in zip(bounds, bounds[1:])}
+        groups = sorted(zip(bounds, bounds[1:]), key=lambda ab: rec[order[ab[0]]])  # by first appearance
+        return {self.tags[int(tid[a])]: (step[a:b], value[a:b], wall[a:b]) for a, b in groups}
 
 
 @dataclass
@@ -137,31 +138,40 @@ def _tensor_scalar(tensor: Any) -> float | None:
     return float(vals[0]) if len(vals) == 1 else None
 
 
-def _decode_protos(data: bytes, starts: list[int], ends: list[int], records: list[int], prefix: str,
-                   path: str, points: _Points, state: _RunState) -> int | None:
+def _decode_protos(data: bytes, starts: np.ndarray, ends: np.ndarray, records: list[int], prefix: str,
+                   path: str, points: _Points, state: _RunState, pending: dict[str, int] | None = None,
+                   met: dict[str, tuple[int, str]] | None = None) -> int | None:
     """Decode the given records with the Event proto (the reference path).
 
+    `pending` names the series whose `scalars` metadata the fast path saw first (at that
+    record index); `met` receives where this call first saw each series' metadata.
     Returns the offset of the first record that is not an Event despite a good CRC, if any.
     """
+    pending = pending or {}
+    met = {} if met is None else met
     from tensorboard.compat.proto import event_pb2
 
     parse = event_pb2.Event.FromString
     view = memoryview(data)
     out = _Scalar()
     bad: int | None = None
-    for i in records:
+    for i, start, end in zip(records, starts[records].tolist(), ends[records].tolist()):
         try:
-            ev = parse(view[starts[i]:ends[i]])
+            ev = parse(view[start:end])
         except Exception:  # a record with a good CRC but a bad proto: skip it, report once
-            bad = starts[i] - tfrecord.HEADER if bad is None else bad
+            bad = start - tfrecord.HEADER if bad is None else bad
             continue
         if not ev.HasField("summary"):
             continue
         for v in ev.summary.value:
             tag = v.tag
             name = prefix + tag
-            if name not in state.plugins and v.HasField("metadata"):
-                state.plugins[name] = v.metadata.plugin_data.plugin_name
+            if name not in state.plugins:
+                if pending.get(name, i) < i:
+                    state.plugins[name] = "scalars"
+                elif v.HasField("metadata"):
+                    state.plugins[name] = v.metadata.plugin_data.plugin_name
+                    met[name] = (i, state.plugins[name])
             kind = v.WhichOneof("value")
             if kind == "simple_value":
                 value: float | None = v.simple_value
@@ -252,14 +262,184 @@ def _hparams(content: bytes, state: _RunState) -> None:
     except Exception:
         return
     if data.HasField("session_start_info"):
-        for key, value in data.session_start_info.hparams.items():
-            state.hparams[key] = _plain(value)
+        hparams = data.session_start_info.hparams
+        for key in sorted(hparams):  # map order is arbitrary
+            state.hparams[key] = _plain(hparams[key])
 
 
-def _decode_fast(data: bytes, starts: np.ndarray, ends: np.ndarray, prefix: str, points: _Points,
-                 plugins: dict[str, str]) -> list[int]:
-    """Decode what the fast path can; return the record indices left for the protos."""
-    return list(range(len(starts)))
+# ------------------------------------------------------------------------------------------------
+# fast path: plain single-value scalar events decoded from the bytes, all records at once
+# ------------------------------------------------------------------------------------------------
+# Event = 09 wall(f64) [10 step(varint)] 2a L1 Summary;  Summary = 0a L2 Value;
+# Value = 0a L3 tag, then one of the bodies below, then optionally the `scalars` metadata.
+_META = bytes.fromhex("4a0b0a090a07") + b"scalars"
+_SIMPLE, _F32_TENSOR, _F64_TENSOR = 5, 12, 16  # body lengths
+_F32_HEADS = (bytes.fromhex("420a080112002204"), bytes.fromhex("420a08011200" + "2a04"))  # tensor_content, float_val
+_F64_HEADS = (bytes.fromhex("420e080212002208"), bytes.fromhex("420e08021200" + "3208"))  # tensor_content, double_val
+
+
+def _u64(word: bytes) -> np.uint64:
+    return np.frombuffer(word, dtype="<u8")[0]
+
+
+@dataclass
+class _Fast:
+    """Records the fast path decoded (indices into the file's records) and what is left."""
+
+    index: np.ndarray
+    tags: list[str]  # tag names, by local tag id
+    tag: np.ndarray  # local tag id per decoded record
+    tensor: np.ndarray  # bool: a tensor scalar (needs the tag's plugin to be `scalars`)
+    meta: np.ndarray  # bool: carries the `scalars` metadata
+    step: np.ndarray
+    value: np.ndarray
+    wall: np.ndarray
+    rest: list[int]
+
+
+def _classify(data: bytes, starts: np.ndarray, ends: np.ndarray) -> _Fast:
+    """Decode every record that matches the plain scalar layout; the others go to `rest`."""
+    n = len(data)
+    arr = np.frombuffer(data, dtype=np.uint8)
+    last = n - 1
+
+    def at(pos: np.ndarray) -> np.ndarray:
+        return arr[np.minimum(pos, last)]
+
+    words32, words64 = tfrecord.unaligned(data, "<u4"), tfrecord.unaligned(data, "<u8")
+
+    def u32(pos: np.ndarray) -> np.ndarray:
+        return words32[np.minimum(pos, n - 4)]
+
+    def u64(pos: np.ndarray) -> np.ndarray:
+        return words64[np.minimum(pos, n - 8)]
+
+    s, e = starts, ends
+    ok = (e - s >= 20) & (at(s) == 0x09)
+    wall = u64(s + 1).view(np.float64)
+    p = s + 9
+    active = at(p) == 0x10
+    step = np.zeros(len(s), dtype=np.uint64)
+    vlen = np.zeros(len(s), dtype=np.int64)
+    for k in range(10):
+        if not active.any():
+            break
+        byte = at(p + 1 + k)
+        step |= np.where(active, (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k), np.uint64(0))
+        vlen += active
+        active &= byte >= 0x80
+    ok &= ~active
+    q = p + (vlen > 0) + vlen
+    ok &= (at(q) == 0x2A) & (at(q + 1) < 0x80) & (q + 2 + at(q + 1) == e)
+    ok &= (at(q + 2) == 0x0A) & (at(q + 3) < 0x80) & (q + 4 + at(q + 3) == e)
+    ok &= (at(q + 4) == 0x0A) & (at(q + 5) < 0x80)
+    tag_start = q + 6
+    r = tag_start + at(q + 5)
+    meta = (e - r >= 13 + _SIMPLE) & (u64(e - 13) == _u64(_META[:8])) & (u64(e - 8) == _u64(_META[5:]))
+    body = e - r - 13 * meta
+    head = u64(r)
+    simple = (body == _SIMPLE) & (at(r) == 0x15)
+    f32 = (body == _F32_TENSOR) & ((head == _u64(_F32_HEADS[0])) | (head == _u64(_F32_HEADS[1])))
+    f64 = (body == _F64_TENSOR) & ((head == _u64(_F64_HEADS[0])) | (head == _u64(_F64_HEADS[1])))
+    ok &= simple | f32 | f64
+    index = np.flatnonzero(ok)
+    rest = np.flatnonzero(~ok).tolist()
+    simple, f32 = simple[index], f32[index]
+    value = np.where(simple, u32(r[index] + 1).view(np.float32).astype(np.float64),
+                     np.where(f32, u32(r[index] + 8).view(np.float32).astype(np.float64),
+                              u64(r[index] + 8).view(np.float64)))
+    names, tag = _group_tags(data, tag_start[index], r[index])
+    bad_tag = tag < 0  # not UTF-8: the protos decide
+    if bad_tag.any():
+        rest = sorted(rest + index[bad_tag].tolist())
+        keep = ~bad_tag
+        index, tag, simple, value = index[keep], tag[keep], simple[keep], value[keep]
+    return _Fast(index, names, tag, ~simple, meta[index], step[index].view(np.int64), value, wall[index], rest)
+
+
+def _group_tags(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Tag names and the local tag id of each byte range; -1 for a tag that is not UTF-8.
+
+    Tags are compared as whole 8-byte words (overlapping at the end, masked when shorter
+    than 8 bytes) hashed to one uint64; the grouping is then verified word by word and
+    redone with a dict of byte strings in the (never seen) case of a hash collision.
+    """
+    if not len(tag_start):
+        return [], np.zeros(0, np.int64)
+    length = tag_end - tag_start
+    words = tfrecord.unaligned(data, "<u8")
+    columns = [length.astype(np.uint64)]
+    short = length < 8
+    if short.any():
+        last_ok = len(words) - 1
+        first = words[np.minimum(tag_start, last_ok)]
+        bits = np.minimum(length, 7).astype(np.uint64) * np.uint64(8)
+        mask = np.where(short, (np.uint64(1) << bits) - np.uint64(1), np.uint64(0xFFFFFFFFFFFFFFFF))
+        columns.append(first & mask)
+    long_ = ~short
+    for j in range(int(-(-int(length.max()) // 8))):  # ceil(max length / 8) words cover every tag
+        pos = np.where(long_, tag_start + np.minimum(8 * j, length - 8), tag_start)
+        columns.append(np.where(long_, words[np.minimum(pos, len(words) - 1)], np.uint64(0)))
+    key = np.zeros(len(tag_start), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for col in columns:
+            key = (key ^ col) * np.uint64(0x9E3779B97F4A7C15)
+            key ^= key >> np.uint64(29)
+    uniq, first_at, local = np.unique(key, return_index=True, return_inverse=True)
+    rep = first_at[local]
+    if not all(np.array_equal(col, col[rep]) for col in columns):
+        return _group_tags_slow(data, tag_start, tag_end)
+    names: list[str] = []
+    remap = np.arange(len(uniq))
+    for i, at in enumerate(first_at.tolist()):
+        try:
+            names.append(data[int(tag_start[at]):int(tag_end[at])].decode("utf-8"))
+        except UnicodeDecodeError:
+            remap[i] = -1
+            names.append("")
+    return names, remap[local.reshape(-1)]
+
+
+def _group_tags_slow(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray) -> tuple[list[str], np.ndarray]:
+    ids: dict[bytes, int] = {}
+    local = np.fromiter((ids.setdefault(data[a:b], len(ids)) for a, b in zip(tag_start.tolist(), tag_end.tolist())),
+                        dtype=np.int64, count=len(tag_start))
+    names: list[str] = []
+    remap = np.arange(len(ids))
+    for raw, i in ids.items():
+        try:
+            names.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            remap[i] = -1
+            names.append("")
+    return names, remap[local]
+
+
+def _first_meta(fast: _Fast, prefix: str) -> dict[str, int]:
+    """Full name -> index of the first fast record carrying the `scalars` metadata."""
+    idx = fast.index[fast.meta]
+    tags = fast.tag[fast.meta]
+    uniq, first = np.unique(tags, return_index=True)
+    return {prefix + fast.tags[int(t)]: int(idx[f]) for t, f in zip(uniq, first)}
+
+
+def _add_fast(fast: _Fast, prefix: str, points: _Points, known: dict[str, str],
+              first_meta: dict[str, tuple[int, str]]) -> None:
+    """Add the fast records; a tensor scalar counts once its tag's plugin is `scalars`.
+
+    `known` holds the plugins known before this file, `first_meta` the first metadata of
+    this file per name (record index, plugin), both from fast and proto records.
+    """
+    threshold = np.full(len(fast.tags), np.iinfo(np.int64).max, dtype=np.int64)
+    for t, tag in enumerate(fast.tags):
+        name = prefix + tag
+        if name in known:
+            threshold[t] = -1 if known[name] == "scalars" else threshold[t]
+        elif name in first_meta and first_meta[name][1] == "scalars":
+            threshold[t] = first_meta[name][0]
+    keep = ~fast.tensor | (fast.index >= threshold[fast.tag])
+    ids = np.array([points.tag_index(tag) for tag in fast.tags] or [0], dtype=np.int64)
+    points.add(fast.index[keep], ids[fast.tag[keep]], fast.step[keep], fast.value[keep], fast.wall[keep])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -286,13 +466,20 @@ def read_file(path: str, prefix: str, state: _RunState, problems: list[Problem],
     recs = tfrecord.scan(data, path, verify)
     problems.extend(recs.problems)
     points = _Points()
-    starts, ends = recs.starts.tolist(), recs.ends.tolist()
-    rest: list[int]
+    starts, ends = recs.starts, recs.ends
     if fast and len(recs):
-        rest = _decode_fast(data, recs.starts, recs.ends, prefix, points, state.plugins)
+        known = dict(state.plugins)
+        quick = _classify(data, recs.starts, recs.ends)
+        pending = {k: v for k, v in _first_meta(quick, prefix).items() if k not in known}
+        met: dict[str, tuple[int, str]] = {}
+        bad = _decode_protos(data, starts, ends, quick.rest, prefix, path, points, state, pending, met)
+        for name, i in pending.items():
+            if name not in met or met[name][0] > i:
+                met[name] = (i, "scalars")
+            state.plugins.setdefault(name, "scalars")
+        _add_fast(quick, prefix, points, known, met)
     else:
-        rest = list(range(len(recs)))
-    bad = _decode_protos(data, starts, ends, rest, prefix, path, points, state)
+        bad = _decode_protos(data, starts, ends, list(range(len(recs))), prefix, path, points, state)
     if bad is not None:
         problems.append(Problem("unreadable", path, f"record at byte {bad} has a good CRC but is not an "
                                 "Event proto; skipped", bad))
