@@ -58,7 +58,7 @@ class ClassImbalance(Rule):
             yield ctx.abstain(f"smallest class {minority!r} is {share:.1%} of {total} labels (>= {threshold:.1%})")
             return
         rare = sorted((c for c in counts if 0 < counts[c] / total < threshold), key=lambda c: counts[c])
-        message = (f"class imbalance: class {minority!r} is {share:.1%} of {total} labels "
+        message = (f"class {minority!r} is only {share:.1%} of {total} labels "
                    f"(majority {majority!r} {counts[majority] / total:.1%}; {len(rare)} of {k} classes below "
                    f"{threshold:.1%})")
         acc = [name for role in ("val_metric", "train_metric") if (name := ctx.name_of(role))
