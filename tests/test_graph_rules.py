@@ -287,3 +287,49 @@ def test_every_realworld_onnx_is_analysed(realworld: Path):
 def test_realworld_batchnorm_cnn_counts_its_normalization(realworld: Path):
     g, _ = load_graph(str(realworld / "akazhiyu_cnn-mnist" / "model.onnx"))
     assert len(G.normalization_nodes(g)) == 7 and G.weight_depth(g)[0] == 8
+
+
+def test_loop_body_is_inlined(tmp_path: Path):
+    """A Loop whose body stacks 4 Sigmoid layers on the carried state, then a weight layer after the loop."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    body_nodes, inits, t = [], [], "h_in"
+    for i in range(4):
+        inits.append(numpy_helper.from_array(rng.normal(size=(4, 4)).astype(np.float32), f"bw{i}"))
+        body_nodes += [helper.make_node("MatMul", [t, f"bw{i}"], [f"m{i}"], name=f"body/fc{i}"),
+                       helper.make_node("Sigmoid", [f"m{i}"], [f"s{i}"], name=f"body/act{i}")]
+        t = f"s{i}"
+    body_nodes += [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Identity", [t], ["h_out"])]
+    body = helper.make_graph(
+        body_nodes, "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("h_in", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("h_out", TensorProto.FLOAT, [1, 4])], inits)
+    main = helper.make_graph(
+        [helper.make_node("Loop", ["trips", "", "x"], ["h"], body=body, name="loop"),
+         helper.make_node("MatMul", ["h", "w_out"], ["y"], name="head")], "main",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        [numpy_helper.from_array(np.array(3, np.int64), "trips"),
+         numpy_helper.from_array(np.eye(4, dtype=np.float32), "w_out")])
+    path = tmp_path / "loop.onnx"
+    onnx.save(helper.make_model(main, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    g, problems = load_graph(str(path))
+    assert problems == []
+    (f,) = findings(g, SigmoidDepth)
+    assert f.evidence["depth"] == 4 and "loop/body/body/act0" in f.message and f.evidence["into"] == "head (MatMul)"
+
+
+def test_input_preprocessing_kinds():
+    def first(op: str, extra: tuple[str, ...] = ()) -> GraphSummary:
+        nodes = [Node("flat", "Flatten", ("x",), ("f",)), Node("pre", op, ("f",) + extra, ("p",)),
+                 Node("fc", "Gemm", ("p", "w"), ("y",))]
+        return GraphSummary("p.onnx", nodes, [TensorInfo("x", "float")], [], frozenset({"w", "c", "scale", "bias"}))
+
+    assert "BatchNormalization" in G.input_preprocessing(first("BatchNormalization", ("scale", "bias")))["x"]
+    assert "Div by a constant" in G.input_preprocessing(first("Div", ("c",)))["x"]
+    assert G.input_preprocessing(first("Relu")) == {}
