@@ -1,0 +1,153 @@
+"""Helpers shared by the validation and learning-rate rules (CL110-CL114, CL120).
+
+Not a rule: which series a validation rule compares, oriented so that lower is
+always better, and small formatting helpers. All statistics come from
+`curvelint.stats`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from curvelint import stats
+from curvelint.model import Series
+from curvelint.rule import Context
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A series with its direction; `y` is the series oriented so that lower is better."""
+
+    series: Series
+    direction: str  # "min" or "max"
+
+    @property
+    def name(self) -> str:
+        return self.series.name
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.series.steps
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.series.values
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.series.values if self.direction == "min" else -self.series.values
+
+    def real(self, oriented: float) -> float:
+        """An oriented value (e.g. a level of `y`) back in the series' own units."""
+        return oriented if self.direction == "min" else -oriented
+
+    def after(self, step: float) -> Curve:
+        sl = stats.after_step(self.steps, step)
+        return Curve(self.series.slice(sl.start, sl.stop), self.direction)
+
+    def between(self, start: float, stop: float) -> Curve:
+        a = int(np.searchsorted(self.steps, start, side="left"))
+        b = int(np.searchsorted(self.steps, stop, side="right"))
+        return Curve(self.series.slice(a, b), self.direction)
+
+
+def curve(ctx: Context, role: str, min_points: int = 3) -> tuple[Curve | None, str]:
+    """The usable series of a role with its direction (loss roles are 'min'), or a reason."""
+    s, reason = ctx.usable(role, min_points)
+    if s is None:
+        return None, reason
+    direction = ctx.direction(s.name) or ("min" if role.endswith("loss") else None)
+    if direction is None:
+        return None, f"{s.name}: unknown direction (set it in [tool.curvelint.metrics.directions])"
+    return Curve(s, direction), ""
+
+
+def validation_pair(ctx: Context, min_points: int, prefer: str = "loss") -> tuple[Curve | None, Curve | None, str]:
+    """(validation curve, its training counterpart or None, reason when there is no validation curve).
+
+    prefer="loss": val_loss with train_loss, else val_metric with train_metric (or train_loss).
+    """
+    order = ("val_loss", "val_metric") if prefer == "loss" else ("val_metric", "val_loss")
+    reasons = []
+    for role in order:
+        val, reason = curve(ctx, role, min_points)
+        if val is None:
+            if ctx.name_of(role) is not None:
+                reasons.append(reason)
+            continue
+        train_roles = ("train_loss", "train_metric") if role == "val_loss" else ("train_metric", "train_loss")
+        for t in train_roles:
+            train, _ = curve(ctx, t)
+            if train is not None:
+                return val, train, ""
+        return val, None, ""
+    return None, None, "; ".join(reasons) or "no validation series in this run"
+
+
+def metric_top(c: Curve) -> float | None:
+    """The optimum of a bounded higher-is-better metric (1.0 for fractions, 100 for percents)."""
+    if c.direction != "max":
+        return None
+    v = c.values
+    if v.min() >= 0 and v.max() <= 1.0:
+        return 1.0
+    if v.min() >= 0 and v.max() <= 100.0 and v.max() > 1.0:
+        return 100.0
+    return None
+
+
+def improvement(c: Curve, start: float, best: float) -> float:
+    """How much better `best` is than `start` (oriented values): relative to |start| for losses,
+    as the share of the remaining headroom for bounded metrics (accuracy 0.6 -> 0.8 closes 50%)."""
+    top = metric_top(c)
+    if top is not None:
+        room = top - c.real(start)
+        return (start - best) / room if room > 0 else 0.0
+    return stats.rel_change(best, start, start)
+
+
+def span(steps: np.ndarray) -> str:
+    return f"steps {int(steps[0])}..{int(steps[-1])}"
+
+
+def fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """Where a validation curve last improved (stats.Stall on its smoothed values) and its raw best."""
+
+    curve: Curve
+    stall: stats.Stall
+    best: stats.Extremum  # raw best (oriented)
+    end: float  # oriented end level (median of the last 3 points)
+
+
+def plateau(c: Curve, min_delta: float, smooth_fraction: float = 0.1) -> Plateau:
+    """EarlyStopping emulation on the smoothed curve (a single lucky evaluation is not a new best)."""
+    smoothed = stats.smooth(c.y, stats.auto_window(len(c.y), smooth_fraction))
+    stall = stats.last_improvement(c.steps, smoothed, min_delta)
+    return Plateau(c, stall, stats.best(c.steps, c.y, "min"), stats.level(c.y, "end", 0.0, min_points=3))
+
+
+def constant_lr(ctx: Context, start: float, stop: float, tol: float) -> tuple[float | None, str]:
+    """The learning rate if it is logged, > 0 and constant (max/min <= 1 + tol) over steps start..stop.
+
+    Returns (lr, "") or (None, why not). The lr series is constant by design, so it is taken
+    with ctx.curve (ctx.usable refuses constant series).
+    """
+    lr = ctx.curve("lr")
+    if lr is None or len(lr) == 0:
+        return None, "no learning-rate series logged"
+    a = int(np.searchsorted(lr.steps, start, side="right")) - 1  # the value in force at `start`
+    b = int(np.searchsorted(lr.steps, stop, side="right"))
+    window = lr.values[max(a, 0):b]
+    if len(window) < 2 or lr.steps[-1] < start:
+        return None, f"{lr.name}: not logged over {span(np.array([start, stop]))}"
+    lo, hi = float(window.min()), float(window.max())
+    if lo <= 0 or hi > lo * (1 + tol):
+        return None, f"{lr.name} changes over the plateau ({fmt(lo)}..{fmt(hi)})"
+    return float(np.median(window)), ""

@@ -1,0 +1,90 @@
+"""CL111 early-stopping-missed."""
+
+from __future__ import annotations
+
+from curvelint import stats
+from curvelint.model import Severity
+from curvelint.rule import Context, Option, Rule
+
+from ._validation import constant_lr, fmt, plateau, validation_pair
+from .overfitting import overfit_verdict
+
+
+class EarlyStoppingMissed(Rule):
+    """The best validation epoch is far before the end of the run: the rest was wasted.
+
+    Symptom: the validation loss (or metric) last improved by more than `min_delta`
+    at some step, and the run went on for at least `patience` more evaluations and
+    `min_wasted_fraction` of its steps without improving again (EarlyStopping
+    emulated on the smoothed validation curve). The final weights are no better,
+    often slightly worse, than the ones at the best step.
+
+    Complementary rules: when the validation curve clearly *rises* after its best
+    (or the generalisation gap widens), overfitting (CL110) reports it instead; when
+    the plateau happens at a constant logged learning rate, plateau-without-lr-decay
+    (CL120) reports it. This rule is the info-level "wasted epochs" note otherwise.
+
+    Fixes: stop when validation stops improving and keep the best weights.
+
+    Keras::
+
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, min_delta=1e-4,
+                                      restore_best_weights=True)
+
+    PyTorch (plain loop)::
+
+        if val_loss < best - 1e-4:
+            best, bad = val_loss, 0
+            torch.save(model.state_dict(), "best.pt")
+        elif (bad := bad + 1) > patience:
+            model.load_state_dict(torch.load("best.pt")); break
+
+    Lightning: ``EarlyStopping(monitor="val_loss", patience=5)`` with
+    ``ModelCheckpoint(monitor="val_loss", save_top_k=1)``; HF Trainer:
+    ``EarlyStoppingCallback(early_stopping_patience=3)`` with ``load_best_model_at_end=True``.
+    """
+
+    code = "CL111"
+    name = "early-stopping-missed"
+    severity = Severity.INFO
+    summary = "the best validation epoch is far before the end: the epochs after it were wasted"
+    hint = ("use EarlyStopping(monitor='val_loss', patience=5, restore_best_weights=True) "
+            "(HF: EarlyStoppingCallback + load_best_model_at_end=True) and keep the best checkpoint")
+    options = {
+        "min_points": Option(6, "fewest validation points to judge"),
+        "patience": Option(5, "fewest evaluations without improvement to report"),
+        "min_wasted_fraction": Option(0.2, "smallest share of the run's steps after the last improvement"),
+        "min_delta": Option(0.005, "an improvement must beat the best so far by this fraction of it"),
+        "lr_tolerance": Option(0.01, "a learning rate varying by less than this (relative) counts as constant"),
+    }
+
+    def check(self, ctx: Context):
+        o = ctx.options
+        val, _, reason = validation_pair(ctx, o["min_points"])
+        if val is None:
+            yield ctx.abstain(reason)
+            return
+        if overfit_verdict(ctx).kind:
+            yield ctx.abstain(f"{val.name}: reported by CL110 overfitting", val.name)
+            return
+        p = plateau(val, o["min_delta"])
+        st = p.stall
+        if st.since < o["patience"] or st.fraction < o["min_wasted_fraction"]:
+            return
+        lr, _ = constant_lr(ctx, st.step, float(val.steps[-1]), o["lr_tolerance"])
+        if lr is not None:
+            yield ctx.abstain(f"{val.name}: plateau at a constant learning rate, reported by CL120", val.name)
+            return
+        best, end = val.real(p.best.value), val.real(p.end)
+        worse = stats.rel_change(p.best.value, p.end, p.best.value)
+        wasted = int(val.steps[-1] - st.step)
+        yield ctx.finding(
+            f"{val.name} last improved by more than {o['min_delta']:.1%} at step {st.step}; the {st.since} "
+            f"evaluations after it ({wasted} steps, {st.fraction:.0%} of the run, up to step {int(val.steps[-1])}) "
+            f"did not improve it: best {fmt(best)} at step {p.best.step}, end {fmt(end)} "
+            f"({worse:+.1%} worse than the best)",
+            metric=val.name, step=st.step,
+            evidence={"last_improvement_step": st.step, "evaluations_since": st.since,
+                      "wasted_steps": wasted, "wasted_fraction": st.fraction, "best_step": p.best.step,
+                      "best_value": best, "end_value": end, "relative_to_best": worse,
+                      "min_delta": o["min_delta"], "last_step": int(val.steps[-1])})

@@ -1,0 +1,89 @@
+"""CL120 plateau-without-lr-decay."""
+
+from __future__ import annotations
+
+from curvelint import stats
+from curvelint.model import Severity
+from curvelint.rule import Context, Option, Rule
+
+from ._validation import constant_lr, fmt, plateau, validation_pair
+from .overfitting import overfit_verdict
+
+
+class PlateauWithoutLrDecay(Rule):
+    """Validation plateaus for many epochs while the logged learning rate stays constant.
+
+    Symptom: the validation loss (or metric) has not improved by more than
+    `min_delta` for at least `patience` evaluations and `min_fraction` of the run,
+    and the learning-rate series logged over that stretch is constant. A smaller
+    step size often lets the optimiser settle into the basin it is bouncing around
+    in; a schedule would have tried that.
+
+    Not flagged: runs without a logged learning rate (early-stopping-missed, CL111,
+    covers their wasted epochs); plateaus during which the rate was decayed (the
+    schedule did its job); validation that rises (overfitting, CL110: a lower rate
+    does not fix that).
+
+    Fixes: decay the learning rate on plateau, or use a schedule.
+
+    Keras::
+
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.2, patience=3, min_lr=1e-6)
+        # or: keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=total_steps)
+
+    PyTorch::
+
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.2, patience=3)
+        ...
+        sched.step(val_loss)          # once per epoch, after validation
+        # or CosineAnnealingLR(optimizer, T_max=epochs) / OneCycleLR(...)
+
+    HF Trainer: ``lr_scheduler_type="cosine"`` (or ``"reduce_lr_on_plateau"``).
+    """
+
+    code = "CL120"
+    name = "plateau-without-lr-decay"
+    severity = Severity.INFO
+    summary = "validation plateaus for many epochs while the logged learning rate stays constant"
+    hint = ("decay the learning rate on plateau: keras.callbacks.ReduceLROnPlateau(factor=0.2, patience=3) / "
+            "torch.optim.lr_scheduler.ReduceLROnPlateau, or a cosine schedule; then stop early")
+    options = {
+        "min_points": Option(6, "fewest validation points to judge"),
+        "patience": Option(5, "fewest evaluations without improvement to report"),
+        "min_fraction": Option(0.2, "smallest share of the run's steps spent on the plateau"),
+        "min_delta": Option(0.005, "an improvement must beat the best so far by this fraction of it"),
+        "lr_tolerance": Option(0.01, "a learning rate varying by less than this (relative) counts as constant"),
+    }
+
+    def check(self, ctx: Context):
+        o = ctx.options
+        val, _, reason = validation_pair(ctx, o["min_points"])
+        if val is None:
+            yield ctx.abstain(reason)
+            return
+        if ctx.name_of("lr") is None:
+            yield ctx.abstain("no learning-rate series logged", val.name)
+            return
+        if overfit_verdict(ctx).kind:
+            yield ctx.abstain(f"{val.name}: reported by CL110 overfitting", val.name)
+            return
+        p = plateau(val, o["min_delta"])
+        st = p.stall
+        if st.since < o["patience"] or st.fraction < o["min_fraction"]:
+            return
+        last = int(val.steps[-1])
+        lr, why = constant_lr(ctx, st.step, last, o["lr_tolerance"])
+        if lr is None:
+            yield ctx.abstain(why, val.name)
+            return
+        lr_name = ctx.name_of("lr")
+        end = val.real(p.end)
+        yield ctx.finding(
+            f"{val.name} has not improved by more than {o['min_delta']:.1%} for {st.since} evaluations "
+            f"(steps {st.step}..{last}, {st.fraction:.0%} of the run; best {fmt(val.real(p.best.value))} at step "
+            f"{p.best.step}, end {fmt(end)}) while {lr_name} stayed at {lr:.3g}",
+            metric=val.name, step=st.step,
+            evidence={"plateau_start": st.step, "plateau_end": last, "evaluations": st.since,
+                      "fraction": st.fraction, "best_step": p.best.step, "best_value": val.real(p.best.value),
+                      "end_value": end, "lr_metric": lr_name, "lr": lr, "min_delta": o["min_delta"],
+                      "relative_to_best": stats.rel_change(p.best.value, p.end, p.best.value)})
