@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, REALWORLD
+from conftest import FIXTURES
 from curvelint import graph as G
 from curvelint import readers
 from curvelint.config import Config
