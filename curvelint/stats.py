@@ -270,6 +270,34 @@ def compare_spread(early: np.ndarray, late: np.ndarray, max_points: int = 20000)
                             n_early=len(a), n_late=len(b))
 
 
+@dataclass(frozen=True)
+class Shift:
+    """Whether sample `a` sits above sample `b`: one-sided Mann-Whitney U p-value, medians,
+    and the relative drop (median(a) - median(b)) / |median(a)|."""
+
+    p_value: float
+    a_level: float
+    b_level: float
+    drop: float
+    n_a: int
+    n_b: int
+
+
+def shift_down(a: np.ndarray, b: np.ndarray, max_points: int = 5000) -> Shift:
+    """Test that `b` is lower than `a` (e.g. best window vs first window of a loss)."""
+    a = _thin(np.asarray(a, dtype=np.float64), max_points)
+    b = _thin(np.asarray(b, dtype=np.float64), max_points)
+    la = float(np.median(a)) if len(a) else math.nan
+    lb = float(np.median(b)) if len(b) else math.nan
+    p = 1.0
+    if len(a) >= 1 and len(b) >= 1 and (np.ptp(np.concatenate([a, b])) > 0):
+        from scipy.stats import mannwhitneyu
+
+        p = float(mannwhitneyu(a, b, alternative="greater").pvalue)
+    return Shift(p_value=p, a_level=la, b_level=lb, drop=-rel_change(la, lb) if la else 0.0,
+                 n_a=len(a), n_b=len(b))
+
+
 def _thin(v: np.ndarray, max_points: int) -> np.ndarray:
     if len(v) <= max_points:
         return v

@@ -120,7 +120,7 @@ def diverging(n: int = 1000, seed: int = 0, turn: float = 0.3, growth: float = 4
 def exploding(n: int = 60, seed: int = 0, name: str = "loss") -> Series:
     """Epoch-level loss that explodes by orders of magnitude with wild swings (like a PINN blow-up)."""
     r = _rng(seed)
-    logv = np.log(2.0) + np.cumsum(r.normal(0.25, 1.5, n))
+    logv = np.log(2.0) + 0.25 * np.arange(n) + r.normal(0.0, 1.0, n)
     return series(name, np.exp(logv))
 
 

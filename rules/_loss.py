@@ -1,0 +1,141 @@
+"""Shared helpers of the training-loss rules CL102-CL107 (not a rule module).
+
+Precedence: one symptom per series. The loss rules run in code order and the first
+one that reports a series claims it under the cache key ``"symptom:<series>"``; later
+rules skip a claimed series. Order: CL102 not-decreasing > CL103 chance-level >
+CL104 diverging > CL105 oscillating > CL106 spikes > CL107 slow (CL106 and CL107
+may both report a series: isolated spikes and slow progress are distinct symptoms).
+
+Statistics are memoised per series through ``ctx.memo`` so every rule shares them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from curvelint import stats
+from curvelint.model import Series
+from curvelint.rule import Context
+
+
+def symptom_key(name: str) -> str:
+    return f"symptom:{name}"
+
+
+def claimed(ctx: Context, name: str, *codes: str) -> str | None:
+    """The code that claimed this series (only among `codes` when given), else None."""
+    code = ctx.cache.get(symptom_key(name))
+    return code if code and (not codes or code in codes) else None
+
+
+def claim(ctx: Context, name: str) -> None:
+    assert ctx.rule is not None
+    ctx.cache.setdefault(symptom_key(name), ctx.rule.code)
+
+
+def train_loss(ctx: Context) -> tuple[Series | None, str]:
+    """The finite training loss if it has at least the rule's `min_points` points."""
+    return ctx.usable("train_loss", min_points=int(ctx.options.get("min_points", 6)))
+
+
+def trend(ctx: Context, s: Series, lo: int = 0, hi: int | None = None) -> stats.Trend:
+    """Memoised Mann-Kendall/Sen trend of s[lo:hi]."""
+    hi = len(s) if hi is None else hi
+    return ctx.memo(("stats.trend", s.name, lo, hi), lambda: stats.trend(s.steps[lo:hi], s.values[lo:hi]))
+
+
+def smoothed(ctx: Context, s: Series, fraction: float = 0.02) -> np.ndarray:
+    """Memoised rolling median with a window of ~`fraction` of the points."""
+    w = stats.auto_window(len(s), fraction, max_window=max(201, int(len(s) * fraction) | 1))
+    return ctx.memo(("stats.smooth", s.name, w), lambda: stats.smooth(s.values, w))
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Where a loss curve starts, where it is best and where it ends (medians of windows).
+
+    start: median of the first `k` points (k = 0.5% of n, 3..20); first: the first value; best: the smoothed
+    minimum (rolling median over ~5% of n) at index/step best_index/best_step; end:
+    median of the last 10% (>= 3 points); scale: |start| or, for a start near 0, the
+    spread of the series, to turn differences into relative numbers.
+    """
+
+    start: float
+    first: float
+    best: float
+    best_index: int
+    best_step: int
+    end: float
+    scale: float
+    k_start: int
+
+    def rel(self, a: float, b: float) -> float:
+        """(b - a) relative to the series' scale."""
+        return (b - a) / self.scale
+
+
+def shape(ctx: Context, s: Series) -> Shape:
+    def compute() -> Shape:
+        n = len(s)
+        k = int(min(20, max(3, round(0.005 * n))))
+        sm = smoothed(ctx, s, 0.05)
+        i = int(np.argmin(sm))
+        start = float(np.median(s.values[:k]))
+        end = stats.level(s.values, "end", 0.1, 3)
+        spread = float(np.ptp(s.values))
+        scale = abs(start) if abs(start) > 1e-3 * spread else max(spread, 1e-12)
+        return Shape(start=start, first=float(s.values[0]), best=float(sm[i]), best_index=i, best_step=int(s.steps[i]), end=end,
+                     scale=scale, k_start=k)
+
+    return ctx.memo(("loss.shape", s.name), compute)
+
+
+def window(s: Series, lo: int = 0, hi: int | None = None) -> str:
+    """'steps A..B' for s[lo:hi]."""
+    hi = len(s) if hi is None else hi
+    return f"steps {s.steps[lo]}..{s.steps[hi - 1]}"
+
+
+def pct(x: float) -> str:
+    return "inf" if not math.isfinite(x) else f"{100 * x:+.1f}%"
+
+
+def fmt_p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-4 else "<1e-4"
+
+
+@dataclass(frozen=True)
+class Swing:
+    """Slow swings of a curve around its local level (per-step noise smoothed away first).
+
+    amplitude: robust std (1.4826 MAD) of the small-window rolling median minus the
+    coarse (~20% of n) rolling median, in log units when all values are > 0 (0.2 ~
+    +-22% swings), else relative to the series' scale; early/late: the same in the first
+    and second half; spread: Brown-Forsythe comparison of the deviations, late vs early.
+    """
+
+    amplitude: float
+    early: float
+    late: float
+    spread: stats.SpreadComparison
+    logged: bool
+
+
+def swing(ctx: Context, s: Series) -> Swing:
+    def compute() -> Swing:
+        n = len(s)
+        v, logged = stats.to_log(s.values)
+        if not logged:
+            v = v / shape(ctx, s).scale
+        small = stats.smooth(v, stats.auto_window(n, 0.02))
+        coarse = stats.rolling_median(v, max(5, int(0.2 * n)) | 1)
+        dev = small - coarse
+        h = n // 2
+        spread = stats.compare_spread(dev[:h], dev[h:])
+        return Swing(amplitude=stats.mad(dev), early=stats.mad(dev[:h]), late=stats.mad(dev[h:]),
+                     spread=spread, logged=logged)
+
+    return ctx.memo(("loss.swing", s.name), compute)

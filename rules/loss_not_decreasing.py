@@ -1,0 +1,106 @@
+"""CL102 loss-not-decreasing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from curvelint import stats
+from curvelint.model import Severity
+from curvelint.rule import Context, Option, Rule
+
+from . import _loss as L
+
+
+class LossNotDecreasing(Rule):
+    """The training loss never significantly decreased: training stalled from the start.
+
+    Symptom: the training loss hovers around its first value for the whole run. Judged
+    by two tests, either of which counts as a decrease: a Mann-Kendall trend over the
+    whole run that is significantly downward with a fitted (Sen's slope) decrease of at
+    least ``min_drop`` of the starting level, or the best stretch of the curve sitting
+    significantly (one-sided Mann-Whitney) and at least ``min_drop`` below the first
+    points, or a first point far above all the rest (a drop from epoch 0 to 1, then flat). A small but significant steady decrease (e.g. a Dice-style loss bounded near
+    1 that falls 1.00 -> 0.91) is a decrease. A loss that only rises is left to
+    diverging-loss (CL104), one that swings widely to oscillating-loss (CL105).
+
+    Usual causes: learning rate far too low (or 0 after a scheduler bug); the optimizer
+    does not hold the model's parameters; frozen layers; dead ReLUs or saturated
+    sigmoids/tanh (vanishing gradients); labels shuffled independently of the inputs or
+    a broken data pipeline; a loss computed on detached tensors.
+
+    Fixes: try a learning-rate range test and start from a standard value (Adam 1e-4 to
+    3e-3, SGD with momentum 0.01 to 0.1); normalize the inputs; overfit one small batch
+    first (the loss must go to ~0, otherwise the model/loss/data wiring is broken).
+
+    Keras::
+
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss=...)
+        x = keras.layers.Normalization()  # adapt() on the training data first
+        model.fit(x_train[:64], y_train[:64], epochs=200)  # must reach ~0 loss
+
+    PyTorch::
+
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)  # after the model is final
+        assert any(p.requires_grad for p in model.parameters())
+        loss.backward(); optimizer.step(); optimizer.zero_grad()
+        # gradient check: [p.grad.norm() for p in model.parameters() if p.grad is not None]
+    """
+
+    code = "CL102"
+    name = "loss-not-decreasing"
+    severity = Severity.ERROR
+    summary = "training loss never significantly decreased: training stalled from the start"
+    hint = ("check the learning rate (Adam ~1e-3), that the optimizer updates the model, and that inputs "
+            "and labels are correct: a single small batch must be overfittable")
+    options = {
+        "min_points": Option(6, "fewest finite points to judge the trend"),
+        "alpha": Option(0.01, "significance level of the trend and shift tests"),
+        "min_drop": Option(0.05, "smallest decrease, as a fraction of the starting level, that counts"),
+        "first_z": Option(6.0, "robust z-score above the rest at which a first point alone shows a drop"),
+        "max_swing": Option(0.2, "larger slow swings (log units) mean an unstable, not a stalled, loss: "
+                                 "left to oscillating-loss (CL105)"),
+    }
+
+    def check(self, ctx: Context):
+        s, why = L.train_loss(ctx)
+        if s is None:
+            yield ctx.abstain(why, ctx.name_of("train_loss"))
+            return
+        alpha, min_drop = ctx.options["alpha"], ctx.options["min_drop"]
+        tr = L.trend(ctx, s)
+        sh = L.shape(ctx, s)
+        fitted = tr.change / sh.scale
+        if tr.p_value < alpha and tr.slope < 0 and -fitted >= min_drop:
+            return  # a significant decrease over the run
+        n = len(s)
+        half = max(1, sh.k_start // 2 + 1)
+        lo, hi = max(0, sh.best_index - half), min(n, sh.best_index + half + 1)
+        if lo < sh.k_start:  # best stretch overlaps the start: no decrease to see
+            lo = min(sh.k_start, n - 1)
+            hi = max(hi, lo + 1)
+        shift = ctx.memo(("stats.shift_down", s.name, sh.k_start, lo, hi),
+                         lambda: stats.shift_down(s.values[:sh.k_start], s.values[lo:hi]))
+        best_drop = -sh.rel(sh.start, shift.b_level)
+        if shift.p_value < alpha and best_drop >= min_drop:
+            return  # it did go down, then possibly came back up (diverging-loss judges that)
+        rest = s.values[1:]
+        first_z = (sh.first - float(np.median(rest))) / max(stats.mad(rest), 1e-12 * sh.scale)
+        if first_z >= ctx.options["first_z"] and -sh.rel(sh.first, sh.best) >= min_drop:
+            return  # one big drop right after the first point (e.g. epoch 0 -> 1), then flat
+        if tr.p_value < alpha and tr.slope > 0:
+            return  # rising from the start: diverging-loss (CL104)
+        sw = L.swing(ctx, s)
+        if sw.amplitude >= ctx.options["max_swing"]:
+            return  # swinging, not stalled: oscillating-loss (CL105)
+        L.claim(ctx, s.name)
+        yield ctx.finding(
+            f"training loss did not decrease over {L.window(s)} ({n} points): start {sh.start:.4g}, "
+            f"best {sh.best:.4g} (step {sh.best_step}), end {sh.end:.4g}; trend {L.pct(fitted)} "
+            f"(Sen slope {tr.slope:.3g}/step, Mann-Kendall p={L.fmt_p(tr.p_value)}); "
+            f"need a significant decrease of at least {min_drop:.0%}",
+            metric=s.name, step=s.steps[0],
+            evidence={"first_step": s.steps[0], "last_step": s.steps[-1], "points": n,
+                      "start": sh.start, "best": sh.best, "best_step": sh.best_step, "end": sh.end,
+                      "slope": tr.slope, "p_value": tr.p_value, "relative_change": fitted,
+                      "best_drop": best_drop, "shift_p_value": shift.p_value, "min_drop": min_drop,
+                      "swing": sw.amplitude})
