@@ -116,7 +116,9 @@ class _Collector:
             return
         folder = os.path.dirname(path) or "."
         if fmt == "tensorboard":
-            self.tb_dirs.setdefault(folder, []).append(path)
+            events = self.tb_dirs.setdefault(folder, [])
+            if path not in events:  # pre-commit may name several event files of one run
+                events.append(path)
         elif fmt == "onnx":
             self.onnx.setdefault(folder, []).append(path)
         elif "/metrics/" in path.replace(os.sep, "/") and os.path.isfile(os.path.join(folder, "..", "meta.yaml")):

@@ -52,6 +52,23 @@ def test_hook_entry_passes_on_non_log_json(tmp_path):
     assert cli(str(tmp_path / "package.json")).exit_code == 2  # without the flag: nothing found is an error
 
 
+def test_named_event_files_map_to_their_runs_once(tmp_path):
+    """pre-commit passes file names: every event file of a run, or just the one that changed."""
+    from curvelint.discovery import discover
+    from tbwrite import EventLog
+
+    run = healthy_run(tmp_path / "runs" / "a")
+    with EventLog(str(tmp_path / "restart"), name="events.out.tfevents.1700000100.host.2") as log:
+        log.scalar("loss", 30, 0.1)  # a resumed run writes a second event file into the same folder
+    (tmp_path / "restart" / "events.out.tfevents.1700000100.host.2").rename(run / "events.out.tfevents.1700000100.host.2")
+    keras = healthy_run(tmp_path / "runs" / "k" / "train")
+    healthy_run(tmp_path / "runs" / "k" / "validation")
+    files = sorted(str(p) for p in run.iterdir())
+    sources, errors = discover([*files, str(next(keras.iterdir()))])
+    assert not errors
+    assert [(Path(s.path).name, len(s.files), len(set(s.files))) for s in sources] == [("a", 2, 2), ("k", 2, 2)]
+
+
 def _git(repo: Path, *args: str) -> None:
     env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
