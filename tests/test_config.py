@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import math
 import os
 import sys
@@ -422,3 +423,18 @@ def test_bad_baseline_is_a_clean_error(tmp_path):
     assert out.exit_code == 2 and "cannot read baseline" in out.stderr and "not a curvelint baseline" in out.stderr
     out = cli(str(tmp_path / "r"), "--baseline", str(tmp_path / "missing.json"))
     assert out.exit_code == 2 and "cannot read baseline" in out.stderr
+
+
+def test_the_documented_configuration_is_valid(tmp_path):
+    """docs/ci.md's example is loaded as it is written (and the run-local example too)."""
+    from conftest import REPO
+
+    doc = (REPO / "docs" / "ci.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    project = next(b for b in blocks if "[tool.curvelint]" in b)
+    write(tmp_path / "pyproject.toml", project)
+    config = load_config([str(tmp_path)])
+    assert config.metrics["val_metric"] == "val/f1" and config.rule_options == {"constant-metric": {"min_points": 5}}
+    run_file = next(b for b in blocks if "reason" in b and "[tool" not in b)
+    write(tmp_path / "run" / ".curvelint.toml", run_file)
+    assert local_suppressions(str(tmp_path / "run"))[0] == ["CL101"]
