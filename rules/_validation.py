@@ -151,3 +151,13 @@ def constant_lr(ctx: Context, start: float, stop: float, tol: float) -> tuple[fl
     if lo <= 0 or hi > lo * (1 + tol):
         return None, f"{lr.name} changes over the plateau ({fmt(lo)}..{fmt(hi)})"
     return float(np.median(window)), ""
+
+
+def start_level(y: np.ndarray) -> float:
+    """Level at the very start: median of the first 3 points (not a fraction: per-step logs fall fast)."""
+    return stats.level(y, "start", 0.0, min_points=3)
+
+
+def end_level(y: np.ndarray) -> float:
+    """Level at the end: median of the last 10% (at least 3 points)."""
+    return stats.level(y, "end", 0.1)

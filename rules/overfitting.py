@@ -11,7 +11,7 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from ._validation import Curve, fmt, span, validation_pair
+from ._validation import Curve, fmt, improvement, span, validation_pair
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,9 @@ def _gap(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
     n = len(val.y)
     if n < o["gap_min_points"]:
         return None
+    smoothed = stats.smooth(val.y, stats.auto_window(n, o["smooth_fraction"]))
+    if improvement(val, float(val.y[0]), float(smoothed.min())) < o["min_val_improvement"]:
+        return None  # never improved at all: validation-not-improving (CL112) says so
     half = val.after(float(val.steps[n // 2]))
     vtr = stats.trend(half.steps, half.y)
     if vtr.significant(o["alpha"], "down"):
@@ -174,6 +177,8 @@ class Overfitting(Rule):
         "gap_min_points": Option(10, "fewest validation points for the mild (widening gap) check"),
         "min_gap_growth": Option(0.15, "mild check: gap growth over the second half, relative to the val level"),
         "min_train_drop": Option(0.1, "mild check: relative improvement of training over the second half"),
+        "min_val_improvement": Option(0.03, "mild check: validation must first have improved this much "
+                                      "(relative, or share of headroom); else CL112 reports it"),
     }
 
     def check(self, ctx: Context):

@@ -1,0 +1,123 @@
+"""CL114 underfitting."""
+
+from __future__ import annotations
+
+from curvelint import stats
+from curvelint.model import Severity
+from curvelint.rule import Context, Option, Rule
+
+from ._validation import curve, end_level, fmt, improvement, metric_top, span, start_level
+
+
+class Underfitting(Rule):
+    """Training and validation both converge to a high loss with a small gap.
+
+    Symptom: over the last `tail_fraction` of the run neither the training nor the
+    validation loss improves any more (no significant Mann-Kendall trend, or a fitted
+    change below `plateau_change`), the training loss ended at `min_loss_ratio` or
+    more of its starting level (it learned little), and validation sits within
+    `max_gap` of training: the model cannot even fit its training data. When an
+    accuracy-like metric is logged it must agree (it closed less than
+    `max_headroom_closed` of the gap to its optimum and ended below `good_metric` of it).
+
+    Not flagged: runs still improving at the end (they are slow, not stuck); a small
+    loss change that comes with a large accuracy/IoU gain (bounded losses such as
+    dice); a gap (that is overfitting territory).
+
+    Usual causes: a model too small or too constrained (too much dropout/weight decay,
+    frozen backbone), weak or badly scaled features, a learning rate so low that
+    training stalls, too few epochs with an aggressive schedule, label noise.
+
+    Fixes: more capacity, less regularisation, better features/normalisation, a tuned
+    learning rate, longer training.
+
+    Keras::
+
+        model = keras.Sequential([keras.layers.Dense(512, activation="relu"),
+                                  keras.layers.BatchNormalization(),
+                                  keras.layers.Dense(512, activation="relu"), ...])
+        base_model.trainable = True   # unfreeze the backbone (fine-tune with a lower lr)
+        keras.layers.Dropout(0.1)     # instead of 0.5
+
+    PyTorch::
+
+        model = nn.Sequential(nn.Linear(d, 512), nn.LayerNorm(512), nn.ReLU(),
+                              nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, k))
+        for p in backbone.parameters(): p.requires_grad = True
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=1e-4)
+    """
+
+    code = "CL114"
+    name = "underfitting"
+    severity = Severity.WARNING
+    summary = "training and validation both converge to a high loss with a small gap"
+    hint = ("increase capacity (wider/deeper model, unfreeze layers), reduce regularisation, improve/normalise "
+            "the features, tune the learning rate, train longer")
+    options = {
+        "min_points": Option(8, "fewest validation points to judge"),
+        "alpha": Option(0.05, "significance level of the Mann-Kendall trend tests"),
+        "tail_fraction": Option(0.3, "share of the run (by steps) that must be converged"),
+        "plateau_change": Option(0.02, "a tail whose fitted change is below this fraction of its level is converged"),
+        "min_loss_ratio": Option(0.6, "learned little: end/start ratio of the training (and validation) loss"),
+        "max_gap": Option(0.15, "small gap: |val - train| at the end relative to the training level"),
+        "max_headroom_closed": Option(0.5, "a bounded metric that closed more of its headroom shows learning"),
+        "good_metric": Option(0.9, "a bounded metric ending above this fraction of its optimum is not underfit"),
+    }
+
+    def check(self, ctx: Context):
+        o = ctx.options
+        val, reason = curve(ctx, "val_loss", o["min_points"])
+        train, treason = curve(ctx, "train_loss", o["min_points"])
+        if val is None or train is None:
+            yield ctx.abstain(reason or treason)
+            return
+        if not (stats.can_log(val.values) and stats.can_log(train.values)):
+            yield ctx.abstain(f"{val.name}/{train.name}: losses <= 0, ratios are meaningless", val.name)
+            return
+        start = float(val.steps[0] + (1 - o["tail_fraction"]) * (val.steps[-1] - val.steps[0]))
+        tails = {c.name: stats.trend(c.after(start).steps, c.after(start).y) for c in (train, val)}
+        for c in (train, val):
+            tr = tails[c.name]
+            if tr.bins < 3 or (tr.significant(o["alpha"], "down") and abs(tr.relative_change) >= o["plateau_change"]):
+                return  # still improving (or too few points to say it converged)
+        t0, t1 = start_level(train.y), end_level(train.y)
+        v0, v1 = start_level(val.y), end_level(val.y)
+        if t1 / t0 < o["min_loss_ratio"] or v1 / v0 < o["min_loss_ratio"]:
+            return  # learned a good deal
+        gap = abs(v1 - t1) / t1
+        if gap > o["max_gap"]:
+            return
+        metric_note = self._metrics_learned(ctx)
+        if metric_note is None:
+            return
+        yield ctx.finding(
+            f"{train.name} and {val.name} both converged high: {train.name} {fmt(t0)} -> {fmt(t1)} "
+            f"(end/start {t1 / t0:.2f}), {val.name} {fmt(v0)} -> {fmt(v1)} (end/start {v1 / v0:.2f}), gap "
+            f"{gap:.1%} of the training level; no improvement over the last {o['tail_fraction']:.0%} "
+            f"({span(val.after(start).steps)}: train p={tails[train.name].p_value:.2g}, val "
+            f"p={tails[val.name].p_value:.2g}){metric_note}",
+            metric=train.name, step=int(start),
+            evidence={"train_start": t0, "train_end": t1, "train_ratio": t1 / t0, "val_metric": val.name,
+                      "val_start": v0, "val_end": v1, "val_ratio": v1 / v0, "gap": gap,
+                      "tail_start": int(start), "train_tail_p_value": tails[train.name].p_value,
+                      "val_tail_p_value": tails[val.name].p_value,
+                      "train_tail_change": tails[train.name].relative_change,
+                      "val_tail_change": tails[val.name].relative_change})
+
+    def _metrics_learned(self, ctx: Context) -> str | None:
+        """None if a bounded accuracy-like metric shows real learning, else a note for the message."""
+        o = ctx.options
+        notes = []
+        for role in ("val_metric", "train_metric"):
+            m, _ = curve(ctx, role)
+            top = metric_top(m) if m is not None else None
+            if m is None or top is None:
+                continue
+            a, b = start_level(m.y), end_level(m.y)
+            closed = improvement(m, a, b)
+            if closed >= o["max_headroom_closed"] or m.real(b) >= o["good_metric"] * top:
+                return None
+            notes.append(f"{m.name} {fmt(m.real(a))} -> {fmt(m.real(b))}")
+        return f"; {', '.join(notes)}" if notes else ""
+
+

@@ -1,0 +1,122 @@
+"""CL112 validation-not-improving."""
+
+from __future__ import annotations
+
+from curvelint import stats
+from curvelint.model import Severity
+from curvelint.rule import Context, Option, Rule
+
+from ._validation import curve, end_level, fmt, improvement, metric_top, span, start_level
+from .overfitting import overfit_verdict
+
+PAIRS = (("val_loss", ("train_loss",)), ("val_metric", ("train_metric", "train_loss")))
+
+
+class ValidationNotImproving(Rule):
+    """Training improves, but the validation metric is flat from the very start.
+
+    Symptom: the training loss (or metric) improves significantly (Mann-Kendall
+    p < `alpha`, by at least `min_train_improvement`), while the validation loss or
+    metric never gets better than its first value by more than `max_val_improvement`
+    (relative for losses; for accuracy-like metrics bounded by 1 or 100, as a share of
+    the headroom left) and shows no significant improving trend. Whatever the model
+    learns does not transfer to the validation data at all.
+
+    Not flagged: validation that improves and then rises (overfitting, CL110);
+    validation that is already (near) perfect from the start (validation-suspicious,
+    CL113); short runs.
+
+    Usual causes: validation data preprocessed differently from training (missing
+    normalisation or a different tokenizer/vocabulary, other image size or channel
+    order, augmentation applied to validation), labels misaligned or shuffled
+    separately from the inputs, a different label mapping, a validation split from
+    another distribution, evaluating a stale copy of the model, or pure memorisation
+    (too little data, random labels).
+
+    Fixes: build one preprocessing function and use it for both splits; check a few
+    validation samples and labels by eye; evaluate the model you train.
+
+    Keras::
+
+        norm = keras.layers.Normalization(); norm.adapt(x_train)   # inside the model:
+        model = keras.Sequential([norm, ...])                      # same for val and test
+        train_ds = train_ds.map(preprocess); val_ds = val_ds.map(preprocess)
+
+    PyTorch::
+
+        tf = T.Compose([T.ToTensor(), T.Normalize(mean, std)])   # no random augmentation here
+        val_set = Dataset(val_files, transform=tf)               # same mean/std as training
+        model.eval()
+        with torch.no_grad():
+            val_loss = sum(loss_fn(model(x), y).item() for x, y in val_loader) / len(val_loader)
+    """
+
+    code = "CL112"
+    name = "validation-not-improving"
+    severity = Severity.WARNING
+    summary = "training improves but the validation metric is flat from the start"
+    hint = ("check that validation gets exactly the training preprocessing (normalisation, tokenizer, image size, "
+            "label mapping) and that inputs and labels stay aligned; then regularise or add data")
+    options = {
+        "min_points": Option(5, "fewest validation points to judge"),
+        "alpha": Option(0.05, "significance level of the Mann-Kendall trend tests"),
+        "min_train_improvement": Option(0.2, "training must improve at least this much (relative, or share of "
+                                               "headroom for bounded metrics)"),
+        "max_val_improvement": Option(0.03, "validation counts as flat if its best is at most this much better "
+                                            "than its first value"),
+        "near_perfect": Option(0.01, "skip validation metrics starting within this fraction of their optimum"),
+    }
+
+    def check(self, ctx: Context):
+        o = ctx.options
+        verdict = overfit_verdict(ctx)
+        if verdict.kind == "rising":
+            yield ctx.abstain(f"{verdict.metric}: reported by CL110 overfitting", verdict.metric)
+            return
+        reasons = []
+        for vrole, troles in PAIRS:
+            if ctx.name_of(vrole) is None:
+                continue
+            val, reason = curve(ctx, vrole, o["min_points"])
+            train = next((t for t in (curve(ctx, r)[0] for r in troles) if t is not None), None)
+            if val is None or train is None:
+                reasons.append(reason or f"{ctx.name_of(vrole)}: no training series to compare with")
+                continue
+            finding = self._judge(ctx, val, train)
+            if finding is not None:
+                yield finding
+                return  # one finding per run: the loss and the metric tell the same story
+        if reasons:
+            yield ctx.abstain("; ".join(reasons))
+        elif not any(ctx.name_of(r) for r, _ in PAIRS):
+            yield ctx.abstain("no validation series in this run")
+
+    def _judge(self, ctx: Context, val, train):
+        o = ctx.options
+        ttr = stats.trend(train.steps, train.y)
+        t0, t1 = start_level(train.y), end_level(train.y)
+        t_impr = improvement(train, t0, t1)
+        if not ttr.significant(o["alpha"], "down") or t_impr < o["min_train_improvement"]:
+            return None
+        top = metric_top(val)
+        v0 = float(val.y[0])
+        if top is not None and val.real(v0) >= top * (1 - o["near_perfect"]):
+            return None  # already perfect: CL113's business
+        smoothed = stats.smooth(val.y, stats.auto_window(len(val.y), 0.1))
+        i = int(smoothed.argmin())
+        v_impr = improvement(val, v0, float(smoothed[i]))
+        vtr = stats.trend(val.steps, val.y)
+        if v_impr > o["max_val_improvement"] or vtr.significant(o["alpha"], "down"):
+            return None
+        return ctx.finding(
+            f"{train.name} improved {t_impr:.0%} ({fmt(train.real(t0))} -> {fmt(train.real(t1))}, Mann-Kendall "
+            f"p={ttr.p_value:.2g}) but {val.name} stayed flat from the start over {span(val.steps)}: first "
+            f"{fmt(val.real(v0))}, best (smoothed) {fmt(val.real(float(smoothed[i])))} at step {int(val.steps[i])} "
+            f"({v_impr:.1%} better), end {fmt(val.real(stats.level(val.y, 'end', 0.1)))}, trend p={vtr.p_value:.2g}: "
+            f"what the model learns does not carry over to the validation data",
+            metric=val.name, step=int(val.steps[0]),
+            evidence={"train_metric": train.name, "train_start": train.real(t0), "train_end": train.real(t1),
+                      "train_improvement": t_impr, "train_p_value": ttr.p_value, "val_first": val.real(v0),
+                      "val_best": val.real(float(smoothed[i])), "val_best_step": int(val.steps[i]),
+                      "val_improvement": v_impr, "val_p_value": vtr.p_value, "val_slope": vtr.slope if val.direction == "min" else -vtr.slope,
+                      "window": [int(val.steps[0]), int(val.steps[-1])]})

@@ -1,0 +1,147 @@
+"""CL113 validation-suspicious."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from curvelint import stats
+from curvelint.model import Severity
+from curvelint.rule import Context, Option, Rule
+
+from ._validation import Curve, curve, end_level, fmt, metric_top, span, start_level
+
+
+class ValidationSuspicious(Rule):
+    """Validation looks too good to be true: possible leakage of training data into validation.
+
+    Two patterns:
+
+    * Tracking: the training loss collapses by orders of magnitude (end/start <=
+      `memorise_ratio`, the model memorises), yet the validation loss follows it
+      point for point (median val/train ratio within `track_ratio` over the second
+      half). Held-out data never tracks a memorising model that closely; the
+      validation set probably contains training samples (or is the training set).
+    * Perfect from the start: an accuracy-like validation metric is within
+      `perfect_tol` of its optimum in the first evaluations while the training metric
+      is still at least `train_gap` below it.
+
+    Not flagged: a modest val-below-train gap (dropout and augmentation are active only
+    in training, and the training loss is averaged over an epoch while the model
+    improves). A metric pinned exactly at its optimum (accuracy 1.0 at every epoch)
+    usually means a tiny or very easy validation set: it gets an info note only,
+    unless the tracking pattern also points to leakage.
+
+    Usual causes: duplicates across splits (augmented copies, the same patient/user/
+    video in both), a random split of time-series or grouped data, ``validation_data``
+    drawn from the training arrays, data shuffled before ``validation_split``, or the
+    validation loader pointing at the training folder.
+
+    Fixes: split by group/time before any augmentation, de-duplicate, and check the
+    overlap.
+
+    Keras / scikit-learn::
+
+        from sklearn.model_selection import GroupShuffleSplit
+        tr, va = next(GroupShuffleSplit(test_size=0.2).split(x, y, groups=patient_ids))
+        model.fit(x[tr], y[tr], validation_data=(x[va], y[va]))
+
+    PyTorch::
+
+        assert not set(train_ds.ids) & set(val_ds.ids), "train/val overlap"
+        train_ds, val_ds = torch.utils.data.random_split(ds, [0.8, 0.2])   # before augmentation
+        # time series: validate on a later period, never a random sample of it
+    """
+
+    code = "CL113"
+    name = "validation-suspicious"
+    severity = Severity.WARNING
+    summary = "validation looks too good to be true (tracks a memorising training curve, or perfect from the start)"
+    hint = ("check for overlap between training and validation data (duplicates, augmented copies, the same "
+            "group/time period in both); split by group or time before augmenting")
+    options = {
+        "min_points": Option(5, "fewest validation points for the tracking check"),
+        "memorise_ratio": Option(0.01, "training counts as memorising when its end/start loss ratio is at most this"),
+        "track_ratio": Option(1.5, "validation tracks training when the median val/train ratio is within 1/x..x"),
+        "perfect_tol": Option(0.01, "a metric within this fraction of its optimum counts as (near) perfect"),
+        "train_gap": Option(0.05, "the training metric must be at least this fraction of the optimum below it"),
+        "early_fraction": Option(0.2, "share of the first evaluations (at least 2) that must be near perfect"),
+    }
+
+    def check(self, ctx: Context):
+        tracking = self._tracking(ctx)
+        perfect = self._perfect(ctx, leak=tracking is not None)
+        found = [f for f in (tracking, perfect) if f is not None]
+        yield from found
+        if not found and ctx.name_of("val_loss") is None and ctx.name_of("val_metric") is None:
+            yield ctx.abstain("no validation series in this run")
+
+    def _tracking(self, ctx: Context):
+        o = ctx.options
+        val, _ = curve(ctx, "val_loss", o["min_points"])
+        train, _ = curve(ctx, "train_loss", o["min_points"])
+        if val is None or train is None or not (stats.can_log(val.values) and stats.can_log(train.values)):
+            return None
+        t0, t1 = start_level(train.values), end_level(train.values)
+        if t1 / t0 > o["memorise_ratio"]:
+            return None
+        half = val.after(float(val.steps[len(val.y) // 2]))
+        t_at = stats.at_steps(train.steps, stats.smooth(train.values), half.steps)
+        ok = np.isfinite(t_at) & (t_at > 0)
+        if ok.sum() < 3:
+            return None
+        log_ratio = np.log(half.values[ok] / t_at[ok])
+        med = float(np.median(log_ratio))
+        if abs(med) > math.log(o["track_ratio"]):
+            return None
+        v0, v1 = start_level(val.values), end_level(val.values)
+        return ctx.finding(
+            f"{val.name} follows {train.name} point for point while training memorises: {train.name} fell "
+            f"{t0 / t1:.3g}x ({fmt(t0)} -> {fmt(t1)}) and {val.name} fell with it ({fmt(v0)} -> {fmt(v1)}); median "
+            f"val/train ratio {math.exp(med):.3g} over {span(half.steps)} ({int(ok.sum())} evaluations). Held-out "
+            f"data does not track a memorising model: the validation set likely overlaps the training set",
+            metric=val.name, step=int(half.steps[0]),
+            evidence={"train_metric": train.name, "train_start": t0, "train_end": t1, "train_ratio": t1 / t0,
+                      "val_start": v0, "val_end": v1, "median_val_train_ratio": math.exp(med),
+                      "max_abs_log_ratio": float(np.abs(log_ratio).max()),
+                      "window": [int(half.steps[0]), int(half.steps[-1])], "points": int(ok.sum())})
+
+    def _perfect(self, ctx: Context, leak: bool):
+        o = ctx.options
+        vs = ctx.curve("val_metric")  # not ctx.usable: a metric pinned at 1.0 is constant by nature
+        name = ctx.name_of("val_metric")
+        if vs is None or len(vs) < 3 or ctx.direction(vs.name) != "max":
+            return None
+        val = Curve(vs, "max")
+        top = metric_top(val)
+        if top is None:
+            return None
+        k = max(2, math.ceil(o["early_fraction"] * len(vs)))
+        early = vs.values[:k]
+        if early.min() < top * (1 - o["perfect_tol"]):
+            return None
+        tm = ctx.curve("train_metric")
+        if tm is None or len(tm) < 2:
+            return None
+        t_at = stats.at_steps(tm.steps, tm.values, vs.steps[:k])
+        t_at = np.where(np.isfinite(t_at), t_at, np.interp(vs.steps[:k], tm.steps, tm.values))
+        t_early = float(np.median(t_at))
+        if t_early > top * (1 - o["train_gap"]):
+            return None  # training is (near) perfect too: an easy task, not a leak
+        pinned = bool(np.all(vs.values == top))
+        what = (f"exactly {fmt(top)} at all {len(vs)} evaluations" if pinned else
+                f"{fmt(early.min())}..{fmt(early.max())} in the first {k} evaluations")
+        msg = (f"{name} is {what} ({span(vs.steps)}) while {tm.name} is only {fmt(t_early)} at those steps")
+        if pinned and not leak:
+            msg += ("; a metric pinned at its optimum usually means a tiny or very easy validation set "
+                    "(too few samples to measure anything), rarely leakage")
+            severity = Severity.INFO
+        else:
+            msg += "; validation better than a model that is still learning suggests training data in validation"
+            severity = None
+        return ctx.finding(msg, metric=name, step=int(vs.steps[0]), severity=severity,
+                           evidence={"val_early_min": early.min(), "val_early_max": early.max(),
+                                     "early_evaluations": k, "optimum": top, "pinned": pinned,
+                                     "train_metric": tm.name, "train_early": t_early,
+                                     "tracking_leak": leak})
