@@ -323,16 +323,19 @@ def _label(ix: _Index, i: int) -> str:
 
 
 class _CountStep:
-    """Longest chain of nodes that satisfy `counts` (and the chain itself)."""
+    """Longest chain of nodes that satisfy `counts` (and the chain itself); `resets` nodes start over."""
 
     initial = (0, None)
 
-    def __init__(self, counts) -> None:
+    def __init__(self, counts, resets=None) -> None:
         self.counts = counts
+        self.resets = resets
         self.best: tuple[int, Chain] = (0, None)
 
     def __call__(self, i: int, n: Node, ins: list) -> tuple[int, Chain]:
         depth, chain = max(ins, key=lambda s: s[0])
+        if self.resets is not None and self.resets(i, n) and not self.counts(i, n):
+            return 0, None
         if self.counts(i, n):
             depth, chain = depth + 1, (i, chain)
             if depth > self.best[0]:
@@ -349,8 +352,13 @@ def _longest(g: GraphSummary, counts) -> tuple[int, list[str]]:
 
 
 def weight_depth(g: GraphSummary) -> tuple[int, list[str]]:
-    """The longest chain of weight layers along the data flow, and its layer names."""
-    return _longest(g, lambda ix, i, n: ix.kinds.get(i) == "weight")
+    """The longest chain of weight layers along the data flow, and its layer names.
+
+    The steps of an unrolled recurrence (one weight applied again and again) are time,
+    not depth: they do not count.
+    """
+    unrolled = {name for c in tied_chains(g, min_steps=2) for name in c.nodes}
+    return _longest(g, lambda ix, i, n: ix.kinds.get(i) == "weight" and n.name not in unrolled)
 
 
 def recurrent_depth(g: GraphSummary, ops: frozenset[str] = frozenset({"RNN"})) -> tuple[int, list[str]]:
@@ -400,4 +408,62 @@ def input_preprocessing(g: GraphSummary) -> dict[str, str]:
                 else:
                     continue
                 break
+    return found
+
+
+ACTIVATION_OPS = frozenset({"Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "ThresholdedRelu", "Softplus",
+                            "Tanh", "Sigmoid", "HardSigmoid", "Softsign", "HardSwish", "Mish"})
+_STEP_GLUE = frozenset({"Add", "Sum", "Sub", "Mul", "Slice", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Cast",
+                        "Concat", "Split", "Gather"})
+
+
+@dataclass(frozen=True)
+class TiedChain:
+    """One weight applied again and again along a data path: an unrolled recurrence."""
+
+    weight: str
+    steps: int
+    nodes: tuple[str, ...]
+    activations: tuple[str, ...]  # activation ops that follow the steps
+
+
+def tied_chains(g: GraphSummary, min_steps: int = 3) -> list[TiedChain]:
+    """Weights used by `min_steps` or more MatMul/Gemm nodes on one path with no other weight layer
+    between them: an RNN unrolled by the exporter (the dynamo exporter unrolls ``nn.RNN``)."""
+    ix = _index(g)
+    uses: dict[str, set[int]] = {}
+    for i, n in enumerate(g.nodes):
+        if ix.kinds.get(i) == "weight" and (n.op in MATMUL_OPS or n.op == "Gemm"):
+            for t in n.inputs:
+                if t and t in ix.const:
+                    uses.setdefault(t, set()).add(i)
+    out = []
+    for weight, members in sorted(uses.items()):
+        if len(members) < min_steps:
+            continue
+        step = _CountStep(lambda i, n, m=members: i in m, lambda i, n: ix.kinds.get(i) == "weight")
+        _data_flow(ix, step)
+        depth, chain = step.best
+        if depth < min_steps:
+            continue
+        nodes = list(reversed(list(_walk(chain))))
+        acts = sorted({a for j in nodes for a in _activations_after(ix, j)})
+        out.append(TiedChain(weight, depth, tuple(g.nodes[j].name for j in nodes), tuple(acts)))
+    return out
+
+
+def _activations_after(ix: _Index, i: int, hops: int = 4) -> set[str]:
+    found: set[str] = set()
+    frontier = [i]
+    for _ in range(hops):
+        nxt = []
+        for j in frontier:
+            for t in ix.g.nodes[j].outputs:
+                for k in ix.consumers.get(t, ()):
+                    op = ix.g.nodes[k].op
+                    if op in ACTIVATION_OPS:
+                        found.add(op)
+                    elif op in _STEP_GLUE:
+                        nxt.append(k)
+        frontier = nxt
     return found

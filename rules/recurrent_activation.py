@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from curvelint.graph import RECURRENT_OPS, recurrent_depth
+from curvelint.graph import RECURRENT_OPS, recurrent_depth, tied_chains
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
@@ -18,7 +18,9 @@ class RecurrentActivation(Rule):
 
     * an RNN/LSTM/GRU node with an unbounded activation (Relu) in the recurrence: the
       hidden state is multiplied by the same recurrent weights at every time step, and
-      with no bound on the activation it can grow without limit;
+      with no bound on the activation it can grow without limit. Recurrences that the
+      exporter unrolled (one weight applied step after step with Relu in between, as
+      the dynamo exporter writes ``nn.RNN(nonlinearity="relu")``) count too;
     * a simple (ungated) RNN over long sequences, or several simple RNN layers stacked:
       the gradient through time shrinks or grows geometrically with the number of steps.
 
@@ -50,11 +52,19 @@ class RecurrentActivation(Rule):
         if g is None:
             yield ctx.abstain("no model graph")
             return
-        cells = [n for n in g.nodes if n.op in RECURRENT_OPS]
-        if not cells:
-            yield ctx.abstain("no RNN/LSTM/GRU node in the graph")
-            return
         unbounded = set(ctx.options["unbounded"])
+        cells = [n for n in g.nodes if n.op in RECURRENT_OPS]
+        unrolled = [c for c in ctx.memo("graph:tied-chains", lambda: tied_chains(g)) if unbounded & set(c.activations)]
+        for c in unrolled:
+            yield ctx.finding(
+                f"unrolled recurrence with {'/'.join(sorted(unbounded & set(c.activations)))}: weight {c.weight!r} is "
+                f"applied at {c.steps} steps along one path ({c.nodes[0]} ... {c.nodes[-1]}); the hidden state can "
+                "grow without limit over time steps (exploding gradients)", metric=None,
+                evidence={"weight": c.weight, "steps": c.steps, "nodes": list(c.nodes), "activations": list(c.activations)})
+        if not cells:
+            if not unrolled:
+                yield ctx.abstain("no RNN/LSTM/GRU node or unrolled recurrence in the graph")
+            return
         bad = []
         for n in cells:
             acts = [str(a) for a in (n.attrs.get("activations") or DEFAULT_ACTIVATIONS[n.op])]

@@ -154,6 +154,15 @@ def test_cl201_relu_rnn():
     assert f.rule == "CL201" and "Relu" in f.message and "/cell/RNN" in f.message and f.metric is None
 
 
+def test_cl201_rnn_unrolled_by_the_dynamo_exporter():
+    g = graph_of("rnn_relu_dynamo.onnx")
+    assert not any(n.op in G.RECURRENT_OPS for n in g.nodes)
+    (f,) = findings(g, RecurrentActivation)
+    assert "unrolled recurrence with Relu" in f.message and f.evidence["steps"] >= 4
+    assert not findings(g, MissingNormalization)  # time steps are not depth
+    assert G.tied_chains(graph_of("deep_relu_mlp.onnx")) == []
+
+
 def test_cl201_long_simple_rnn_and_option():
     (f,) = findings(graph_of("rnn_tanh_long.onnx"), RecurrentActivation)
     assert "120 steps" in f.message
