@@ -93,7 +93,10 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
     if write_baseline:
         from curvelint.baseline import write_baseline as write
 
-        write(write_baseline, report.findings)
+        try:
+            write(write_baseline, report.findings)
+        except OSError as exc:
+            _fail(f"{write_baseline}: cannot write baseline: {exc.strerror or exc}")
         click.echo(f"curvelint: wrote {len(report.findings)} findings to baseline {write_baseline}", err=True)
         sys.exit(EXIT_OK)
     if baseline:
@@ -106,8 +109,11 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
     color = not no_color and output is None and sys.stdout.isatty()
     text = render(report, config.format, Options(color, show_evidence, statistics, quiet, verbose))
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as exc:
+            _fail(f"{output}: cannot write the report: {exc.strerror or exc}")
     else:
         click.echo(text, color=color)
     threshold = Severity.parse(config.fail_on)

@@ -438,3 +438,12 @@ def test_the_documented_configuration_is_valid(tmp_path):
     run_file = next(b for b in blocks if "reason" in b and "[tool" not in b)
     write(tmp_path / "run" / ".curvelint.toml", run_file)
     assert local_suppressions(str(tmp_path / "run"))[0] == ["CL101"]
+
+
+def test_unwritable_baseline_or_output_and_missing_config_are_clean_errors(tmp_path):
+    healthy_run(tmp_path / "r")
+    for option, message in (("--write-baseline", "cannot write baseline"), ("--output", "cannot write the report"),
+                            ("--config", "no such configuration file")):
+        out = cli(str(tmp_path / "r"), option, str(tmp_path / "no" / "such" / "file.json"))
+        assert out.exit_code == 2 and message in out.stderr, (option, out.output)
+        assert out.exception is None or isinstance(out.exception, SystemExit)
