@@ -413,6 +413,7 @@ def input_preprocessing(g: GraphSummary) -> dict[str, str]:
 
 ACTIVATION_OPS = frozenset({"Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "ThresholdedRelu", "Softplus",
                             "Tanh", "Sigmoid", "HardSigmoid", "Softsign", "HardSwish", "Mish"})
+MAX_TIED_CANDIDATES = 32
 _STEP_GLUE = frozenset({"Add", "Sum", "Sub", "Mul", "Slice", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Cast",
                         "Concat", "Split", "Gather"})
 
@@ -437,10 +438,9 @@ def tied_chains(g: GraphSummary, min_steps: int = 3) -> list[TiedChain]:
             for t in n.inputs:
                 if t and t in ix.const:
                     uses.setdefault(t, set()).add(i)
+    candidates = sorted(((w, m) for w, m in uses.items() if len(m) >= min_steps), key=lambda wm: (-len(wm[1]), wm[0]))
     out = []
-    for weight, members in sorted(uses.items()):
-        if len(members) < min_steps:
-            continue
+    for weight, members in candidates[:MAX_TIED_CANDIDATES]:  # one pass over the graph per candidate
         step = _CountStep(lambda i, n, m=members: i in m, lambda i, n: ix.kinds.get(i) == "weight")
         _data_flow(ix, step)
         depth, chain = step.best
