@@ -159,7 +159,10 @@ def test_sarif_from_the_cli_is_valid(tmp_path):
     assert out.exit_code == 1
     doc = json.loads(out.stdout)
     jsonschema.validators.validator_for(schema)(schema).validate(doc)
-    assert {r["ruleId"] for r in doc["runs"][0]["results"]} == {"CL100", "CL101"}
+    results = doc["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"CL100", "CL101"}
+    uri = results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.startswith("file://") and "/bad/events.out.tfevents." in uri  # the run's event file
 
 
 # -- github -------------------------------------------------------------------------------------------

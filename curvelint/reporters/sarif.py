@@ -1,8 +1,10 @@
 """SARIF 2.1.0 output (`--format sarif`) for code-scanning dashboards (GitHub, GitLab, Azure DevOps).
 
 Every registered rule is listed in ``tool.driver.rules`` with its documentation as
-help text; each finding is a result located at its run's path (a log file or a run
-folder), with the metric as a logical location and the evidence in ``properties``.
+help text; each finding is a result located at its run's log file (for a run folder,
+its first event file: code scanning places results in files, at line 1 for binary
+logs), with the metric as a logical location and the run path, step and evidence
+in ``properties``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,22 @@ from curvelint.model import Severity
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/curvelint/curvelint"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def log_file(path: str) -> str:
+    """A run folder's first event file (code scanning locates results in files), else `path`."""
+    from curvelint.discovery import KERAS_SUBDIRS, is_event_file
+
+    if not os.path.isdir(path):
+        return path
+    for folder in (path, *(os.path.join(path, d) for d in KERAS_SUBDIRS)):
+        try:
+            names = sorted(n for n in os.listdir(folder) if is_event_file(n))
+        except OSError:
+            continue
+        if names:
+            return os.path.join(folder, names[0])
+    return path
 
 
 def artifact_uri(path: str) -> str:
@@ -51,7 +69,8 @@ def _result(f, index: int | None) -> dict:
     text = f"{where}: {f.message}" if where else f.message
     if f.hint:
         text += f" Fix: {f.hint}"
-    location: dict = {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(f.path)}}}
+    location: dict = {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(log_file(f.path))},
+                                           "region": {"startLine": 1}}}
     if f.metric:
         location["logicalLocations"] = [{"name": f.metric, "fullyQualifiedName": f"{f.run}::{f.metric}"}]
     result = {
