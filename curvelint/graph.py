@@ -72,6 +72,10 @@ class GraphSummary:
     producer: str = ""
     opset: int | None = None
     notes: list[str] = field(default_factory=list)
+    _index: Any = field(default=None, repr=False, compare=False)  # analysis cache, not pickled
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_index": None}
 
     def ops(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -86,6 +90,7 @@ class _Index:
 
     def __init__(self, g: GraphSummary) -> None:
         self.g = g
+        self.size = len(g.nodes)
         self.producer: dict[str, int] = {}
         self.consumers: dict[str, list[int]] = {}
         for i, n in enumerate(g.nodes):
@@ -210,7 +215,10 @@ class _Index:
 
 
 def _index(g: GraphSummary) -> _Index:
-    return _Index(g)
+    """The structure index of a summary, built once (a summary is not changed after reading)."""
+    if g._index is None or g._index.size != len(g.nodes):
+        g._index = _Index(g)
+    return g._index
 
 
 # -- chains along the data flow --------------------------------------------------------------------
