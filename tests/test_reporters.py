@@ -189,7 +189,8 @@ def test_github_from_the_cli(tmp_path):
     nan_run(tmp_path / "runs" / "bad")
     out = cli("runs", "--format", "github", "--fail-on", "error", cwd=tmp_path)
     assert out.exit_code == 1
-    assert re.search(r"^::error file=runs/bad,title=CL100 non-finite-values::loss @ step 20: ", out.stdout, re.M)
+    assert re.search(r"^::error file=runs/bad/events\.out\.tfevents\.[^,]+,title=CL100 non-finite-values::loss @ step 20: ",
+                     out.stdout, re.M)
 
 
 # -- junit --------------------------------------------------------------------------------------------

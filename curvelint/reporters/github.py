@@ -1,6 +1,7 @@
 """GitHub Actions workflow commands (`--format github`): findings become annotations.
 
-``::error file=runs/a,title=CL104 diverging-loss::val_loss @ step 120: ...``;
+``::error file=runs/a/events...,title=CL104 diverging-loss::val_loss @ step 120: ...``
+(a run folder is named by its first event file, so the annotation can sit on a file);
 warnings use ``::warning``, info findings ``::notice``. Message data escapes ``%``,
 ``\\r`` and ``\\n``; property values also escape ``,`` and ``:`` (GitHub's rules).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 
 from curvelint.model import Severity
+from curvelint.reporters.sarif import log_file
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -35,7 +37,7 @@ def command(f) -> str:
         message = f"[{f.run}] {message}"
     if f.hint:
         message += f"\nFix: {f.hint}"
-    props = f"file={escape_property(_file(f.path))},title={escape_property(f'{f.rule} {f.name}')}"
+    props = f"file={escape_property(_file(log_file(f.path)))},title={escape_property(f'{f.rule} {f.name}')}"
     return f"::{COMMANDS[f.severity]} {props}::{escape_data(message)}"
 
 
