@@ -310,6 +310,21 @@ def residuals(values: np.ndarray, window: int | None = None) -> np.ndarray:
     return v - smooth(v, window if window is not None else max(5, auto_window(len(v))))
 
 
+def autocorr(values: np.ndarray, lag: int = 1, clip: float | None = 3.0) -> float:
+    """Lag-`lag` autocorrelation; values are first clipped at median +- clip * MAD so that a
+    few spikes do not dominate (None: no clipping). 0.0 when undefined."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) <= lag + 2:
+        return 0.0
+    if clip is not None:
+        m, d = float(np.median(v)), mad(v)
+        if d > 0:
+            v = np.clip(v, m - clip * d, m + clip * d)
+    v = v - v.mean()
+    den = float(np.dot(v, v))
+    return float(np.dot(v[:-lag], v[lag:]) / den) if den > 0 else 0.0
+
+
 # -- spikes ------------------------------------------------------------------------------------
 
 
@@ -331,8 +346,9 @@ def spikes(steps: np.ndarray, values: np.ndarray, z: float = 8.0, window: int | 
     """Isolated jumps away from the local level, robust to noise and to level shifts.
 
     The local level is a rolling median (window: ``max(7, auto_window(n))``); residuals
-    are taken in log space when all values are > 0 (else raw), scaled by their MAD
-    (with a floor of 1% of the level, so smooth curves need a real jump). A point is a
+    are taken in log space when all values are > 0 (else raw), scaled by the larger of
+    their global MAD and a rolling MAD over 5 windows (floored at 1% of the level, so
+    smooth curves need a real jump). A point is a
     spike when its robust z-score exceeds `z` AND its relative excess over the level is
     at least `min_jump` (log space: value/baseline >= 1 + min_jump; raw: excess >=
     min_jump * |baseline|). A sustained shift moves the rolling median, so it is not a
@@ -350,10 +366,13 @@ def spikes(steps: np.ndarray, values: np.ndarray, z: float = 8.0, window: int | 
     r = lv - base
     if not up:
         r = -r
-    scale = mad(r)
     floor = 0.01 if logged else 0.01 * max(float(np.median(np.abs(v))), 1e-12)
-    scale = max(scale, floor)
-    zs = (r - np.median(r)) / scale
+    centred = r - np.median(r)
+    # noise level: the larger of the global MAD and a rolling MAD over 5 level windows, so a
+    # burst of heavy noise (e.g. a fast, noisy descent) does not read as a train of spikes
+    local = 1.4826 * rolling_median(np.abs(centred), 5 * w)
+    scale = np.maximum(np.maximum(local, mad(r)), floor)
+    zs = centred / scale
     if logged:
         big = r >= math.log1p(min_jump)
     else:

@@ -122,6 +122,11 @@ class Swing:
     late: float
     spread: stats.SpreadComparison
     logged: bool
+    autocorr: float
+
+    def structured(self, min_autocorr: float = 0.3) -> bool:
+        """True when the deviations are waves or a zigzag rather than independent batch noise."""
+        return abs(self.autocorr) >= min_autocorr
 
 
 def swing(ctx: Context, s: Series) -> Swing:
@@ -133,9 +138,10 @@ def swing(ctx: Context, s: Series) -> Swing:
         small = stats.smooth(v, stats.auto_window(n, 0.02))
         coarse = stats.rolling_median(v, max(5, int(0.2 * n)) | 1)
         dev = small - coarse
+        raw = v - coarse
         h = n // 2
         spread = stats.compare_spread(dev[:h], dev[h:])
         return Swing(amplitude=stats.mad(dev), early=stats.mad(dev[:h]), late=stats.mad(dev[h:]),
-                     spread=spread, logged=logged)
+                     spread=spread, logged=logged, autocorr=stats.autocorr(raw[h:]))
 
     return ctx.memo(("loss.swing", s.name), compute)

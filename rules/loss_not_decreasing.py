@@ -90,7 +90,7 @@ class LossNotDecreasing(Rule):
         if tr.p_value < alpha and tr.slope > 0:
             return  # rising from the start: diverging-loss (CL104)
         sw = L.swing(ctx, s)
-        if sw.amplitude >= ctx.options["max_swing"]:
+        if sw.late >= ctx.options["max_swing"] and sw.structured():
             return  # swinging, not stalled: oscillating-loss (CL105)
         L.claim(ctx, s.name)
         yield ctx.finding(

@@ -1,0 +1,82 @@
+"""CL106 loss-spikes."""
+
+from __future__ import annotations
+
+from curvelint import stats
+from curvelint.model import Severity
+from curvelint.rule import Context, Option, Rule
+
+from . import _loss as L
+
+
+class LossSpikes(Rule):
+    """Isolated large upward jumps in the training loss.
+
+    Symptom: single points (or a few consecutive points) far above the local level of
+    the training loss, after which it returns to where it was. A point counts when its
+    residual from a rolling median (in log space for positive losses) is more than ``z``
+    robust standard deviations (MAD) above the typical residual AND the value is at
+    least ``min_jump`` times above the local level (1.0 = double). Per-step batch noise
+    sets the MAD, so a noisy log needs a larger jump; a lasting level change moves the
+    rolling median and is not a spike.
+
+    Usual causes: exploding gradients on a few batches (recurrent nets, attention
+    logits, PINN residual terms, no normalization), a learning rate at the edge of
+    stability, Adam's epsilon too small, bad or outlier samples in some batches,
+    mixed-precision overflow.
+
+    Fixes: clip gradients; lower the learning rate or use warmup; raise Adam's
+    epsilon (1e-7 -> 1e-6..1e-4); find and clean the batches at the spike steps.
+
+    Keras::
+
+        opt = keras.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0, epsilon=1e-6)
+
+    PyTorch::
+
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        optimizer.step()
+        # with AMP: scaler.unscale_(optimizer) before clip_grad_norm_
+    """
+
+    code = "CL106"
+    name = "loss-spikes"
+    severity = Severity.WARNING
+    summary = "isolated large jumps in the training loss (exploding gradients; clip gradients)"
+    hint = ("clip gradients (Keras clipnorm=1.0, PyTorch torch.nn.utils.clip_grad_norm_(params, 1.0)), "
+            "lower the learning rate or add warmup, and inspect the batches at the spike steps")
+    options = {
+        "min_points": Option(12, "fewest finite points to look for spikes"),
+        "z": Option(8.0, "robust z-score above which a point is an outlier"),
+        "min_jump": Option(1.0, "smallest excess over the local level (1.0 = twice the level)"),
+        "max_listed": Option(5, "spikes listed in the evidence"),
+    }
+
+    def check(self, ctx: Context):
+        s, why = L.train_loss(ctx)
+        if s is None:
+            yield ctx.abstain(why, ctx.name_of("train_loss"))
+            return
+        if L.claimed(ctx, s.name, "CL102", "CL103", "CL104", "CL105"):
+            return
+        z, jump = ctx.options["z"], ctx.options["min_jump"]
+        found = ctx.memo(("stats.spikes", s.name, z, jump),
+                         lambda: stats.spikes(s.steps, s.values, z=z, min_jump=jump))
+        if not found:
+            return
+        L.claim(ctx, s.name)
+        ranked = sorted(found, key=lambda p: -p.jump)
+        top = ranked[0]
+        size = f"{top.jump:.3g}x" if top.baseline > 0 and s.values.min() > 0 else f"+{top.jump:.3g} over"
+        more = ""
+        if len(found) > 1:
+            more = "; others at steps " + ", ".join(str(p.step) for p in ranked[1:ctx.options["max_listed"]])
+            more += " ..." if len(found) > ctx.options["max_listed"] else ""
+        yield ctx.finding(
+            f"{len(found)} isolated spike{'s' if len(found) > 1 else ''} in the training loss over "
+            f"{L.window(s)}: largest {top.value:.4g} at step {top.step} ({size} the local level "
+            f"{top.baseline:.4g}, robust z={top.z:.1f}){more}",
+            metric=s.name, step=top.step,
+            evidence={"count": len(found), "points": len(s), "first_step": s.steps[0], "last_step": s.steps[-1],
+                      "spikes": [stats.as_dict(p) for p in ranked[:ctx.options["max_listed"]]]})
