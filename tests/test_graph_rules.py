@@ -342,3 +342,27 @@ def test_input_preprocessing_kinds():
     assert "BatchNormalization" in G.input_preprocessing(first("BatchNormalization", ("scale", "bias")))["x"]
     assert "Div by a constant" in G.input_preprocessing(first("Div", ("c",)))["x"]
     assert G.input_preprocessing(first("Relu")) == {}
+
+
+def test_graph_and_curve_findings_in_one_report(tmp_path: Path):
+    """An ONNX file in a TensorBoard run's folder is that run's graph; CL200 cites the flat loss (CL102)."""
+    import shutil
+    import sys
+
+    from curvelint.engine import lint as lint_paths
+
+    sys.path.insert(0, str(FIXTURES))
+    from tbwrite import EventLog
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(GRAPHS / "deep_sigmoid_mlp.onnx", run_dir)
+    log = EventLog(str(run_dir))
+    noise = np.random.default_rng(0).normal(0, 0.002, 60)
+    for i in range(60):
+        log.scalar("train/loss", i * 10, 0.6931 + noise[i])
+    log.close()
+    report = lint_paths([str(run_dir)])
+    codes = {f.rule: f for f in report.findings}
+    assert {"CL102", "CL200", "CL202"} <= set(codes)
+    assert "The curves agree: loss-not-decreasing (CL102)" in codes["CL200"].message
