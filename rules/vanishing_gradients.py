@@ -1,0 +1,145 @@
+"""CL130 vanishing-gradients (and the per-layer gradient-norm series CL131 also reads)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from curvelint import stats
+from curvelint.model import Series, Severity
+from curvelint.rule import Context, Option, Rule
+
+# per-layer norms: grad_norm/layer1, grad_2.0_norm/conv1.weight (Lightning), gradients/fc/norm, grad/fc1
+LAYER = re.compile(r"^(?:(?:train|training)[/_.])?grad(?:ient)?s?(?:_[0-9.]+|_inf)?(?:_norms?)?[/.](?P<layer>.+)$",
+                   re.IGNORECASE)
+NOT_LAYERS = {"total", "global", "norm", "total_norm", "global_norm", "all"}
+
+
+def _natural(name: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def layer_series(ctx: Context) -> list[Series]:
+    """Per-layer gradient-norm series in natural name order (layer2 before layer10), finite parts only."""
+    glob = ctx.name_of("grad_norm")
+    out = []
+    for name in ctx.run.series:
+        m = LAYER.match(name)
+        if name == glob or not m or m.group("layer").lower() in NOT_LAYERS:
+            continue
+        s = ctx.curve(name)
+        if s is not None and len(s) >= 3:
+            out.append(s)
+    return sorted(out, key=lambda s: _natural(LAYER.match(s.name).group("layer")))
+
+
+class VanishingGradients(Rule):
+    """Logged gradient norms collapse towards zero.
+
+    Symptom, either of:
+
+    * the global gradient norm falls by `collapse_ratio` or more (median of the last
+      10% vs the first 10%) with a significant downward Mann-Kendall trend, while the
+      training loss has not converged (it is still above `loss_guard` of its start;
+      a loss near zero legitimately has near-zero gradients);
+    * per-layer gradient norms (series like ``grad_norm/layer1``) where the first
+      third of the layers (natural name order, input side first) sit `layer_ratio` or
+      more below the last third (medians over the second half of the run).
+      Layers whose gradient is exactly 0 throughout are taken as frozen and ignored.
+
+    Usual causes: saturating activations (sigmoid/tanh) in deep stacks, poor
+    initialisation, no normalisation layers, very deep plain networks without
+    residual connections, dead ReLUs, a learning rate so high that units died.
+
+    Fixes: non-saturating activations, normalisation, residual connections, proper
+    initialisation.
+
+    Keras::
+
+        keras.layers.Dense(256, kernel_initializer="he_normal")
+        keras.layers.LeakyReLU(negative_slope=0.1)   # or activation="elu" / "gelu"
+        keras.layers.BatchNormalization()             # LayerNormalization() for sequences
+
+    PyTorch::
+
+        nn.Sequential(nn.Linear(d, 256), nn.BatchNorm1d(256), nn.LeakyReLU(0.1), ...)  # nn.ELU(), nn.LayerNorm
+        nn.init.kaiming_normal_(layer.weight, nonlinearity="leaky_relu")
+        out = x + block(x)   # residual connection
+        # log per-layer norms: {n: p.grad.norm().item() for n, p in model.named_parameters() if p.grad is not None}
+    """
+
+    code = "CL130"
+    name = "vanishing-gradients"
+    severity = Severity.WARNING
+    summary = "logged gradient norms collapse towards zero (globally, or early layers far below late ones)"
+    hint = ("use non-saturating activations (ReLU/LeakyReLU/ELU/GELU), He initialisation, BatchNorm/LayerNorm "
+            "and residual connections")
+    options = {
+        "min_points": Option(5, "fewest gradient-norm points to judge"),
+        "alpha": Option(0.05, "significance level of the Mann-Kendall trend test"),
+        "collapse_ratio": Option(1e-3, "end/start ratio of the global norm at or below which it collapsed"),
+        "loss_guard": Option(0.01, "no global finding when the training loss fell below this fraction of its start"),
+        "layer_ratio": Option(1e-3, "early/late per-layer norm ratio at or below which early layers starve"),
+    }
+
+    def check(self, ctx: Context):
+        layers = layer_series(ctx)
+        s, reason = ctx.usable("grad_norm", ctx.options["min_points"])
+        if s is None and not layers:
+            yield ctx.abstain(reason if ctx.name_of("grad_norm") else "no gradient-norm series logged")
+            return
+        if s is not None:
+            yield from self._global(ctx, s)
+        if len(layers) >= 2:
+            yield from self._layers(ctx, layers)
+
+    def _global(self, ctx: Context, s: Series):
+        o = ctx.options
+        start = stats.level(s.values, "start", 0.1)
+        end = stats.level(s.values, "end", 0.1)
+        if start <= 0:
+            return
+        r = end / start
+        tr = stats.trend(s.steps, s.values)
+        if r > o["collapse_ratio"] or not tr.significant(o["alpha"], "down"):
+            return
+        loss, _ = ctx.usable("train_loss")
+        note = ""
+        if loss is not None:
+            l0, l1 = stats.level(loss.values, "start", 0.0, min_points=3), stats.level(loss.values, "end", 0.1)
+            if l0 > 0 and l1 / l0 < o["loss_guard"]:
+                return  # converged (or memorised): small gradients are expected
+            note = f", while {loss.name} only went {l0:.4g} -> {l1:.4g}"
+        yield ctx.finding(
+            f"{s.name} collapsed from {start:.3g} to {end:.3g} (x{r:.2g}, Mann-Kendall p={tr.p_value:.2g} over "
+            f"steps {int(s.steps[0])}..{int(s.steps[-1])}){note}: the weights have almost stopped changing",
+            metric=s.name, step=int(s.steps[-1]),
+            evidence={"start": start, "end": end, "ratio": r, "p_value": tr.p_value, "slope": tr.slope,
+                      "window": [int(s.steps[0]), int(s.steps[-1])]})
+
+    def _layers(self, ctx: Context, layers: list[Series]):
+        levels = []
+        for s in layers:
+            v = s.values[len(s) // 2:]
+            if np.all(s.values == 0):
+                continue  # frozen layer: no gradient at all, by design
+            levels.append((s.name, float(np.median(v))))
+        if len(levels) < 2:
+            return
+        k = max(1, len(levels) // 3)
+        early, late = levels[:k], levels[-k:]
+        e = float(np.median([v for _, v in early]))
+        lt = float(np.median([v for _, v in late]))
+        if lt <= 0:
+            return
+        r = e / lt
+        if r > ctx.options["layer_ratio"]:
+            return
+        yield ctx.finding(
+            f"early layers get {r:.2g}x the gradient of late ones over the second half of the run: median norm "
+            f"{e:.3g} for {', '.join(n for n, _ in early)} vs {lt:.3g} for {', '.join(n for n, _ in late)}",
+            metric=early[0][0], step=int(layers[0].steps[len(layers[0]) // 2]),
+            evidence={"ratio": r, "early_level": e, "late_level": lt,
+                      "early_layers": [n for n, _ in early], "late_layers": [n for n, _ in late],
+                      "levels": dict(levels)})
