@@ -13,7 +13,9 @@ The ``reason`` key is what marks it: such a file suppresses findings of the run(
 in that folder only, and the search for the project configuration walks past it.
 A project configuration never has a ``reason`` key.
 
-Globs (``per-path-ignores``) are relative to the configuration file's folder (or
+``exclude`` patterns with a folder part (``runs/old``) are relative to the
+configuration file's folder; a bare name (``checkpoints``) matches anywhere.
+Globs in ``per-path-ignores`` are relative to the configuration file's folder (or
 the current folder without a file): ``*`` and ``?`` stay within one path segment,
 ``**`` spans any number of segments, a pattern matches a path or any folder above
 it, and a pattern without ``/`` matches any single segment (``"*.parquet"``).
@@ -193,8 +195,15 @@ def parse_config(table: Any, source: str) -> Config:
     config.per_path_ignores = {str(k): _selectors(v, where("per-path-ignores", _quote(k))) for k, v in ppi.items()}
     config.fail_on = _choice(data.get("fail-on", "error"), SEVERITIES, where("fail-on"))
     config.format = _choice(data.get("format", "text"), FORMATS, where("format"))
-    config.exclude = _strings(data.get("exclude", []), where("exclude"))
+    config.exclude = [_anchor(p, config.root) for p in _strings(data.get("exclude", []), where("exclude"))]
     return config
+
+
+def _anchor(pattern: str, root: str) -> str:
+    """A file's exclude pattern with a folder part is relative to the file's folder: made absolute."""
+    if "/" not in pattern.rstrip("/") or pattern.startswith(("*", "/")) or os.path.isabs(pattern):
+        return pattern  # a name ("checkpoints"), or a pattern that matches anywhere ("**/tmp")
+    return os.path.join(root, pattern.removeprefix("./"))
 
 
 def resolve_selection(select: list[str] | None, extend: list[str], ignore: list[str]) -> list[str]:

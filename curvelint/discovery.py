@@ -95,7 +95,7 @@ def _excluded(path: str, patterns: list[str], base: str) -> bool:
     if not patterns:
         return False
     rel = os.path.relpath(path, base) if base else path
-    candidates = {path, rel, os.path.basename(path)}
+    candidates = {path, rel, os.path.basename(path), os.path.abspath(path)}  # absolute: config-file patterns
     return any(fnmatch.fnmatch(c, p) or fnmatch.fnmatch(c, p.rstrip("/") + "/*") for c in candidates for p in patterns)
 
 

@@ -447,3 +447,13 @@ def test_unwritable_baseline_or_output_and_missing_config_are_clean_errors(tmp_p
         out = cli(str(tmp_path / "r"), option, str(tmp_path / "no" / "such" / "file.json"))
         assert out.exit_code == 2 and message in out.stderr, (option, out.output)
         assert out.exception is None or isinstance(out.exception, SystemExit)
+
+
+def test_exclude_with_a_folder_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    write(tmp_path / "curvelint.toml", 'exclude = ["runs/old", "scratch*"]\n')
+    for name in ("old", "new", "scratch1"):
+        healthy_run(tmp_path / "runs" / name)
+    for cwd, target in ((tmp_path, "runs"), (tmp_path / "runs", "."), (tmp_path / "runs" / "new", "..")):
+        monkeypatch.chdir(cwd)
+        report = lint([target], load_config([target]))
+        assert [os.path.basename(os.path.abspath(r.path)) for r in report.runs] == ["new"], cwd
