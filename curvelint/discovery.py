@@ -95,8 +95,10 @@ def _excluded(path: str, patterns: list[str], base: str) -> bool:
     if not patterns:
         return False
     rel = os.path.relpath(path, base) if base else path
-    candidates = {path, rel, os.path.basename(path), os.path.abspath(path)}  # absolute: config-file patterns
-    return any(fnmatch.fnmatch(c, p) or fnmatch.fnmatch(c, p.rstrip("/") + "/*") for c in candidates for p in patterns)
+    candidates = {path, rel, os.path.basename(path)}
+    absolute = {os.path.abspath(path)}  # absolute patterns (config-file patterns are anchored at its folder)
+    return any(fnmatch.fnmatch(c, p) or fnmatch.fnmatch(c, p.rstrip("/") + "/*")
+               for p in patterns for c in (absolute if os.path.isabs(p) else candidates))
 
 
 def _mlflow_run_dir(dirpath: str, dirnames: list[str], filenames: list[str]) -> bool:
