@@ -141,11 +141,23 @@ def _load_parquet(path: str) -> Sample:
 
 
 def _load_csv(path: str) -> Sample:
+    import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    table = pcsv.read_csv(path)
+    def first_rows(options: pcsv.ReadOptions) -> pa.Table:
+        reader = pcsv.open_csv(path, read_options=options)
+        batches, rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows >= MAX_ROWS:
+                break
+        return pa.Table.from_batches(batches, schema=reader.schema)
+
+    block = 64 << 20  # types are inferred from the first block: make it hold a whole typical sample
+    table = first_rows(pcsv.ReadOptions(block_size=block))
     if table.num_columns and all(_is_number(c) for c in table.column_names):  # no header row
-        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(autogenerate_column_names=True))
+        table = first_rows(pcsv.ReadOptions(block_size=block, autogenerate_column_names=True))
     return _from_table(path, table)
 
 
