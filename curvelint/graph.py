@@ -159,12 +159,35 @@ class _Index:
             elif n.op in NORM_OPS:
                 kinds[i] = "norm"
             elif n.op in SATURATING_OPS:
-                kinds[i] = "sat"
+                if not self._is_gate(i):
+                    kinds[i] = "sat"
             elif n.op in ("Div", "Reciprocal", "Mul"):
                 k = self._decomposed(n)
-                if k:
+                if k and not (k == "sat" and self._is_gate(i)):
                     kinds[i] = k
         return kinds
+
+    def _is_gate(self, i: int, hops: int = 3) -> bool:
+        """A saturating value that multiplies another data tensor: a gate, not a squashing layer.
+
+        SiLU/Swish (x * sigmoid(x)), GELU's tanh form (0.5x(1 + tanh(..))), Mish, GLU and
+        decomposed LSTM/GRU gates pass the gradient through the other factor.
+        """
+        frontier = [i]
+        for _ in range(hops):
+            nxt = []
+            for j in frontier:
+                outs = {t for t in self.g.nodes[j].outputs if t}
+                for t in outs:
+                    for k in self.consumers.get(t, ()):
+                        m = self.g.nodes[k]
+                        others = [u for u in m.inputs if u and u not in outs]
+                        if m.op == "Mul" and any(u not in self.const for u in others):
+                            return True
+                        if m.op in ("Add", "Sub", "Mul", "Div", "Cast", "Identity") and all(u in self.const for u in others):
+                            nxt.append(k)
+            frontier = nxt
+        return False
 
     def _decomposed(self, n: Node) -> str | None:
         """Sigmoid as 1/(1+exp(-x)), Tanh as (e^x-e^-x)/(e^x+e^-x), LayerNorm/RMSNorm as x/sqrt(mean(..)+eps)."""
@@ -174,7 +197,7 @@ class _Index:
         denom = self.node(n.inputs[-1]) if n.inputs else None
         if denom is None:
             return None
-        if self._is_rsqrt_of_mean(denom) or denom.op == "Sqrt" and self._reaches(denom, "ReduceMean", 3):
+        if self._is_rsqrt_of_mean(denom):
             return "norm"
         if denom.op in ("Add", "Sum") and any(self._exp_of_data(t) for t in denom.inputs):
             return "sat"

@@ -95,6 +95,24 @@ def test_residual_add_takes_the_short_path():
     assert not findings(g, SigmoidDepth)
 
 
+def test_gates_are_not_squashing_layers():
+    """SiLU x*sigmoid(x) and GELU 0.5x(1+tanh(..)) as exported by torch.onnx: unbounded, not saturating."""
+    nodes, t, consts = [], "x", {"half", "one"}
+    for i in range(6):
+        consts.add(f"w{i}")
+        nodes += [Node(f"fc{i}", "Gemm", (t, f"w{i}"), (f"h{i}",)),
+                  Node(f"sig{i}", "Sigmoid", (f"h{i}",), (f"s{i}",)),
+                  Node(f"silu{i}", "Mul", (f"h{i}", f"s{i}"), (f"a{i}",)),
+                  Node(f"tanh{i}", "Tanh", (f"a{i}",), (f"t{i}",)),
+                  Node(f"one{i}", "Add", (f"t{i}", "one"), (f"u{i}",)),
+                  Node(f"half{i}", "Mul", (f"a{i}", "half"), (f"v{i}",)),
+                  Node(f"gelu{i}", "Mul", (f"v{i}", f"u{i}"), (f"g{i}",))]
+        t = f"g{i}"
+    nodes.append(Node("out", "Gemm", (t, "w_out"), ("y",)))
+    g = GraphSummary("gates.onnx", nodes, [TensorInfo("x", "float")], [], frozenset(consts | {"w_out"}))
+    assert G.saturating_paths(g) == []
+
+
 def test_unknown_ops_pass_through():
     ops = ["Gemm", "Sigmoid", "FancyCustomOp", "Gemm", "Sigmoid", "Reshape", "Gemm", "HardSigmoid",
            "Gemm", "Softsign", "Gemm"]
