@@ -498,3 +498,29 @@ def _activations_after(ix: _Index, i: int, hops: int = 4) -> set[str]:
                         nxt.append(k)
         frontier = nxt
     return found
+
+
+@dataclass(frozen=True)
+class LoopCell:
+    """A Loop/Scan node whose body applies weights: a recurrence written as a loop (e.g. by tf2onnx)."""
+
+    name: str
+    op: str
+    weights: tuple[str, ...]
+    activations: tuple[str, ...]
+
+
+def loop_cells(g: GraphSummary) -> list[LoopCell]:
+    """Loop/Scan nodes with weight layers in their (inlined) bodies, and the activations there."""
+    ix = _index(g)
+    out = []
+    for n in g.nodes:
+        if n.op not in ("Loop", "Scan"):
+            continue
+        prefix = n.name + "/"
+        body = [i for i, m in enumerate(g.nodes) if m.scope.startswith(prefix)]
+        weights = tuple(g.nodes[i].name for i in body if ix.kinds.get(i) == "weight")
+        if weights:
+            acts = tuple(sorted({g.nodes[i].op for i in body if g.nodes[i].op in ACTIVATION_OPS}))
+            out.append(LoopCell(n.name, n.op, weights, acts))
+    return out

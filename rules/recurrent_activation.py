@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from curvelint.graph import RECURRENT_OPS, recurrent_depth, tied_chains
+from curvelint.graph import RECURRENT_OPS, loop_cells, recurrent_depth, tied_chains
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
+GATES = {"Sigmoid", "HardSigmoid"}  # a loop body with these is a gated cell (LSTM/GRU written out)
 # ONNX defaults of the `activations` attribute, per direction
 DEFAULT_ACTIVATIONS = {"RNN": ["Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
 
@@ -20,7 +21,8 @@ class RecurrentActivation(Rule):
       hidden state is multiplied by the same recurrent weights at every time step, and
       with no bound on the activation it can grow without limit. Recurrences that the
       exporter unrolled (one weight applied step after step with Relu in between, as
-      the dynamo exporter writes ``nn.RNN(nonlinearity="relu")``) count too;
+      the dynamo exporter writes ``nn.RNN(nonlinearity="relu")``) and ungated Loop bodies
+      (tf2onnx writes Keras ``SimpleRNN`` as a Loop) count too;
     * a simple (ungated) RNN over long sequences, or several simple RNN layers stacked:
       the gradient through time shrinks or grows geometrically with the number of steps.
 
@@ -61,9 +63,16 @@ class RecurrentActivation(Rule):
                 f"applied at {c.steps} steps along one path ({c.nodes[0]} ... {c.nodes[-1]}); the hidden state can "
                 "grow without limit over time steps (exploding gradients)", metric=None,
                 evidence={"weight": c.weight, "steps": c.steps, "nodes": list(c.nodes), "activations": list(c.activations)})
+        loops = [c for c in ctx.memo("graph:loop-cells", lambda: loop_cells(g))
+                 if unbounded & set(c.activations) and not GATES & set(c.activations)]
+        for c in loops:
+            yield ctx.finding(
+                f"recurrence written as a {c.op} ({c.name}) with {'/'.join(sorted(unbounded & set(c.activations)))} "
+                "and no gates in its body: an ungated RNN with an unbounded activation (exploding gradients)",
+                metric=None, evidence={"node": c.name, "weights": list(c.weights), "activations": list(c.activations)})
         if not cells:
-            if not unrolled:
-                yield ctx.abstain("no RNN/LSTM/GRU node or unrolled recurrence in the graph")
+            if not unrolled and not loops:
+                yield ctx.abstain("no RNN/LSTM/GRU node or recurrence in the graph")
             return
         bad = []
         for n in cells:

@@ -181,6 +181,14 @@ def test_cl201_rnn_unrolled_by_the_dynamo_exporter():
     assert G.tied_chains(graph_of("deep_relu_mlp.onnx")) == []
 
 
+def test_cl201_keras_rnns_written_as_loops():
+    (f,) = findings(graph_of("keras_simplernn_relu.onnx"), RecurrentActivation)
+    assert "recurrence written as a Loop" in f.message and "Relu" in f.message
+    assert not findings(graph_of("keras_gru.onnx"), RecurrentActivation)  # gated: Sigmoid in the body
+    for rule in (SigmoidDepth, MissingNormalization):
+        assert not findings(graph_of("keras_gru.onnx"), rule)
+
+
 def test_cl201_long_simple_rnn_and_option():
     (f,) = findings(graph_of("rnn_tanh_long.onnx"), RecurrentActivation)
     assert "120 steps" in f.message
