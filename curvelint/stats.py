@@ -107,15 +107,16 @@ def bin_medians(x: np.ndarray, y: np.ndarray, max_bins: int = MAX_TREND_POINTS) 
     return np.nanmedian(xb, axis=1), np.nanmedian(yb, axis=1)
 
 
-def rolling_median(values: np.ndarray, window: int) -> np.ndarray:
-    """Centered rolling median (edges use the nearest value); O(n * window)."""
+def rolling_median(values: np.ndarray, window: int, mode: str = "nearest") -> np.ndarray:
+    """Centered rolling median; edges repeat the nearest value (mode "nearest") or mirror the
+    series (mode "mirror", better for noise scales). Fast: scipy's 1-D filter is ~O(n log w)."""
     v = np.asarray(values, dtype=np.float64)
     w = max(1, int(window)) | 1  # odd
     if w <= 1 or len(v) < 3:
         return v.copy()
     from scipy.ndimage import median_filter
 
-    return median_filter(v, size=w, mode="nearest")
+    return median_filter(v, size=w, mode=mode)
 
 
 def ema(values: np.ndarray, alpha: float) -> np.ndarray:
@@ -135,10 +136,13 @@ def auto_window(n: int, fraction: float = 0.02, max_window: int = 201) -> int:
     return int(min(max_window, max(1, round(n * fraction)))) | 1
 
 
-def smooth(values: np.ndarray, window: int | None = None) -> np.ndarray:
-    """Robust smoothing of noisy per-step logging: rolling median (window: auto_window(n))."""
+def smooth(values: np.ndarray, window: int | None = None, mode: str = "mirror") -> np.ndarray:
+    """Robust smoothing of noisy per-step logging: rolling median (window: auto_window(n)).
+
+    Edges mirror the series, so a single extreme first/last value does not fill the window.
+    """
     v = np.asarray(values, dtype=np.float64)
-    return rolling_median(v, auto_window(len(v)) if window is None else window)
+    return rolling_median(v, auto_window(len(v)) if window is None else window, mode)
 
 
 # -- trend -------------------------------------------------------------------------------------
@@ -351,7 +355,7 @@ def spikes(steps: np.ndarray, values: np.ndarray, z: float = 8.0, window: int | 
     smooth curves need a real jump). A point is a
     spike when its robust z-score exceeds `z` AND its relative excess over the level is
     at least `min_jump` (log space: value/baseline >= 1 + min_jump; raw: excess >=
-    min_jump * |baseline|). A sustained shift moves the rolling median, so it is not a
+    min_jump * the 5-95 percentile range of the series). A sustained shift moves the rolling median, so it is not a
     spike. `up=False` looks for downward jumps instead. Consecutive spike points are
     merged into their largest one. Linear in n (times the window).
     """
@@ -370,13 +374,14 @@ def spikes(steps: np.ndarray, values: np.ndarray, z: float = 8.0, window: int | 
     centred = r - np.median(r)
     # noise level: the larger of the global MAD and a rolling MAD over 5 level windows, so a
     # burst of heavy noise (e.g. a fast, noisy descent) does not read as a train of spikes
-    local = 1.4826 * rolling_median(np.abs(centred), 5 * w)
+    local = 1.4826 * rolling_median(np.abs(centred), 5 * w, mode="mirror")
     scale = np.maximum(np.maximum(local, mad(r)), floor)
     zs = centred / scale
     if logged:
         big = r >= math.log1p(min_jump)
-    else:
-        big = r >= min_jump * np.maximum(np.abs(base), floor)
+    else:  # no meaningful "level" for series that reach <= 0: compare with their robust range
+        spread = float(np.percentile(v, 95) - np.percentile(v, 5))
+        big = r >= min_jump * max(spread, floor)
     hit = np.flatnonzero((zs > z) & big)
     out: list[Spike] = []
     for group in np.split(hit, np.flatnonzero(np.diff(hit) > 1) + 1) if len(hit) else []:
@@ -488,11 +493,11 @@ def at_steps(steps: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.n
 
 @dataclass(frozen=True)
 class Stall:
-    """Where a lower-is-better series last improved, Keras EarlyStopping-style.
+    """Where a lower-is-better series stopped making progress.
 
-    index/step/value: the last point that beat the best so far by more than
-    `min_delta` (relative to |best|); since: points after it; fraction: share of the
-    step span after it (0 = improved at the last point, 1 = never improved after the first).
+    index/step/value: the first point that nothing later beats by more than the margin
+    (the run had "arrived" there); since: points after it; fraction: share of the step
+    span after it (0 = still improving at the last point, 1 = no progress after the first).
     """
 
     index: int
@@ -502,19 +507,31 @@ class Stall:
     fraction: float
 
 
-def last_improvement(steps: np.ndarray, values: np.ndarray, min_delta: float = 0.0) -> Stall:
-    """The last point that improved on the best so far (lower is better) by > min_delta * |best|."""
+def last_improvement(steps: np.ndarray, values: np.ndarray, min_delta: float = 0.0, min_abs: float = 0.0) -> Stall:
+    """The first point that no later point improves on by more than max(min_delta * |value|, min_abs).
+
+    Unlike a best-so-far scan (EarlyStopping), a noise dip late on a long plateau does not
+    reset it when `min_abs` is set to a noise scale: the stall starts where the curve first
+    came within the margin of everything that followed. O(n).
+    """
     x = np.asarray(steps)
     v = np.asarray(values, dtype=np.float64)
     n = len(v)
     if n == 0:
         return Stall(0, 0, math.nan, 0, 0.0)
-    # like EarlyStopping: `best` only moves on an improvement larger than the margin, so a
-    # slow creep still counts once it adds up to more than min_delta
-    i, best_v = 0, float(v[0])
-    for j in range(1, n):
-        if v[j] < best_v - min_delta * abs(best_v):
-            i, best_v = j, float(v[j])
+    later_min = np.append(np.minimum.accumulate(v[::-1])[::-1][1:], np.inf)
+    margin = np.maximum(min_delta * np.abs(v), min_abs)
+    i = int(np.argmax(v - later_min <= margin))  # the last point always qualifies
     span = float(x[-1] - x[0])
     frac = float(x[-1] - x[i]) / span if span > 0 else 0.0
     return Stall(index=i, step=int(x[i]), value=float(v[i]), since=n - 1 - i, fraction=frac)
+
+
+def noise_scale(values: np.ndarray) -> float:
+    """Robust point-to-point noise: MAD of the first differences / sqrt(2).
+
+    A smooth trend hardly moves it, and unlike residuals around a short rolling median it
+    is not shrunk by the points that are their own median (monotone stretches).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    return mad(np.diff(v)) / math.sqrt(2.0) if len(v) > 2 else 0.0

@@ -136,7 +136,9 @@ def swing(ctx: Context, s: Series) -> Swing:
         if not logged:
             v = v / shape(ctx, s).scale
         small = stats.smooth(v, stats.auto_window(n, 0.02))
-        coarse = stats.rolling_median(v, max(5, int(0.2 * n)) | 1)
+        paired = v.copy()
+        paired[1:] = 0.5 * (v[1:] + v[:-1])  # an odd median window would follow a period-2 zigzag
+        coarse = stats.rolling_median(paired, max(5, int(0.2 * n)) | 1, mode="mirror")
         dev = small - coarse
         raw = v - coarse
         h = n // 2

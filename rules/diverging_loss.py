@@ -57,9 +57,11 @@ class DivergingLoss(Rule):
         "min_points": Option(6, "fewest finite points to judge the trend"),
         "alpha": Option(0.01, "significance level of the upward trend after the minimum"),
         "min_retained": Option(0.3, "share of the achieved decrease given back at the end that counts as diverging"),
-        "min_ratio": Option(2.0, "end/minimum ratio that counts as diverging (positive losses)"),
+        "min_ratio": Option(1.5, "end/minimum ratio that counts as diverging (positive losses, with at "
+                                 "least 10% of the decrease given back)"),
         "min_rise": Option(0.1, "smallest rise above the minimum, relative to it, worth reporting"),
         "min_tail": Option(4, "fewest points after the minimum to judge a rise"),
+        "min_tail_fraction": Option(0.05, "smallest share of the run after the minimum to judge a rise"),
     }
 
     def check(self, ctx: Context):
@@ -72,7 +74,7 @@ class DivergingLoss(Rule):
         o = ctx.options
         sh = L.shape(ctx, s)
         n, i = len(s), sh.best_index
-        if n - i < o["min_tail"]:
+        if n - i < max(o["min_tail"], o["min_tail_fraction"] * n):
             return  # ends at (or next to) its best
         after = L.trend(ctx, s, i, n)
         if not (after.p_value < o["alpha"] and after.slope > 0):
@@ -82,7 +84,7 @@ class DivergingLoss(Rule):
         retained = _retained(top, sh.best, sh.end)
         ratio = sh.end / sh.best if sh.best > 0 else math.inf
         rise_rel = rise / (abs(sh.best) if sh.best > 0 else sh.scale)
-        far = retained >= o["min_retained"] or (ratio >= o["min_ratio"] and retained >= 0.03)
+        far = retained >= o["min_retained"] or (ratio >= o["min_ratio"] and retained >= 0.1)
         if rise_rel < o["min_rise"] or not far:
             return
         L.claim(ctx, s.name)

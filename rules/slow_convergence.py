@@ -18,7 +18,9 @@ class SlowConvergence(Rule):
     ``min_linearity`` times the run's mean slope (no deceleration: a healthy curve
     slows down by then); and carrying on at that rate for as long again would lower the
     loss by at least ``min_remaining`` of its final level, i.e. the run stops far from
-    where it is heading. Converged runs, runs with LR drops, warmup and short
+    where it is heading. A run whose loss already fell by more than ``max_drop`` of its
+    starting level made real progress and is not reported (train longer if it still
+    improves). Converged runs, runs with LR drops, warmup and short
     (< ``min_points``) runs are not reported.
 
     Usual causes: learning rate too low (the most common), heavy regularization or a
@@ -53,6 +55,8 @@ class SlowConvergence(Rule):
         "tail": Option(1 / 3, "fraction of the run that forms the final window"),
         "min_linearity": Option(0.5, "final-window slope / mean slope at or above which the decrease has not slowed"),
         "min_remaining": Option(0.1, "projected further decrease, as a fraction of the final level, that counts as far"),
+        "max_drop": Option(0.5, "runs whose loss fell by more than this fraction of its start made real progress "
+                                "and are not reported"),
     }
 
     def check(self, ctx: Context):
@@ -78,7 +82,8 @@ class SlowConvergence(Rule):
             return
         linearity = late.slope / mean_slope
         remaining = -late.slope * span / max(abs(sh.end), 1e-12 * sh.scale)
-        if linearity < o["min_linearity"] or remaining < o["min_remaining"]:
+        drop = (sh.start - sh.end) / sh.scale
+        if linearity < o["min_linearity"] or remaining < o["min_remaining"] or drop > o["max_drop"]:
             return
         L.claim(ctx, s.name)
         yield ctx.finding(
@@ -89,5 +94,5 @@ class SlowConvergence(Rule):
             metric=s.name, step=s.steps[lo],
             evidence={"start": sh.start, "end": sh.end, "first_step": s.steps[0], "last_step": s.steps[-1],
                       "late_first_step": s.steps[lo], "late_slope": late.slope, "late_p_value": late.p_value,
-                      "mean_slope": mean_slope, "linearity": linearity, "projected_drop": remaining,
+                      "mean_slope": mean_slope, "linearity": linearity, "projected_drop": remaining, "drop": drop,
                       "trend_p_value": whole.p_value})
