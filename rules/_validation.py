@@ -124,13 +124,30 @@ class Plateau:
     stall: stats.Stall
     best: stats.Extremum  # raw best (oriented)
     end: float  # oriented end level (median of the last 3 points)
+    trend: stats.Trend  # of the raw curve from the stall on
+    margin: float  # what counts as an improvement (oriented units)
+
+    def creeping(self, alpha: float) -> bool:
+        """Still improving after the stall: a significant fall worth more than the margin."""
+        return self.trend.significant(alpha, "down") and -self.trend.change > self.margin
 
 
-def plateau(c: Curve, min_delta: float, smooth_fraction: float = 0.1) -> Plateau:
-    """EarlyStopping emulation on the smoothed curve (a single lucky evaluation is not a new best)."""
+def plateau(c: Curve, min_delta: float, noise_k: float, smooth_fraction: float = 0.1) -> Plateau:
+    """EarlyStopping emulation on the smoothed curve (a single lucky evaluation is not a new best).
+
+    The stall starts at the first point that nothing later beats by more than `min_delta`
+    (relative) and `noise_k` noise scales (stats.noise_scale): on a noisy plateau, noise is
+    no progress. `trend` tells whether the curve still creeps down significantly after it.
+    """
     smoothed = stats.smooth(c.y, stats.auto_window(len(c.y), smooth_fraction))
-    stall = stats.last_improvement(c.steps, smoothed, min_delta)
-    return Plateau(c, stall, stats.best(c.steps, c.y, "min"), stats.level(c.y, "end", 0.0, min_points=3))
+    noise = stats.noise_scale(c.y)
+    if stats.can_log(c.values):  # multiplicative noise: scale the relative noise to the late level
+        noise = stats.noise_scale(np.log(c.values)) * abs(stats.level(c.y, "end", 0.25))
+    stall = stats.last_improvement(c.steps, smoothed, min_delta, noise_k * noise)
+    after = c.after(stall.step)
+    margin = max(min_delta * abs(stall.value), noise_k * noise)
+    return Plateau(c, stall, stats.best(c.steps, c.y, "min"), stats.level(c.y, "end", 0.0, min_points=3),
+                   stats.trend(after.steps, after.y), margin)
 
 
 def constant_lr(ctx: Context, start: float, stop: float, tol: float) -> tuple[float | None, str]:

@@ -55,6 +55,8 @@ class EarlyStoppingMissed(Rule):
         "patience": Option(5, "fewest evaluations without improvement to report"),
         "min_wasted_fraction": Option(0.2, "smallest share of the run's steps after the last improvement"),
         "min_delta": Option(0.005, "an improvement must beat the best so far by this fraction of it"),
+        "noise_k": Option(2.0, "... and by this many noise scales (robust first-difference noise)"),
+        "alpha": Option(0.05, "a significant Mann-Kendall fall after the stall, larger than the margin, means still improving"),
         "lr_tolerance": Option(0.01, "a learning rate varying by less than this (relative) counts as constant"),
     }
 
@@ -67,10 +69,10 @@ class EarlyStoppingMissed(Rule):
         if overfit_verdict(ctx).kind:
             yield ctx.abstain(f"{val.name}: reported by CL110 overfitting", val.name)
             return
-        p = plateau(val, o["min_delta"])
+        p = plateau(val, o["min_delta"], o["noise_k"])
         st = p.stall
-        if st.since < o["patience"] or st.fraction < o["min_wasted_fraction"]:
-            return
+        if st.since < o["patience"] or st.fraction < o["min_wasted_fraction"] or p.creeping(o["alpha"]):
+            return  # short stall, or still creeping down
         lr, _ = constant_lr(ctx, st.step, float(val.steps[-1]), o["lr_tolerance"])
         if lr is not None:
             yield ctx.abstain(f"{val.name}: plateau at a constant learning rate, reported by CL120", val.name)
@@ -79,7 +81,7 @@ class EarlyStoppingMissed(Rule):
         worse = stats.rel_change(p.best.value, p.end, p.best.value)
         wasted = int(val.steps[-1] - st.step)
         yield ctx.finding(
-            f"{val.name} last improved by more than {o['min_delta']:.1%} at step {st.step}; the {st.since} "
+            f"{val.name} last improved by more than {o['min_delta']:.1%} and the noise at step {st.step}; the {st.since} "
             f"evaluations after it ({wasted} steps, {st.fraction:.0%} of the run, up to step {int(val.steps[-1])}) "
             f"did not improve it: best {fmt(best)} at step {p.best.step}, end {fmt(end)} "
             f"({worse:+.1%} worse than the best)",

@@ -11,7 +11,7 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from ._validation import Curve, fmt, improvement, span, validation_pair
+from ._validation import Curve, fmt, improvement, span, start_level, validation_pair
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _rising(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
         return None
     end = stats.level(after.y, "end", 0.25, min_points=2)
     rise = end - b.value
-    noise = stats.mad(stats.residuals(val.y))
+    noise = stats.noise_scale(val.y)
     rel = stats.rel_change(b.value, end, b.value)
     if rel < o["min_rise"] or rise < o["noise_k"] * noise:
         return None
@@ -90,7 +90,7 @@ def _gap(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
     if n < o["gap_min_points"]:
         return None
     smoothed = stats.smooth(val.y, stats.auto_window(n, o["smooth_fraction"]))
-    if improvement(val, float(val.y[0]), float(smoothed.min())) < o["min_val_improvement"]:
+    if improvement(val, start_level(val.y), float(smoothed.min())) < o["min_val_improvement"]:
         return None  # never improved at all: validation-not-improving (CL112) says so
     half = val.after(float(val.steps[n // 2]))
     vtr = stats.trend(half.steps, half.y)

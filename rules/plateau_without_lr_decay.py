@@ -52,6 +52,8 @@ class PlateauWithoutLrDecay(Rule):
         "patience": Option(5, "fewest evaluations without improvement to report"),
         "min_fraction": Option(0.2, "smallest share of the run's steps spent on the plateau"),
         "min_delta": Option(0.005, "an improvement must beat the best so far by this fraction of it"),
+        "noise_k": Option(2.0, "... and by this many noise scales (robust first-difference noise)"),
+        "alpha": Option(0.05, "a significant Mann-Kendall fall after the stall, larger than the margin, means still improving"),
         "lr_tolerance": Option(0.01, "a learning rate varying by less than this (relative) counts as constant"),
     }
 
@@ -67,10 +69,10 @@ class PlateauWithoutLrDecay(Rule):
         if overfit_verdict(ctx).kind:
             yield ctx.abstain(f"{val.name}: reported by CL110 overfitting", val.name)
             return
-        p = plateau(val, o["min_delta"])
+        p = plateau(val, o["min_delta"], o["noise_k"])
         st = p.stall
-        if st.since < o["patience"] or st.fraction < o["min_fraction"]:
-            return
+        if st.since < o["patience"] or st.fraction < o["min_fraction"] or p.creeping(o["alpha"]):
+            return  # short stall, or still creeping down
         last = int(val.steps[-1])
         lr, why = constant_lr(ctx, st.step, last, o["lr_tolerance"])
         if lr is None:
@@ -79,7 +81,7 @@ class PlateauWithoutLrDecay(Rule):
         lr_name = ctx.name_of("lr")
         end = val.real(p.end)
         yield ctx.finding(
-            f"{val.name} has not improved by more than {o['min_delta']:.1%} for {st.since} evaluations "
+            f"{val.name} has not improved by more than {o['min_delta']:.1%} (or the noise) for {st.since} evaluations "
             f"(steps {st.step}..{last}, {st.fraction:.0%} of the run; best {fmt(val.real(p.best.value))} at step "
             f"{p.best.step}, end {fmt(end)}) while {lr_name} stayed at {lr:.3g}",
             metric=val.name, step=st.step,

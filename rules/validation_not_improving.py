@@ -17,7 +17,7 @@ class ValidationNotImproving(Rule):
 
     Symptom: the training loss (or metric) improves significantly (Mann-Kendall
     p < `alpha`, by at least `min_train_improvement`), while the validation loss or
-    metric never gets better than its first value by more than `max_val_improvement`
+    metric never gets better than its start (median of the first 3 points) by more than `max_val_improvement`
     (relative for losses; for accuracy-like metrics bounded by 1 or 100, as a share of
     the headroom left) and shows no significant improving trend. Whatever the model
     learns does not transfer to the validation data at all.
@@ -99,7 +99,7 @@ class ValidationNotImproving(Rule):
         if not ttr.significant(o["alpha"], "down") or t_impr < o["min_train_improvement"]:
             return None
         top = metric_top(val)
-        v0 = float(val.y[0])
+        v0 = start_level(val.y)  # median of the first 3: one noisy first value is no baseline
         if top is not None and val.real(v0) >= top * (1 - o["near_perfect"]):
             return None  # already perfect: CL113's business
         smoothed = stats.smooth(val.y, stats.auto_window(len(val.y), 0.1))
@@ -110,7 +110,7 @@ class ValidationNotImproving(Rule):
             return None
         return ctx.finding(
             f"{train.name} improved {t_impr:.0%} ({fmt(train.real(t0))} -> {fmt(train.real(t1))}, Mann-Kendall "
-            f"p={ttr.p_value:.2g}) but {val.name} stayed flat from the start over {span(val.steps)}: first "
+            f"p={ttr.p_value:.2g}) but {val.name} stayed flat from the start over {span(val.steps)}: start "
             f"{fmt(val.real(v0))}, best (smoothed) {fmt(val.real(float(smoothed[i])))} at step {int(val.steps[i])} "
             f"({v_impr:.1%} better), end {fmt(val.real(stats.level(val.y, 'end', 0.1)))}, trend p={vtr.p_value:.2g}: "
             f"what the model learns does not carry over to the validation data",
