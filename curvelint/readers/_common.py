@@ -1,0 +1,139 @@
+"""Helpers shared by the table-like readers (Keras JSON, HF trainer_state, Parquet, CSV, MLflow).
+
+They build `Series` from columns (dropping cells that were not logged, ordering and
+de-duplicating steps with a note), make the `Run` skeleton and its problems, and parse
+JSON with a one-line, line/column-located error message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Iterable
+
+import numpy as np
+
+from curvelint.discovery import RunSource
+from curvelint.model import Problem, Run, Series
+
+LR_NAMES = ("lr", "learning_rate")
+
+
+def new_run(source: RunSource, fmt: str, name: str | None = None) -> Run:
+    """An empty run for `source` (name defaults to the source path)."""
+    return Run(name=name or source.name, path=source.path, format=fmt, sources=list(source.files))
+
+
+def unreadable(source: RunSource, fmt: str, message: str, offset: int | None = None) -> list[Run]:
+    """A single run carrying one "unreadable" problem."""
+    run = new_run(source, fmt)
+    run.problems.append(Problem("unreadable", source.path, message, offset))
+    return [run]
+
+
+def to_float(cell: Any) -> float | None:
+    """A number from a JSON value or a text cell ("nan", "inf", " 0.5 "); None when not a number."""
+    if isinstance(cell, bool) or cell is None:
+        return None
+    if isinstance(cell, (int, float)):
+        return float(cell)
+    if isinstance(cell, str):
+        text = cell.strip()
+        if not text:
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    return None
+
+
+def names(items: Iterable[str], limit: int = 6) -> str:
+    """'a, b, c and 4 more'."""
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def add_series(run: Run, columns: dict[str, tuple[Any, Any, Any]]) -> None:
+    """Turn ``name -> (steps, values, wall_times|None)`` into the run's series.
+
+    Points with a missing step (NaN) are dropped. Steps are ordered (stable), and a
+    repeated step keeps its last value; both are written to ``run.notes`` once per run.
+    """
+    unordered: list[str] = []
+    repeated: list[str] = []
+    for name, (steps, values, walls) in columns.items():
+        steps = np.asarray(steps, dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64)
+        walls = None if walls is None else np.asarray(walls, dtype=np.float64)
+        keep = ~np.isnan(steps)
+        if not keep.any():
+            continue  # never logged: no series
+        if not keep.all():
+            steps, values = steps[keep], values[keep]
+            walls = None if walls is None else walls[keep]
+        if len(steps) > 1 and np.any(np.diff(steps) < 0):
+            order = np.argsort(steps, kind="stable")
+            steps, values = steps[order], values[order]
+            walls = None if walls is None else walls[order]
+            unordered.append(name)
+        if len(steps) > 1 and np.any(np.diff(steps) == 0):
+            last = np.ones(len(steps), dtype=bool)
+            last[:-1] = steps[1:] != steps[:-1]
+            repeated.append(f"{name} ({int((~last).sum())})")
+            steps, values = steps[last], values[last]
+            walls = None if walls is None else walls[last]
+        run.series[name] = Series(name, steps.astype(np.int64), values, walls)
+    if unordered:
+        run.notes.append(f"steps were not in order; sorted {names(unordered)}")
+    if repeated:
+        run.notes.append(f"repeated steps: kept the last value per step, dropped earlier points of {names(repeated)}")
+
+
+def constant_lr_hparams(run: Run) -> None:
+    """A learning-rate series with a single finite value is also an hparam (``lr``/``learning_rate``)."""
+    for name in LR_NAMES:
+        series = run.series.get(name)
+        if series is None or name in run.hparams or not len(series):
+            continue
+        finite = series.values[np.isfinite(series.values)]
+        if len(finite) and np.all(finite == finite[0]):
+            run.hparams[name] = float(finite[0])
+
+
+def read_text(path: str) -> str:
+    """A text file decoded as UTF-8 (BOM dropped, bad bytes replaced)."""
+    with open(path, "rb") as fh:
+        return fh.read().decode("utf-8-sig", "replace")
+
+
+def parse_json(text: str) -> tuple[Any, str | None, int | None]:
+    """(value, None, None) or (None, one-line message, line). NaN/Infinity tokens are accepted."""
+    if not text.strip():
+        return None, "empty file", None
+    try:
+        return json.loads(text), None, None
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", exc.lineno
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply", None
+
+
+METRIC_WORD = re.compile(r"loss|acc|val_|metric|epoch|step|lr\b|learning_rate", re.IGNORECASE)
+
+
+def mentions_metrics(text: str) -> bool:
+    """Whether a text looks like it holds training metrics (to tell a broken log from other files)."""
+    return bool(METRIC_WORD.search(text[:65536]))
+
+
+def is_integral(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return bool(len(finite) == len(values) and np.all(finite == np.round(finite))
+                and (not len(finite) or np.abs(finite).max() < 2.0 ** 62))
+
+
+def is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
