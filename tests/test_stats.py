@@ -1,0 +1,194 @@
+"""curvelint.stats: the primitives on known-truth data, edge cases, and 100k-point series."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from curvelint import stats
+
+
+def noisy_line(n: int, slope: float, seed: int, noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    x = np.arange(n)
+    return x, 10 + slope * x + np.random.default_rng(seed).normal(0, noise, n)
+
+
+# -- trend -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_trend_finds_a_decrease_and_its_slope(seed):
+    x, y = noisy_line(300, -0.02, seed)
+    t = stats.trend(x, y)
+    assert t.p_value < 1e-6 and t.tau < 0 and t.significant(0.01, "down")
+    assert t.slope == pytest.approx(-0.02, rel=0.2)
+    assert t.change == pytest.approx(t.slope * 299)
+    assert (t.n, t.bins, t.start, t.stop) == (300, 300, 0.0, 299.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_trend_on_pure_noise_is_not_significant(seed):
+    x, y = noisy_line(300, 0.0, seed)
+    t = stats.trend(x, y)
+    assert t.p_value > 0.01 and not t.significant(0.01, "down") and not t.significant(0.01, "up")
+
+
+def test_mann_kendall_matches_kendalltau_without_ties():
+    from scipy.stats import kendalltau
+
+    y = np.random.default_rng(3).normal(size=60).cumsum()
+    s, p, tau = stats.mann_kendall(y)
+    ref = kendalltau(np.arange(60), y)
+    assert tau == pytest.approx(ref.statistic, abs=1e-12)
+    assert p == pytest.approx(ref.pvalue, rel=0.15)  # continuity correction differs slightly
+
+
+def test_sen_slope_is_exact_on_a_line_and_robust_to_outliers():
+    x = np.arange(50, dtype=float)
+    y = 3 - 0.5 * x
+    y[[5, 17, 40]] = 1e6
+    assert stats.sen_slope(x, y) == pytest.approx(-0.5)
+
+
+def test_trend_degenerate_inputs():
+    assert stats.trend(np.array([]), np.array([])).p_value == 1.0
+    assert stats.trend(np.arange(2), np.array([1.0, 2.0])).p_value == 1.0
+    t = stats.trend(np.arange(10), np.ones(10))
+    assert t.p_value == 1.0 and t.slope == 0.0
+
+
+def test_bin_medians_bounds_the_points_and_keeps_order():
+    x = np.arange(10_001)
+    xb, yb = stats.bin_medians(x, x * 2.0, max_bins=100)
+    assert len(xb) == len(yb) == 100
+    assert np.all(np.diff(xb) > 0) and np.allclose(yb, 2 * xb)
+    same = stats.bin_medians(x[:50], x[:50], max_bins=100)
+    assert len(same[0]) == 50
+
+
+# -- spread, shift, autocorrelation -------------------------------------------------------------
+
+
+def test_compare_spread_sees_a_larger_late_variance():
+    r = np.random.default_rng(0)
+    res = stats.compare_spread(r.normal(0, 1, 400), r.normal(0, 3, 400))
+    assert res.ratio == pytest.approx(3, rel=0.25) and res.p_value < 1e-6
+    same = stats.compare_spread(r.normal(0, 1, 400), r.normal(0, 1, 400))
+    assert 0.75 < same.ratio < 1.3 and same.p_value > 0.01
+    flat = stats.compare_spread(np.zeros(10), np.zeros(10))
+    assert flat.p_value == 1.0 and flat.ratio == 1.0
+
+
+def test_shift_down():
+    r = np.random.default_rng(1)
+    res = stats.shift_down(r.normal(10, 1, 20), r.normal(5, 1, 30))
+    assert res.p_value < 1e-6 and res.drop == pytest.approx(0.5, abs=0.1)
+    assert stats.shift_down(r.normal(10, 1, 20), r.normal(10, 1, 30)).p_value > 0.01
+
+
+def test_autocorr_tells_waves_and_zigzags_from_noise():
+    t = np.arange(400)
+    assert stats.autocorr(np.sin(2 * np.pi * t / 40)) > 0.9
+    assert stats.autocorr((-1.0) ** t) < -0.9
+    assert abs(stats.autocorr(np.random.default_rng(0).normal(size=400))) < 0.15
+    assert stats.autocorr(np.ones(3)) == 0.0
+
+
+# -- spikes ------------------------------------------------------------------------------------
+
+
+def decay(n: int, seed: int, noise: float = 0.1) -> np.ndarray:
+    r = np.random.default_rng(seed)
+    return (0.2 + 2 * np.exp(-np.arange(n) / (0.3 * n))) * np.exp(r.normal(0, noise, n))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_spikes_finds_isolated_jumps_only(seed):
+    v = decay(2000, seed)
+    assert stats.spikes(np.arange(2000), v) == []
+    v[[300, 1200, 1201]] *= 10
+    found = stats.spikes(np.arange(2000), v)
+    assert [p.index for p in found] in ([300, 1200], [300, 1201])  # adjacent points merge
+    assert all(p.jump > 5 and p.z > 8 for p in found)
+
+
+def test_spikes_ignore_level_shifts_and_lr_drops():
+    v = np.r_[np.full(300, 1.0), np.full(300, 3.0), np.full(300, 0.3)]
+    v *= np.exp(np.random.default_rng(0).normal(0, 0.05, len(v)))
+    assert stats.spikes(np.arange(len(v)), v) == []
+
+
+def test_spikes_on_series_that_cross_zero():
+    v = decay(1000, 0) - 1.0
+    assert stats.spikes(np.arange(1000), v) == []
+    v[500] += 5
+    assert [p.index for p in stats.spikes(np.arange(1000), v)] == [500]
+
+
+def test_spikes_downward():
+    v = np.full(200, 2.0) * np.exp(np.random.default_rng(0).normal(0, 0.02, 200))
+    v[100] = 0.2
+    assert stats.spikes(np.arange(200), v) == []
+    assert [p.index for p in stats.spikes(np.arange(200), v, up=False, min_jump=1.0)] == [100]
+
+
+# -- smoothing, windows, levels ----------------------------------------------------------------
+
+
+def test_smoothing():
+    v = np.r_[np.zeros(50), np.ones(50)]
+    assert np.array_equal(stats.rolling_median(v, 9), v)  # edges preserved
+    noisy = v + np.random.default_rng(0).normal(0, 0.1, 100)
+    assert np.abs(stats.smooth(noisy, 9) - v).mean() < np.abs(noisy - v).mean()
+    e = stats.ema(np.ones(20) * 3.0, 0.1)
+    assert np.allclose(e, 3.0)  # debiased from the first point
+    assert stats.auto_window(10) == 1 and stats.auto_window(1000) == 21 and stats.auto_window(10**6) == 201
+    assert len(stats.residuals(noisy)) == 100
+
+
+def test_windows_levels_and_extremes():
+    assert stats.tail(100) == slice(75, 100) and stats.tail(100, last=10) == slice(90, 100)
+    assert stats.tail(4, min_points=3) == slice(1, 4) and stats.head(100, 0.1) == slice(0, 10)
+    steps = np.arange(0, 100, 10)
+    assert stats.after_step(steps, 35) == slice(4, 10)
+    v = np.array([5.0, 4, 3, 1, 2, 2, 2, 2, 2, 2])
+    assert stats.best(steps, v) == stats.Extremum(3, 30, 1.0)
+    assert stats.best(steps, v, "max").value == 5.0
+    assert stats.level(v, "end") == 2.0 and stats.level(v, "start", min_points=3) == 4.0
+    p = stats.progress(steps, v, smooth_window=1)
+    assert (p.start, p.end, p.minimum, p.min_step) == (4.0, 2.0, 1.0, 30)
+    assert p.drop == pytest.approx(0.5) and p.retained == pytest.approx(1 / 3)
+    assert stats.as_dict(stats.best(steps, v)) == {"index": 3, "step": 30, "value": 1.0}
+
+
+def test_relative_measures():
+    assert stats.rel_change(2.0, 1.0) == -0.5
+    assert stats.rel_change(0.0, 0.0) == 0.0 and stats.rel_change(0.0, 1.0) == math.inf
+    assert stats.ratio(1.0, 0.0) == math.inf and stats.ratio(0.0, 0.0) == 1.0
+    assert stats.to_log(np.array([1.0, math.e]))[1] and not stats.to_log(np.array([0.0, 1.0]))[1]
+    assert stats.mad(np.array([1.0, 2, 3, 4, 100])) == pytest.approx(1.4826)
+    assert stats.log_diff_z(np.array([1.0])).size == 0
+
+
+# -- scale ---------------------------------------------------------------------------------------
+
+
+def test_primitives_run_on_100k_points():
+    """Per-step logs can hold 100k+ points: every primitive must stay near-linear (no timing asserts)."""
+    n = 100_000
+    x = np.arange(n) * 10
+    v = decay(n, 0, noise=0.3)
+    v[[12_345, 67_890]] *= 50
+    t = stats.trend(x, v)
+    assert t.bins == stats.MAX_TREND_POINTS and t.p_value < 1e-10 and t.slope < 0
+    assert {p.index for p in stats.spikes(x, v)} == {12_345, 67_890}
+    res = stats.residuals(np.log(v))
+    assert stats.compare_spread(res[: n // 2], res[n // 2:]).n_early == 20_000
+    assert stats.shift_down(v[:1000], v[-1000:]).p_value < 1e-6
+    assert len(stats.smooth(v)) == n and len(stats.ema(v, 0.01)) == n
+    assert stats.progress(x, v).drop > 0.5
+    assert stats.best(x, v).index > n // 2
+    assert -1 < stats.autocorr(v) < 1
+    assert len(stats.log_diff_z(v)) == n - 1
