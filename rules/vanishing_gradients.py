@@ -11,7 +11,7 @@ from curvelint.model import Series, Severity
 from curvelint.rule import Context, Option, Rule
 
 # per-layer norms: grad_norm/layer1, grad_2.0_norm/conv1.weight (Lightning), gradients/fc/norm, grad/fc1
-LAYER = re.compile(r"^(?:(?:train|training)[/_.])?grad(?:ient)?s?(?:_[0-9.]+|_inf)?(?:_norms?)?[/.](?P<layer>.+)$",
+LAYER = re.compile(r"^(?:(?:train|training)[/_.])?grad(?:ient)?s?(?:_\d+(?:\.\d+)?|_inf)?(?:_norms?)?/(?P<layer>.+)$",
                    re.IGNORECASE)
 NOT_LAYERS = {"total", "global", "norm", "total_norm", "global_norm", "all"}
 
