@@ -29,6 +29,7 @@ class RunSummary:
     format: str
     series: int
     points: int
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _lint_source(job: tuple[RunSource, Config, Extras]) -> list[tuple[RunSummary
         run_dir = run.path if os.path.isdir(run.path) else os.path.dirname(run.path)
         local, _reason = local_suppressions(run_dir) if config.run_files else ([], "")
         kept = [f for f in findings if not _suppressed(f, config, local)]
-        summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points)
+        summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points, tuple(run.notes))
         out.append((summary, kept, abstentions, len(findings) - len(kept)))
     return out
 

@@ -27,16 +27,19 @@ def _evidence_lines(evidence: dict, indent: str) -> list[str]:
 def render(report, options) -> str:
     style = (lambda text, **kw: click.style(text, **kw)) if options.color else (lambda text, **kw: text)
     lines: list[str] = []
-    by_run = {}
+    by_run: dict[tuple[str, str], list] = {(r.path, r.name): [] for r in report.runs if r.notes}
+    notes = {(r.path, r.name): r.notes for r in report.runs}
     for f in report.findings:
         by_run.setdefault((f.path, f.run), []).append(f)
     for (path, run), findings in sorted(by_run.items()):
         if options.quiet:
-            findings = [f for f in findings if f.severity >= Severity.WARNING] or []
+            findings = [f for f in findings if f.severity >= Severity.WARNING]
             if not findings:
                 continue
         title = path if run == path else f"{path} [{run}]"
         lines.append(style(title, bold=True))
+        if not options.quiet:
+            lines.extend(style(f"  note: {n}", dim=True) for n in notes.get((path, run), ()))
         for f in findings:
             sev = style(f"{str(f.severity):<7}", fg=_COLORS[f.severity], bold=f.severity == Severity.ERROR)
             where = _where(f)
