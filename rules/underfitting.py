@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
+from ._loss import claimed
 from ._validation import curve, end_level, fmt, improvement, metric_top, span, start_level
 
 
@@ -20,7 +23,9 @@ class Underfitting(Rule):
     accuracy-like metric is logged it must agree (it closed less than
     `max_headroom_closed` of the gap to its optimum and ended below `good_metric` of it).
 
-    Not flagged: runs still improving at the end (they are slow, not stuck); a small
+    Not flagged: runs still improving (slow, not stuck) or getting worse at the end; a
+    training loss another curve rule already explains (not decreasing, chance level,
+    diverging, oscillating: CL102-CL105 claim it first); a small
     loss change that comes with a large accuracy/IoU gain (bounded losses such as
     dice); a gap (that is overfitting territory).
 
@@ -58,6 +63,8 @@ class Underfitting(Rule):
         "alpha": Option(0.05, "significance level of the Mann-Kendall trend tests"),
         "tail_fraction": Option(0.3, "share of the run (by steps) that must be converged"),
         "plateau_change": Option(0.02, "a tail whose fitted change is below this fraction of its level is converged"),
+        "max_tail_spread": Option(0.25, "converged also means settled: 10-90% spread of the smoothed tail, "
+                                        "relative to its median, at most this"),
         "min_loss_ratio": Option(0.6, "learned little: end/start ratio of the training (and validation) loss"),
         "max_gap": Option(0.15, "small gap: |val - train| at the end relative to the training level"),
         "max_headroom_closed": Option(0.5, "a bounded metric that closed more of its headroom shows learning"),
@@ -71,6 +78,10 @@ class Underfitting(Rule):
         if val is None or train is None:
             yield ctx.abstain(reason or treason)
             return
+        code = claimed(ctx, train.name) or claimed(ctx, val.name)
+        if code:  # not decreasing / chance level / diverging / oscillating: a stronger symptom
+            yield ctx.abstain(f"{train.name}: reported by {code}", train.name)
+            return
         if not (stats.can_log(val.values) and stats.can_log(train.values)):
             yield ctx.abstain(f"{val.name}/{train.name}: losses <= 0, ratios are meaningless", val.name)
             return
@@ -78,8 +89,11 @@ class Underfitting(Rule):
         tails = {c.name: stats.trend(c.after(start).steps, c.after(start).y) for c in (train, val)}
         for c in (train, val):
             tr = tails[c.name]
-            if tr.bins < 3 or (tr.significant(o["alpha"], "down") and abs(tr.relative_change) >= o["plateau_change"]):
-                return  # still improving (or too few points to say it converged)
+            if tr.bins < 3 or (tr.p_value < o["alpha"] and abs(tr.relative_change) >= o["plateau_change"]):
+                return  # still improving or getting worse (or too few points to say it converged)
+            level = stats.smooth(c.after(start).values)
+            if (np.percentile(level, 90) - np.percentile(level, 10)) / np.median(level) > o["max_tail_spread"]:
+                return  # swinging, not settled (oscillation is another rule's symptom)
         t0, t1 = start_level(train.y), end_level(train.y)
         v0, v1 = start_level(val.y), end_level(val.y)
         if t1 / t0 < o["min_loss_ratio"] or v1 / v0 < o["min_loss_ratio"]:
