@@ -129,6 +129,44 @@ def test_labelled_generator_writes_every_family(tmp_path):
     assert {f.rule for f in generate.FAMILIES if f.rule} == set(CURVE_RULES)
 
 
+def test_labelled_healthy_families_get_no_warning(tmp_path):
+    """The scorer's false-positive half, on 3 seeds: healthy patterns must stay quiet."""
+    from curvelint.engine import lint
+
+    generate = _script("labelled/generate.py")
+    score = _script("labelled/score.py")
+    healthy = tuple(f for f in generate.FAMILIES if f.rule is None)
+    truth = generate.generate(str(tmp_path), seeds=3, families=healthy)
+    grouped = score.by_run(lint([str(tmp_path)]).findings, truth)
+    loud = {os.path.relpath(p, tmp_path): sorted({f.rule for f in fs if f.severity >= Severity.WARNING})
+            for p, fs in grouped.items()}
+    assert not {p: codes for p, codes in loud.items() if codes}
+
+
+# -- the demo --------------------------------------------------------------------------------------
+DEMO_TRUTH = {  # run -> rules that must report it; None: a healthy run (no warning or error)
+    "healthy_tensorboard": None,
+    "keras_tf2_layout": None,
+    "step_lr_metrics.parquet": None,
+    "overfitting_history.json": {"CL110"},
+    "nan_loss": {"CL100"},
+}
+
+
+@pytest.mark.parametrize("run", sorted(DEMO_TRUTH))
+def test_demo_truth(run):
+    from curvelint.engine import lint
+
+    if run.endswith(".parquet"):
+        _need_reader("parquet")
+    report = lint([str(FIXTURES / "demo" / run)])
+    codes = {f.rule for f in report.findings}
+    if DEMO_TRUTH[run] is None:
+        assert not [f for f in report.findings if f.severity >= Severity.WARNING], report.findings
+    else:
+        assert DEMO_TRUTH[run] <= codes, codes
+
+
 # -- broken files ----------------------------------------------------------------------------------
 BROKEN = {
     "flipped_crc": "unreadable",
