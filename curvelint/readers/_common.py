@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from typing import Any, Iterable
 
@@ -122,11 +123,13 @@ def parse_json(text: str) -> tuple[Any, str | None, int | None]:
 
 
 METRIC_WORD = re.compile(r"loss|acc|val_|metric|epoch|step|lr\b|learning_rate", re.IGNORECASE)
+LOG_NAME = re.compile(r"histor|metric|log|result|train|progress|loss", re.IGNORECASE)
 
 
-def mentions_metrics(text: str) -> bool:
-    """Whether a text looks like it holds training metrics (to tell a broken log from other files)."""
-    return bool(METRIC_WORD.search(text[:65536]))
+def looks_like_log(path: str, text: str) -> bool:
+    """Whether a file that failed to parse is a broken training log rather than some other file:
+    its name says so, or its text mentions metrics."""
+    return bool(LOG_NAME.search(os.path.basename(path))) or bool(METRIC_WORD.search(text[:65536]))
 
 
 def is_integral(values: np.ndarray) -> bool:

@@ -19,7 +19,6 @@ metrics log (its name or text mentions metrics); other broken JSON is ignored.
 from __future__ import annotations
 
 import ast
-import os
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ import numpy as np
 from curvelint.discovery import RunSource
 from curvelint.model import Run
 from curvelint.readers._common import (
-    LR_NAMES, add_series, constant_lr_hparams, mentions_metrics, new_run, parse_json, read_text, to_float, unreadable,
+    LR_NAMES, add_series, constant_lr_hparams, looks_like_log, new_run, parse_json, read_text, to_float, unreadable,
 )
 from curvelint.roles import direction
 
@@ -105,12 +104,6 @@ def history_dict(obj: Any) -> dict[str, list[float]] | None:
     return out
 
 
-def _worth_reporting(path: str, text: str) -> bool:
-    """A broken JSON file is reported when it looks like a metrics log, not any *.json."""
-    base = os.path.basename(path).lower()
-    return "history" in base or "metric" in base or (bool(text.strip()) and mentions_metrics(text))
-
-
 def _epochs(name: str, m: int, n: int, notes: list[str]) -> np.ndarray:
     """Epoch index of each point of a list of length m when the training lists have n points."""
     if m == n or m == 0:
@@ -134,7 +127,7 @@ def read(source: RunSource) -> list[Run]:
         return []  # a JSON array or number is never a history; skip parsing large data files
     obj, error, line = parse_json(text)
     if error is not None:
-        return unreadable(source, FORMAT, error, line) if _worth_reporting(path, text) else []
+        return unreadable(source, FORMAT, error, line) if looks_like_log(path, text) else []
     history = history_dict(obj)
     if history is None:
         return []

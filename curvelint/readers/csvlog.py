@@ -1,0 +1,211 @@
+"""CSV training logs -> one `Run`: Keras CSVLogger, Lightning CSVLogger, YOLOv5 results.csv.
+
+* Line endings CRLF, LF, CR and the ``\\r\\r\\n`` of CSVLogger on Windows; cells and
+  headers are stripped (YOLOv5 pads them with spaces); a UTF-8 BOM is dropped.
+* Step axis: the ``step`` column (``global_step``, ``iteration``) when present, else
+  ``epoch``; without either, a first column of increasing integers (noted). A CSV with
+  none of these is not a training log: no run.
+* An empty cell means "not logged in this row" (Lightning writes sparse rows); the
+  literal ``nan``/``inf`` is a logged value.
+* Counters that go back (``CSVLogger(append=True)`` appends several fits, each
+  restarting at epoch 0) continue the count, so steps stay monotonic (noted).
+* A repeated header line (concatenated files) is skipped; a row with the wrong number of
+  cells is an "unreadable" problem at its line (or "truncated" when it is the final,
+  unterminated line) and is skipped; non-numeric columns are skipped (noted).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from curvelint.discovery import RunSource
+from curvelint.model import Problem, Run
+from curvelint.readers._common import (
+    add_series, constant_lr_hparams, is_integral, looks_like_log, names, new_run, read_text, unreadable,
+)
+
+FORMAT = "csv"
+STEP_NAMES = ("step", "global_step", "iteration", "iter", "steps")
+EPOCH_NAMES = ("epoch", "epochs")
+WALL_NAMES = ("wall_time", "wall time", "walltime")
+
+
+@dataclass
+class _Table:
+    """Header and well-formed rows of a CSV file (cells stripped), with their line numbers."""
+
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _split(text: str, path: str) -> _Table | None:
+    """Parse the text into a table; None when there is no header line."""
+    lines = text.replace("\r\r\n", "\n").splitlines()
+    reader = csv.reader(lines)
+    table: _Table | None = None
+    bad: list[int] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if table is None:
+                return None
+            table.problems.append(Problem("unreadable", path, f"CSV error: {exc}; the rest is not read",
+                                          reader.line_num))
+            break
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        if table is None:
+            table = _Table(cells)
+        elif cells == table.header:
+            continue  # a repeated header (files concatenated)
+        elif len(cells) == len(table.header):
+            table.rows.append(cells)
+            table.lines.append(reader.line_num)
+        elif reader.line_num == len(lines) and not text.endswith(("\n", "\r")) and len(cells) < len(table.header):
+            table.problems.append(Problem("truncated", path, f"the last line has {len(cells)} of "
+                                          f"{len(table.header)} cells (file cut off while writing?)", reader.line_num))
+        else:
+            bad.append(reader.line_num)
+    if table is not None and bad:
+        table.problems.append(Problem("unreadable", path, f"{len(bad)} row(s) do not have the header's "
+                                      f"{len(table.header)} cells (first at line {bad[0]}); skipped", bad[0]))
+    return table
+
+
+def _column(cells: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """(values, logged mask, number of non-numeric cells) of one column."""
+    values = np.full(len(cells), np.nan)
+    logged = np.zeros(len(cells), dtype=bool)
+    bad = 0
+    for i, cell in enumerate(cells):
+        if not cell:
+            continue
+        try:
+            values[i] = float(cell)
+            logged[i] = True
+        except ValueError:
+            bad += 1
+    return values, logged, bad
+
+
+def _axis(header: list[str], columns: dict[int, tuple[np.ndarray, np.ndarray, int]]) -> tuple[int, str] | None:
+    """(column index, kind) of the step axis: a step column, else epoch, else an integer first column."""
+    lower = [h.lower() for h in header]
+    for kind, candidates in (("step", STEP_NAMES), ("epoch", EPOCH_NAMES)):
+        for name in candidates:
+            if name in lower:
+                i = lower.index(name)
+                if columns[i][1].any():
+                    return i, kind
+    values, logged, bad = columns[0]
+    first = values[logged]
+    if not bad and logged.all() and len(first) and is_integral(first) and np.all(np.diff(first) > 0):
+        return 0, "first"
+    return None
+
+
+def _continue_restarts(axis: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Steps that keep counting where the axis goes back; the row indices of those restarts.
+
+    Only a decrease is a restart: rows may share a step (Lightning's train and val rows).
+    """
+    steps = axis.copy()
+    restarts: list[int] = []
+    offset = 0.0
+    for i in range(1, len(axis)):
+        if axis[i] < axis[i - 1]:
+            offset = steps[i - 1] + 1 - axis[i]
+            restarts.append(i)
+        steps[i] = axis[i] + offset
+    return steps, restarts
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        seen[h] = seen.get(h, 0) + 1
+        out.append(h if seen[h] == 1 else f"{h}#{seen[h]}")
+    return out
+
+
+def _fill(run: Run, table: _Table) -> bool:
+    """Build the run's series from the table; False when the table is not a training log."""
+    header = _unique_names(table.header)
+    if all(_column([h])[1].all() for h in header):
+        return False  # no header: the first row holds numbers
+    cells = list(zip(*table.rows)) if table.rows else [() for _ in header]
+    columns = {i: _column(list(c)) for i, c in enumerate(cells)}
+    if not table.rows:
+        lower = {h.lower() for h in header}
+        if lower & set(STEP_NAMES + EPOCH_NAMES):
+            run.notes.append("the log has a header but no rows")
+            return True
+        return False
+    found = _axis(header, columns)
+    if found is None:
+        return False
+    axis_col, kind = found
+    if kind == "first":
+        run.notes.append(f"no epoch/step column: the first column {header[axis_col]!r} is the step")
+    lower = [h.lower() for h in header]
+    skip = {i for i, h in enumerate(lower) if h in STEP_NAMES + EPOCH_NAMES or not h} | {axis_col}
+    axis_values, axis_logged, _ = columns[axis_col]
+    rows = np.flatnonzero(axis_logged)
+    if len(rows) < len(axis_logged):
+        run.notes.append(f"{len(axis_logged) - len(rows)} rows without a {header[axis_col]!r} value skipped")
+    if not is_integral(axis_values[rows]):
+        run.notes.append(f"{header[axis_col]!r} is not whole numbers: row order is the step")
+        axis_values = np.arange(len(axis_values), dtype=np.float64)
+    steps, restarts = _continue_restarts(axis_values[rows])
+    if restarts:
+        at = ", ".join(str(table.lines[rows[i]]) for i in restarts[:6])
+        run.notes.append(f"the {header[axis_col]!r} counter restarts {len(restarts)} time(s) (at line {at}; "
+                         f"fits appended to one file?): steps continue the count")
+    walls = next((columns[i][0][rows] for i, h in enumerate(lower) if h in WALL_NAMES and i not in skip), None)
+    text_cols, partly = [], []
+    series = {}
+    for i, name in enumerate(header):
+        if i in skip or lower[i] in WALL_NAMES:
+            continue
+        values, logged, bad = columns[i]
+        values, logged = values[rows], logged[rows]
+        if bad and not logged.any():
+            text_cols.append(name)
+            continue
+        if bad:
+            partly.append(f"{name} ({bad})")
+        series[name] = (steps[logged], values[logged], None if walls is None else walls[logged])
+    add_series(run, series)
+    if text_cols:
+        run.notes.append(f"non-numeric columns skipped: {names(text_cols)}")
+    if partly:
+        run.notes.append(f"cells that are not numbers were skipped in {names(partly)}")
+    return True
+
+
+def read(source: RunSource) -> list[Run]:
+    """Read one CSV log (never raises for bad input)."""
+    path = source.files[0] if source.files else source.path
+    try:
+        text = read_text(path)
+    except OSError as exc:
+        return unreadable(source, FORMAT, f"cannot read: {exc.strerror or exc}")
+    table = _split(text, path)
+    if table is None:
+        return unreadable(source, FORMAT, "empty file: no header line") if looks_like_log(path, "") else []
+    run = new_run(source, FORMAT)
+    if not _fill(run, table):
+        return []
+    run.problems.extend(table.problems)
+    constant_lr_hparams(run)
+    return [run]
