@@ -173,7 +173,9 @@ server = subprocess.Popen([tensorboard_data_server.server_binary(), "--logdir", 
                            "--die-after-stdin"], stdin=subprocess.PIPE)
 while not (os.path.exists(port_file) and open(port_file).read().endswith("\\n")):
     time.sleep(0.01)
-stub = rpc.TensorBoardDataProviderStub(grpc.insecure_channel("localhost:" + open(port_file).read().strip()))
+channel = grpc.insecure_channel("localhost:" + open(port_file).read().strip(),
+                                options=[("grpc.max_receive_message_length", -1)])
+stub = rpc.TensorBoardDataProviderStub(channel)
 req = pb.ListScalarsRequest(experiment_id="", plugin_filter=pb.PluginFilter(plugin_name="scalars"))
 while True:
     done = [t for r in stub.ListScalars(req).runs for t in r.tags if t.metadata.max_step == last_step]

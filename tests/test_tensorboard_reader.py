@@ -322,6 +322,49 @@ def test_crc_checking_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.Monk
     assert run.problems == [] and len(run.series["loss"]) == 20
 
 
+def _large_file(tmp_path: Path, n: int = 3000) -> Path:
+    """> 64 KiB: framing, length and data CRCs take the vectorised (linearity) paths."""
+    events = [(s, simple(tag, s * 0.001)) for s in range(n) for tag in ("loss", "lr")]
+    f = write(tmp_path / "big", events)
+    assert f.stat().st_size > 1 << 16
+    return f
+
+
+@pytest.mark.parametrize("where", ["data", "data-crc", "length-crc", "length"])
+def test_damage_in_large_files(tmp_path: Path, where: str) -> None:
+    f = _large_file(tmp_path)
+    data = bytearray(f.read_bytes())
+    offsets = _record_offsets(bytes(data))
+    record = offsets[1234]
+    byte = {"data": record + 20, "data-crc": offsets[1235] - 2, "length-crc": record + 10, "length": record}[where]
+    data[byte] ^= 0x01
+    f.write_bytes(bytes(data))
+    run = read_both(source_of(f))
+    [p] = run.problems
+    assert p.kind == "unreadable" and p.offset == record and f"at byte {record}" in p.message
+    assert run.points == 2 * 3000 - 1  # only the damaged record is lost
+
+
+def test_crc_by_linearity_equals_per_record_crc(tmp_path: Path) -> None:
+    from curvelint.readers import tfrecord
+
+    f = _large_file(tmp_path)
+    clean = f.read_bytes()
+    recs = tfrecord.scan(clean, str(f))
+    rng = np.random.default_rng(3)
+    lengths = recs.ends - recs.starts
+    same = np.flatnonzero(lengths == np.bincount(lengths).argmax())
+    cases = [[int(i)] for i in rng.choice(len(recs), 5)] + [list(map(int, rng.choice(same, 2, replace=False)))
+                                                          for _ in range(10)]
+    for damaged in cases:
+        data = bytearray(clean)
+        for i in damaged:  # identical damage at the same offset of same-length records: XORs cancel
+            data[int(recs.starts[i]) + 3] ^= 0x40
+        arr = np.frombuffer(bytes(data), np.uint8)
+        ok = tfrecord.data_crcs_ok(bytes(data), arr, recs.starts, recs.ends)
+        assert sorted(np.flatnonzero(~ok).tolist()) == sorted(damaged)
+
+
 def _record_offsets(data: bytes) -> list[int]:
     out, pos = [], 0
     while pos + 12 <= len(data):

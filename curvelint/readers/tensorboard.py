@@ -86,7 +86,11 @@ class _Points:
             return {}
         rec = np.concatenate(self.record)
         tid = np.concatenate(self.tag_id)
-        order = np.lexsort((rec, tid))
+        by_record = None if len(self.record) == 1 else np.argsort(rec, kind="stable")
+        ids = tid if by_record is None else tid[by_record]
+        order = np.argsort(ids.astype(np.uint16) if len(self.tags) < 1 << 16 else ids, kind="stable")  # radix
+        if by_record is not None:
+            order = by_record[order]
         tid = tid[order]
         step = np.concatenate(self.step).astype(np.int64)[order]
         value = np.concatenate(self.value).astype(np.float64)[order]
@@ -297,57 +301,65 @@ class _Fast:
     rest: list[int]
 
 
+def _varint8(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Decode the varints at the start of the little-endian words `x`: (values, byte lengths).
+
+    Length 0 marks a varint longer than 8 bytes (steps >= 2**56 or negative): not decoded.
+    """
+    stops = ~x & np.uint64(0x8080808080808080)  # a clear high bit ends the varint
+    lowest = stops & (~stops + np.uint64(1))
+    bit = np.frexp(lowest.astype(np.float64))[1] - 1  # index of that bit (exact: a power of two)
+    length = np.where(stops == 0, 0, (bit - 7) // 8 + 1)
+    shift = (8 * np.minimum(length, 7)).astype(np.uint64)
+    keep = np.where(length >= 8, np.uint64(0xFFFFFFFFFFFFFFFF), (np.uint64(1) << shift) - np.uint64(1))
+    v = x & keep & np.uint64(0x7F7F7F7F7F7F7F7F)
+    v = (v & np.uint64(0x007F007F007F007F)) | ((v & np.uint64(0x7F007F007F007F00)) >> np.uint64(1))
+    v = (v & np.uint64(0x00003FFF00003FFF)) | ((v & np.uint64(0x3FFF00003FFF0000)) >> np.uint64(2))
+    v = (v & np.uint64(0x000000000FFFFFFF)) | ((v & np.uint64(0x0FFFFFFF00000000)) >> np.uint64(4))
+    return v, length
+
+
+_PAD = 512  # bytes appended so that every gather below stays inside the buffer
+
+
 def _classify(data: bytes, starts: np.ndarray, ends: np.ndarray) -> _Fast:
     """Decode every record that matches the plain scalar layout; the others go to `rest`."""
-    n = len(data)
-    arr = np.frombuffer(data, dtype=np.uint8)
-    last = n - 1
-
-    def at(pos: np.ndarray) -> np.ndarray:
-        return arr[np.minimum(pos, last)]
-
-    words32, words64 = tfrecord.unaligned(data, "<u4"), tfrecord.unaligned(data, "<u8")
-
-    def u32(pos: np.ndarray) -> np.ndarray:
-        return words32[np.minimum(pos, n - 4)]
-
-    def u64(pos: np.ndarray) -> np.ndarray:
-        return words64[np.minimum(pos, n - 8)]
-
+    padded = data + bytes(_PAD)
+    arr = np.frombuffer(padded, dtype=np.uint8)
+    words32, words64 = tfrecord.unaligned(padded, "<u4"), tfrecord.unaligned(padded, "<u8")
+    u64 = np.uint64
     s, e = starts, ends
-    ok = (e - s >= 20) & (at(s) == 0x09)
-    wall = u64(s + 1).view(np.float64)
+    ok = (e - s >= 20) & (arr[s] == 0x09)
+    wall = words64[s + 1].view(np.float64)
     p = s + 9
-    active = at(p) == 0x10
-    step = np.zeros(len(s), dtype=np.uint64)
-    vlen = np.zeros(len(s), dtype=np.int64)
-    for k in range(10):
-        if not active.any():
-            break
-        byte = at(p + 1 + k)
-        step |= np.where(active, (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k), np.uint64(0))
-        vlen += active
-        active &= byte >= 0x80
-    ok &= ~active
-    q = p + (vlen > 0) + vlen
-    ok &= (at(q) == 0x2A) & (at(q + 1) < 0x80) & (q + 2 + at(q + 1) == e)
-    ok &= (at(q + 2) == 0x0A) & (at(q + 3) < 0x80) & (q + 4 + at(q + 3) == e)
-    ok &= (at(q + 4) == 0x0A) & (at(q + 5) < 0x80)
+    field = arr[p]
+    has_step = field == 0x10
+    step, vlen = _varint8(words64[p + 1])
+    ok &= np.where(has_step, vlen > 0, field == 0x2A)
+    step = np.where(has_step, step, u64(0))
+    q = p + np.where(has_step, 1 + vlen, 0)
+    # q: 2a L1 0a L2 0a L3 <tag>, with L1 = L2 + 2 = the rest of the record, all lengths < 128
+    h = words64[q]
+    ok &= (h & u64(0x0000_80FF_80FF_80FF)) == u64(0x0000_000A_000A_002A)
+    size1 = ((h >> u64(8)) & u64(0xFF)).astype(np.int64)
+    size2 = ((h >> u64(24)) & u64(0xFF)).astype(np.int64)
+    ok &= (e - q == size1 + 2) & (size1 == size2 + 2)
     tag_start = q + 6
-    r = tag_start + at(q + 5)
-    meta = (e - r >= 13 + _SIMPLE) & (u64(e - 13) == _u64(_META[:8])) & (u64(e - 8) == _u64(_META[5:]))
+    r = tag_start + ((h >> u64(40)) & u64(0x7F)).astype(np.int64)
+    meta = (e - r >= 13 + _SIMPLE) & (words64[e - 13] == _u64(_META[:8])) & (words64[e - 8] == _u64(_META[5:]))
     body = e - r - 13 * meta
-    head = u64(r)
-    simple = (body == _SIMPLE) & (at(r) == 0x15)
+    head = words64[r]
+    simple = (body == _SIMPLE) & ((head & u64(0xFF)) == u64(0x15))
     f32 = (body == _F32_TENSOR) & ((head == _u64(_F32_HEADS[0])) | (head == _u64(_F32_HEADS[1])))
     f64 = (body == _F64_TENSOR) & ((head == _u64(_F64_HEADS[0])) | (head == _u64(_F64_HEADS[1])))
     ok &= simple | f32 | f64
     index = np.flatnonzero(ok)
     rest = np.flatnonzero(~ok).tolist()
     simple, f32 = simple[index], f32[index]
-    value = np.where(simple, u32(r[index] + 1).view(np.float32).astype(np.float64),
-                     np.where(f32, u32(r[index] + 8).view(np.float32).astype(np.float64),
-                              u64(r[index] + 8).view(np.float64)))
+    ri = r[index]
+    value = np.where(simple, words32[ri + 1].view(np.float32).astype(np.float64),
+                     np.where(f32, words32[ri + 8].view(np.float32).astype(np.float64),
+                              words64[ri + 8].view(np.float64)))
     names, tag = _group_tags(data, tag_start[index], r[index])
     bad_tag = tag < 0  # not UTF-8: the protos decide
     if bad_tag.any():
@@ -385,7 +397,9 @@ def _group_tags(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray) -> tupl
         for col in columns:
             key = (key ^ col) * np.uint64(0x9E3779B97F4A7C15)
             key ^= key >> np.uint64(29)
-    uniq, first_at, local = np.unique(key, return_index=True, return_inverse=True)
+    uniq, local = _few_unique(key)
+    first_at = np.zeros(len(uniq), dtype=np.int64)
+    first_at[local] = np.arange(len(local))  # some occurrence of each key: its representative
     rep = first_at[local]
     if not all(np.array_equal(col, col[rep]) for col in columns):
         return _group_tags_slow(data, tag_start, tag_end)
@@ -398,6 +412,19 @@ def _group_tags(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray) -> tupl
             remap[i] = -1
             names.append("")
     return names, remap[local.reshape(-1)]
+
+
+def _few_unique(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(key, return_inverse=True) for arrays with few distinct values (tags), faster."""
+    uniq = np.unique(key[:: max(1, len(key) // 4096)])
+    for _ in range(3):
+        local = np.minimum(np.searchsorted(uniq, key), len(uniq) - 1)
+        missing = uniq[local] != key
+        if not missing.any():
+            return uniq, local
+        uniq = np.union1d(uniq, np.unique(key[missing]))
+    uniq, local = np.unique(key, return_inverse=True)
+    return uniq, local.reshape(-1)
 
 
 def _group_tags_slow(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray) -> tuple[list[str], np.ndarray]:
