@@ -104,6 +104,13 @@ def constant_lr_hparams(run: Run) -> None:
             run.hparams[name] = float(finite[0])
 
 
+def metric_like(name: str) -> bool:
+    """A loss, a metric with a known direction (accuracy, mAP, ...) or a learning rate."""
+    from curvelint.roles import direction
+
+    return "loss" in name.lower() or direction(name) is not None or name.lower() in LR_NAMES
+
+
 def read_text(path: str) -> str:
     """A text file decoded as UTF-8 (BOM dropped, bad bytes replaced)."""
     with open(path, "rb") as fh:

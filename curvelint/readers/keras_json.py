@@ -26,9 +26,8 @@ import numpy as np
 from curvelint.discovery import RunSource
 from curvelint.model import Run
 from curvelint.readers._common import (
-    LR_NAMES, add_series, constant_lr_hparams, looks_like_log, new_run, parse_json, read_text, to_float, unreadable,
+    add_series, constant_lr_hparams, looks_like_log, metric_like, new_run, parse_json, read_text, to_float, unreadable,
 )
-from curvelint.roles import direction
 
 FORMAT = "keras-history"
 MAX_REPR_CHARS = 20_000_000  # a Python-repr history longer than this is not evaluated
@@ -93,7 +92,7 @@ def history_dict(obj: Any) -> dict[str, list[float]] | None:
         if any(n is None for n in numbers) or any(isinstance(v, str) for v in values):
             return None
         out[key] = numbers  # type: ignore[assignment]
-    if not any("loss" in k.lower() or direction(k) or k in LR_NAMES for k in out):
+    if not any(metric_like(k) for k in out):
         return None
     train_lengths = {len(v) for k, v in out.items() if not k.startswith("val_")}
     if len(train_lengths) > 1:

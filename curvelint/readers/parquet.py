@@ -1,0 +1,191 @@
+"""Parquet metric tables -> `Run`s (pyarrow, imported lazily; only the needed columns are read).
+
+Two layouts (column names matched case-insensitively):
+
+* long: ``tag``, ``step``, ``value`` (+ optional ``wall_time``): one row per point;
+* wide: a ``step`` (or ``epoch``) column plus one numeric column per metric; a null cell
+  means "not logged at this step" (a NaN is a logged NaN). Without a step/epoch column, an
+  increasing integer pandas index (``__index_level_0__``) is the step, else the row order
+  when a column is named like a metric (loss, accuracy, mAP, ...; noted), so a table of
+  per-evaluation metrics still reads. Non-numeric columns are skipped (noted). A table
+  with a label column (``label``, ``target``, ...) and no step is a data sample
+  (``--data``), not a log: no run.
+
+A ``run`` column splits the table into one `Run` per value (named ``<file>:<run>``).
+A table in neither layout is an "unreadable" problem naming the columns it has.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from curvelint.discovery import RunSource
+from curvelint.model import Run
+from curvelint.data import LABEL_COLUMNS
+from curvelint.readers._common import (
+    add_series, constant_lr_hparams, is_integral, metric_like, names, new_run, unreadable,
+)
+
+FORMAT = "parquet"
+LONG = ("tag", "step", "value")
+AXES = ("step", "epoch")
+WALL = ("wall_time", "walltime", "timestamp")
+RUN = "run"
+LAYOUTS = ("long (tag, step, value[, run, wall_time]) or wide (step or epoch + numeric metric columns[, run])")
+
+
+def _numeric(dtype: Any) -> bool:
+    import pyarrow as pa
+
+    t = pa.types
+    return t.is_integer(dtype) or t.is_floating(dtype) or t.is_decimal(dtype) or t.is_boolean(dtype) \
+        or t.is_timestamp(dtype) or t.is_dictionary(dtype) and _numeric(dtype.value_type)
+
+
+def _floats(column: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(values as float64 with NaN for null, null mask) of a numeric or timestamp column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    null = np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+    if pa.types.is_timestamp(column.type):
+        scale = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[column.type.unit]
+        values = pc.cast(column.cast(pa.timestamp(column.type.unit)), pa.int64()).to_numpy(zero_copy_only=False)
+        values = np.asarray(values, dtype=np.float64) / scale
+    else:
+        values = np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    values = values.copy()
+    values[null] = np.nan
+    return values, null
+
+
+def _labels(column: Any) -> tuple[list[str], np.ndarray]:
+    """(distinct labels as text, label index per row; -1 for null) of a tag or run column."""
+    import pyarrow as pa
+
+    column = column.combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    labels = [str(v) for v in column.dictionary.to_pylist()]
+    index = column.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return labels, index
+
+
+def _runs(table: Any, cols: dict[str, str], source: RunSource) -> list[tuple[Run, np.ndarray]]:
+    """One (run, row indices) per value of the run column, or the whole table as one run."""
+    if RUN not in cols:
+        return [(new_run(source, FORMAT), np.arange(table.num_rows))]
+    labels, index = _labels(table.column(cols[RUN]))
+    out = []
+    for k, label in enumerate(labels):
+        rows = np.flatnonzero(index == k)
+        if len(rows):
+            out.append((new_run(source, FORMAT, name=f"{source.path}:{label}"), rows))
+    if (index < 0).any():
+        out.append((new_run(source, FORMAT, name=f"{source.path}:"), np.flatnonzero(index < 0)))
+    return out
+
+
+def _wall(table: Any, cols: dict[str, str], schema: Any) -> np.ndarray | None:
+    name = next((cols[w] for w in WALL if w in cols and _numeric(schema.field(cols[w]).type)), None)
+    return None if name is None else _floats(table.column(name))[0]
+
+
+def _read_long(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
+    wanted = [cols[c] for c in (*LONG, RUN, *WALL) if c in cols]
+    table = pf.read(columns=wanted)
+    tags, tag_index = _labels(table.column(cols["tag"]))
+    steps, _ = _floats(table.column(cols["step"]))
+    values, value_null = _floats(table.column(cols["value"]))
+    walls = _wall(table, cols, pf.schema_arrow)
+    runs = []
+    for run, rows in _runs(table, cols, source):
+        rows = rows[(tag_index[rows] >= 0) & ~value_null[rows]]
+        order = rows[np.argsort(tag_index[rows], kind="stable")]
+        bounds = np.flatnonzero(np.diff(tag_index[order])) + 1
+        columns = {}
+        for part in np.split(order, bounds) if len(order) else []:
+            columns[tags[tag_index[part[0]]]] = (steps[part], values[part], None if walls is None else walls[part])
+        add_series(run, dict(sorted(columns.items())))
+        runs.append(run)
+    return runs
+
+
+def _wide_axis(pf: Any, cols: dict[str, str], metrics: list[str]) -> tuple[str | None, str | None]:
+    """(axis column, or None for row order; a note) of a wide table; ("", None) when it has none."""
+    schema = pf.schema_arrow
+    for axis in AXES:
+        if axis in cols and _numeric(schema.field(cols[axis]).type):
+            return cols[axis], None
+    index = next((c for c in schema.names if c.startswith("__index_level_")), None)
+    if index and _numeric(schema.field(index).type):
+        values, null = _floats(pf.read(columns=[index]).column(index))
+        if len(values) > 1 and not null.any() and is_integral(values) and np.all(np.diff(values) > 0):
+            return index, f"no step/epoch column: the pandas index {index!r} is the step"
+    if any(metric_like(m) for m in metrics):
+        why = f" (the pandas index {index!r} does not increase)" if index else ""
+        return None, f"no step/epoch column{why}: row order is the step"
+    return "", None
+
+
+def _read_wide(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
+    schema = pf.schema_arrow
+    skip = {cols[c] for c in (*AXES, RUN, *WALL) if c in cols}
+    candidates = [c for c in schema.names if c not in skip and not c.startswith("__index_level_")]
+    metrics = [c for c in candidates if _numeric(schema.field(c).type)]
+    if not any(c in cols for c in AXES) and any(c in cols for c in LABEL_COLUMNS):
+        return []  # a data sample (features + labels, see curvelint.data), not a metric log
+    axis, note = _wide_axis(pf, cols, metrics)
+    if axis == "" or not metrics:
+        return unreadable(source, FORMAT, f"no metric table layout: columns {names(schema.names, 12)}; "
+                                          f"expected {LAYOUTS}")
+    extra = [cols[c] for c in (RUN, *WALL) if c in cols]
+    table = pf.read(columns=list(dict.fromkeys(([axis] if axis else []) + metrics + extra)))
+    steps = _floats(table.column(axis))[0] if axis else np.arange(table.num_rows, dtype=np.float64)
+    notes = [note] if note else []
+    if not is_integral(steps[~np.isnan(steps)]):
+        notes.append(f"{axis!r} is not whole numbers: row order is the step")
+        steps = np.arange(table.num_rows, dtype=np.float64)
+    if len(metrics) < len(candidates):
+        notes.append(f"non-numeric columns skipped: {names([c for c in candidates if c not in metrics])}")
+    walls = _wall(table, cols, schema)
+    data = {m: _floats(table.column(m)) for m in metrics}
+    runs = []
+    for run, rows in _runs(table, cols, source):
+        run.notes.extend(notes)
+        columns = {}
+        for m, (values, null) in data.items():
+            keep = rows[~null[rows]]
+            columns[m] = (steps[keep], values[keep], None if walls is None else walls[keep])
+        add_series(run, columns)
+        runs.append(run)
+    return runs
+
+
+def read(source: RunSource) -> list[Run]:
+    """Read one Parquet file (never raises for bad input)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = source.files[0] if source.files else source.path
+    try:
+        pf = pq.ParquetFile(path)
+        cols: dict[str, str] = {}
+        for name in pf.schema_arrow.names:
+            cols.setdefault(name.lower(), name)
+        long = all(c in cols for c in LONG)
+        runs = _read_long(pf, cols, source) if long else _read_wide(pf, cols, source)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return unreadable(source, FORMAT, f"not a readable Parquet file: {message}")
+    for run in runs:
+        if not run.series and not run.problems:
+            run.notes.append(f"the table has no logged values ({os.path.basename(path)})")
+        constant_lr_hparams(run)
+    return runs
