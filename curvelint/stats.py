@@ -48,6 +48,16 @@ def mad(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(v - np.median(v))))
 
 
+def iqr_scale(values: np.ndarray) -> float:
+    """Interquartile range / 1.349: the standard deviation for normal data, robust to up to 25%
+    outliers, and (unlike the MAD) stable on two-level data such as an up/down zigzag."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) == 0:
+        return 0.0
+    q25, q75 = np.percentile(v, [25, 75])
+    return float((q75 - q25) / 1.349)
+
+
 def rel_change(before: float, after: float, scale: float | None = None) -> float:
     """(after - before) / |scale| (scale defaults to |before|); inf/0 safe."""
     s = abs(before if scale is None else scale)
@@ -238,7 +248,7 @@ def trend(steps: np.ndarray, values: np.ndarray, max_bins: int = MAX_TREND_POINT
 class SpreadComparison:
     """Spread of a late window against an early one.
 
-    ratio: robust scale (MAD) of late / early; p_value: Brown-Forsythe (Levene with
+    ratio: robust scale (IQR / 1.349) of late / early; p_value: Brown-Forsythe (Levene with
     median centring) test of equal variances, two-sided; n_early/n_late: sizes.
     """
 
@@ -251,14 +261,14 @@ class SpreadComparison:
 
 
 def compare_spread(early: np.ndarray, late: np.ndarray, max_points: int = 20000) -> SpreadComparison:
-    """Brown-Forsythe test and MAD ratio of two samples (e.g. residuals of early vs late windows).
+    """Brown-Forsythe test and robust-scale ratio of two samples (e.g. residuals of early vs late windows).
 
     Samples longer than `max_points` are subsampled evenly (the test is linear anyway;
     this only bounds the cost on huge logs).
     """
     a = _thin(np.asarray(early, dtype=np.float64), max_points)
     b = _thin(np.asarray(late, dtype=np.float64), max_points)
-    sa, sb = mad(a), mad(b)
+    sa, sb = iqr_scale(a), iqr_scale(b)
     if sa == 0:
         sa = float(np.std(a))
     if sb == 0:
@@ -528,10 +538,12 @@ def last_improvement(steps: np.ndarray, values: np.ndarray, min_delta: float = 0
 
 
 def noise_scale(values: np.ndarray) -> float:
-    """Robust point-to-point noise: MAD of the first differences / sqrt(2).
+    """Robust point-to-point noise: MAD of the second differences / sqrt(6).
 
-    A smooth trend hardly moves it, and unlike residuals around a short rolling median it
-    is not shrunk by the points that are their own median (monotone stretches).
+    Second differences cancel a locally linear trend, so a smooth but curved decay (a
+    clean eval curve) reads as nearly noise-free, and unlike residuals around a short
+    rolling median the estimate is not shrunk by monotone stretches. For white noise of
+    scale s, the second differences have scale s * sqrt(6).
     """
     v = np.asarray(values, dtype=np.float64)
-    return mad(np.diff(v)) / math.sqrt(2.0) if len(v) > 2 else 0.0
+    return mad(np.diff(v, n=2)) / math.sqrt(6.0) if len(v) > 3 else 0.0

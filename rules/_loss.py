@@ -111,10 +111,14 @@ def fmt_p(p: float) -> str:
 class Swing:
     """Slow swings of a curve around its local level (per-step noise smoothed away first).
 
-    amplitude: robust std (1.4826 MAD) of the small-window rolling median minus the
-    coarse (~20% of n) rolling median, in log units when all values are > 0 (0.2 ~
-    +-22% swings), else relative to the series' scale; early/late: the same in the first
-    and second half; spread: Brown-Forsythe comparison of the deviations, late vs early.
+    amplitude: robust std (IQR / 1.349, stable on a two-level zigzag) of the small-window
+    rolling median minus the coarse (~20% of n) rolling median, in log units when all
+    values are > 0 (0.2 ~ +-22% swings), else relative to the series' scale; early/late:
+    the same in the first and second half; spread: Brown-Forsythe comparison of the
+    deviations, late vs early; autocorr: the largest (in size) lag-1..4 autocorrelation
+    of the unsmoothed deviations in the second half: near 0 for batch noise, clearly
+    positive for slow waves, clearly negative for an up/down zigzag (lag 1) or a
+    period-4..8 wave (lag 2..4).
     """
 
     amplitude: float
@@ -124,7 +128,7 @@ class Swing:
     logged: bool
     autocorr: float
 
-    def structured(self, min_autocorr: float = 0.3) -> bool:
+    def structured(self, min_autocorr: float = 0.4) -> bool:
         """True when the deviations are waves or a zigzag rather than independent batch noise."""
         return abs(self.autocorr) >= min_autocorr
 
@@ -140,10 +144,11 @@ def swing(ctx: Context, s: Series) -> Swing:
         paired[1:] = 0.5 * (v[1:] + v[:-1])  # an odd median window would follow a period-2 zigzag
         coarse = stats.rolling_median(paired, max(5, int(0.2 * n)) | 1, mode="mirror")
         dev = small - coarse
-        raw = v - coarse
         h = n // 2
-        spread = stats.compare_spread(dev[:h], dev[h:])
-        return Swing(amplitude=stats.mad(dev), early=stats.mad(dev[:h]), late=stats.mad(dev[h:]),
-                     spread=spread, logged=logged, autocorr=stats.autocorr(raw[h:]))
+        late = (v - coarse)[h:]
+        ac = max((stats.autocorr(late, k) for k in range(1, 5)), key=abs)
+        return Swing(amplitude=stats.iqr_scale(dev), early=stats.iqr_scale(dev[:h]),
+                     late=stats.iqr_scale(dev[h:]), spread=stats.compare_spread(dev[:h], dev[h:]),
+                     logged=logged, autocorr=ac)
 
     return ctx.memo(("loss.swing", s.name), compute)

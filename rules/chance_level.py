@@ -107,9 +107,10 @@ def near_loss(lv: Level, target: float, tol: float) -> bool:
 
 
 def near_accuracy(lv: Level, target: float, tol: float) -> bool:
-    """Accuracy within max(0.02, tol * target) of the target and never clearly above it."""
+    """Accuracy within max(0.02, tol * target) of the target and not clearly above it
+    (90th percentile within 3 widths: small validation sets make accuracy noisy)."""
     width = max(0.02, tol * target)
-    return abs(lv.median - target) <= width and lv.high <= target + 2 * width
+    return abs(lv.median - target) <= width and lv.high <= target + 3 * width
 
 
 def accuracy_series(ctx: Context, role: str, min_points: int) -> Series | None:
@@ -134,8 +135,8 @@ class ChanceLevel(Rule):
     ``loss_tolerance`` / ``accuracy_tolerance``, and never clearly better). C comes from
     the run's label counts (a data sample), else from a hyperparameter
     (num_classes, n_classes, nc, num_labels, class_names, ...). Without either, C is
-    inferred only when BOTH the loss sits at ln(C) and the accuracy at 1/C for the same
-    small C (2..``max_inferred_classes``). A loss that never decreased at all is
+    inferred only when BOTH the loss sits at ln(C) and the accuracy at 1/C (within 30%,
+    relative) for the same C (2..``max_inferred_classes``). A loss that never decreased at all is
     reported once, by loss-not-decreasing (CL102).
 
     Usual causes: labels shuffled or misaligned with the inputs; random or corrupted
@@ -173,7 +174,8 @@ class ChanceLevel(Rule):
         "loss_tolerance": Option(0.05, "relative distance of the loss to ln(C)/prior entropy"),
         "accuracy_tolerance": Option(0.1, "distance of the accuracy to 1/C or the majority rate, relative "
                                           "(at least 0.02 absolute)"),
-        "max_inferred_classes": Option(10, "largest C inferred from loss ~ ln(C) and accuracy ~ 1/C together"),
+        "max_inferred_classes": Option(1000, "largest C inferred from loss ~ ln(C) and accuracy ~ 1/C together "
+                                             "(accuracy within 30% of 1/C, relative)"),
     }
 
     def check(self, ctx: Context):
@@ -205,8 +207,10 @@ class ChanceLevel(Rule):
             candidates = [known]
         elif ll is not None and al is not None:  # best-fitting small C first
             cs = range(2, int(o["max_inferred_classes"]) + 1)
-            cs = sorted(cs, key=lambda c: abs(ll.median / math.log(c) - 1) + abs(al.median * c - 1))
-            candidates = [Classes(c, None, f"inferred: loss ~ ln({c}) and accuracy ~ 1/{c}") for c in cs[:1]]
+            c = min(cs, key=lambda c: abs(ll.median / math.log(c) - 1) + abs(al.median * c - 1))
+            if abs(al.median * c - 1) > o["accuracy_tolerance"] * 3:
+                return None  # inferred C must fit the accuracy in relative terms too (1% vs 1/100)
+            candidates = [Classes(c, None, f"inferred: loss ~ ln({c}) and accuracy ~ 1/{c}")]
         else:
             return None
         for cls in candidates:

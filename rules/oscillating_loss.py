@@ -16,14 +16,14 @@ class OscillatingLoss(Rule):
     Symptom: slow swings of the training loss around its local level (per-step noise
     is smoothed away first with a rolling median over ~2% of the points; the level is a
     rolling median over ~20%) that do not shrink: in the second half of the run the
-    swings are at least ``min_swing`` (robust std, in log units for positive losses:
+    swings are at least ``min_swing`` (IQR-based std, in log units for positive losses:
     0.2 is about +-22%), the second half's swings are not smaller than the first half's
     (ratio >= ``min_spread_ratio``, Brown-Forsythe test in the evidence), they are
-    structured (|lag-1 autocorrelation| >= ``min_autocorr``: waves or an up/down
+    structured (an |autocorrelation| at lag 1..4 >= ``min_autocorr``: waves or an up/down
     zigzag, not independent minibatch noise, which is large in log units for a loss
-    near 0), and either the
-    loss has no significant downward trend or the swings are as large as the level
-    itself (>= ``level_swing``). Isolated spikes are left to loss-spikes (CL106), a
+    near 0), and either the second half has no significant downward trend (the loss is
+    not getting anywhere) or the swings are as large as the level itself
+    (>= ``level_swing``). Isolated spikes are left to loss-spikes (CL106), a
     loss that ends far above its minimum to diverging-loss (CL104).
 
     Usual causes: learning rate too high for the curvature of the loss (the optimizer
@@ -60,8 +60,8 @@ class OscillatingLoss(Rule):
         "min_swing": Option(0.2, "smallest swing amplitude (robust std, log units for positive losses)"),
         "level_swing": Option(0.5, "swings this large are reported even when the loss trends down"),
         "min_spread_ratio": Option(0.8, "late/early swing ratio at or above which the swings are not settling"),
-        "min_autocorr": Option(0.3, "|lag-1 autocorrelation| of the deviations above which they are swings, "
-                                    "not independent batch noise"),
+        "min_autocorr": Option(0.4, "largest |lag-1..4 autocorrelation| of the deviations above which they "
+                                    "are swings, not independent batch noise"),
     }
 
     def check(self, ctx: Context):
@@ -76,17 +76,17 @@ class OscillatingLoss(Rule):
         settling = sw.spread.ratio < o["min_spread_ratio"]
         if sw.late < o["min_swing"] or settling or not sw.structured(o["min_autocorr"]):
             return
-        tr = L.trend(ctx, s)
+        n, h = len(s), len(s) // 2
+        tr = L.trend(ctx, s, h, n)
         down = tr.p_value < o["alpha"] and tr.slope < 0
         if down and sw.late < o["level_swing"]:
             return
         L.claim(ctx, s.name)
-        n, h = len(s), len(s) // 2
         unit = f"+-{math.expm1(sw.late):.0%}" if sw.logged else f"{sw.late:.3g} x the level"
         why = "with no significant downward trend" if not down else "as large as the loss itself"
         yield ctx.finding(
             f"training loss swings {unit} around its local level over {L.window(s, h)} {why} "
-            f"(trend p={L.fmt_p(tr.p_value)}, Sen slope {tr.slope:.3g}/step); swings late/early "
+            f"(second-half trend p={L.fmt_p(tr.p_value)}, Sen slope {tr.slope:.3g}/step); swings late/early "
             f"{sw.spread.ratio:.2f} (Brown-Forsythe p={L.fmt_p(sw.spread.p_value)}): not settling",
             metric=s.name, step=s.steps[h],
             evidence={"first_step": s.steps[0], "last_step": s.steps[-1], "points": n,
