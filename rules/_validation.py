@@ -108,6 +108,32 @@ def improvement(c: Curve, start: float, best: float) -> float:
     return stats.rel_change(best, start, start)
 
 
+def rel_noise(c: Curve) -> float:
+    """The curve's noise in the units of `improvement`: relative for positive losses, a share
+    of the headroom for bounded metrics, else relative to the median level."""
+    top = metric_top(c)
+    if top is not None:
+        room = top - float(np.median(c.values))
+        return stats.noise_scale(c.values) / room if room > 0 else 0.0
+    if stats.can_log(c.values):
+        return stats.noise_scale(np.log(c.values))
+    med = abs(float(np.median(c.values)))
+    return stats.noise_scale(c.values) / med if med else 0.0
+
+
+def best_near_smoothed(c: Curve, smooth_fraction: float) -> tuple[stats.Extremum, stats.Extremum]:
+    """(minimum of the smoothed curve, raw best point next to it): smoothing locates the best
+    stretch robustly (and gives its level), the raw point there is what gets reported."""
+    n = len(c.y)
+    w = stats.auto_window(n, smooth_fraction)
+    smoothed = stats.smooth(c.y, w)
+    i = int(np.argmin(smoothed))
+    lo, hi = max(0, i - w // 2), min(n, i + w // 2 + 1)
+    j = lo + int(np.argmin(c.y[lo:hi]))
+    return (stats.Extremum(index=i, step=int(c.steps[i]), value=float(smoothed[i])),
+            stats.Extremum(index=j, step=int(c.steps[j]), value=float(c.y[j])))
+
+
 def span(steps: np.ndarray) -> str:
     return f"steps {int(steps[0])}..{int(steps[-1])}"
 
@@ -140,9 +166,10 @@ def plateau(c: Curve, min_delta: float, noise_k: float, smooth_fraction: float =
     no progress. `trend` tells whether the curve still creeps down significantly after it.
     """
     smoothed = stats.smooth(c.y, stats.auto_window(len(c.y), smooth_fraction))
-    noise = stats.noise_scale(c.y)
-    if stats.can_log(c.values):  # multiplicative noise: scale the relative noise to the late level
-        noise = stats.noise_scale(np.log(c.values)) * abs(stats.level(c.y, "end", 0.25))
+    late = c.values[len(c.values) // 2:]  # the noise of the stretch a plateau would be in
+    noise = stats.noise_scale(late)
+    if stats.can_log(late):  # multiplicative noise: scale the relative noise to the late level
+        noise = stats.noise_scale(np.log(late)) * abs(float(np.median(late)))
     stall = stats.last_improvement(c.steps, smoothed, min_delta, noise_k * noise)
     after = c.after(stall.step)
     margin = max(min_delta * abs(stall.value), noise_k * noise)
@@ -171,8 +198,10 @@ def constant_lr(ctx: Context, start: float, stop: float, tol: float) -> tuple[fl
 
 
 def start_level(y: np.ndarray) -> float:
-    """Level at the very start: median of the first 3 points (not a fraction: per-step logs fall fast)."""
-    return stats.level(y, "start", 0.0, min_points=3)
+    """Level at the very start: the first value of an epoch-level curve (< 20 points), the
+    median of the first 2-3 points of longer ones (never a fraction: per-step logs fall fast)."""
+    k = min(3, max(1, len(y) // 10))
+    return stats.level(y, "start", 0.0, min_points=k)
 
 
 def end_level(y: np.ndarray) -> float:

@@ -13,11 +13,12 @@ from .overfitting import overfit_verdict
 class EarlyStoppingMissed(Rule):
     """The best validation epoch is far before the end of the run: the rest was wasted.
 
-    Symptom: the validation loss (or metric) last improved by more than `min_delta`
-    at some step, and the run went on for at least `patience` more evaluations and
-    `min_wasted_fraction` of its steps without improving again (EarlyStopping
-    emulated on the smoothed validation curve). The final weights are no better,
-    often slightly worse, than the ones at the best step.
+    Symptom: from some evaluation on, no later one beats the (smoothed) validation
+    loss or metric by more than `min_delta` (relative) or `noise_k` noise scales, and
+    that stretch lasts at least `patience` evaluations and `min_wasted_fraction` of
+    the run's steps, with no significant downward creep either. The final weights are
+    no better, often slightly worse, than the ones at the best step. The defaults sit
+    above the usual EarlyStopping patience, so runs that did stop early stay quiet.
 
     Complementary rules: when the validation curve clearly *rises* after its best
     (or the generalisation gap widens), overfitting (CL110) reports it instead; when
@@ -52,8 +53,9 @@ class EarlyStoppingMissed(Rule):
             "(HF: EarlyStoppingCallback + load_best_model_at_end=True) and keep the best checkpoint")
     options = {
         "min_points": Option(6, "fewest validation points to judge"),
-        "patience": Option(5, "fewest evaluations without improvement to report"),
-        "min_wasted_fraction": Option(0.2, "smallest share of the run's steps after the last improvement"),
+        "patience": Option(10, "fewest evaluations without improvement to report (above the usual EarlyStopping "
+                                "patience, so early-stopped runs stay quiet)"),
+        "min_wasted_fraction": Option(0.25, "smallest share of the run's steps after the last improvement"),
         "min_delta": Option(0.005, "an improvement must beat the best so far by this fraction of it"),
         "noise_k": Option(2.0, "... and by this many noise scales (robust first-difference noise)"),
         "alpha": Option(0.05, "a significant Mann-Kendall fall after the stall, larger than the margin, means still improving"),
@@ -81,12 +83,12 @@ class EarlyStoppingMissed(Rule):
         worse = stats.rel_change(p.best.value, p.end, p.best.value)
         wasted = int(val.steps[-1] - st.step)
         yield ctx.finding(
-            f"{val.name} last improved by more than {o['min_delta']:.1%} and the noise at step {st.step}; the {st.since} "
-            f"evaluations after it ({wasted} steps, {st.fraction:.0%} of the run, up to step {int(val.steps[-1])}) "
-            f"did not improve it: best {fmt(best)} at step {p.best.step}, end {fmt(end)} "
-            f"({worse:+.1%} worse than the best)",
+            f"{val.name} stopped improving at step {st.step} ({fmt(val.real(st.value))} smoothed): none of the "
+            f"{st.since} evaluations after it ({wasted} steps, {st.fraction:.0%} of the run, up to step "
+            f"{int(val.steps[-1])}) beat it by more than {fmt(p.margin)} ({o['min_delta']:.1%} or {o['noise_k']:g}x "
+            f"the noise); best {fmt(best)} at step {p.best.step}, end {fmt(end)} ({worse:+.1%} vs the best)",
             metric=val.name, step=st.step,
             evidence={"last_improvement_step": st.step, "evaluations_since": st.since,
                       "wasted_steps": wasted, "wasted_fraction": st.fraction, "best_step": p.best.step,
                       "best_value": best, "end_value": end, "relative_to_best": worse,
-                      "min_delta": o["min_delta"], "last_step": int(val.steps[-1])})
+                      "min_delta": o["min_delta"], "margin": p.margin, "last_step": int(val.steps[-1])})

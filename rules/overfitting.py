@@ -11,7 +11,7 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from ._validation import Curve, fmt, improvement, span, start_level, validation_pair
+from ._validation import Curve, best_near_smoothed, fmt, improvement, span, start_level, validation_pair
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,10 @@ def _judge(ctx: Context, o: dict[str, Any]) -> Verdict:
 def _rising(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
     """Validation rises significantly after its (smoothed) best while training keeps improving."""
     n = len(val.y)
-    smoothed = stats.smooth(val.y, stats.auto_window(n, o["smooth_fraction"]))
-    b = stats.best(val.steps, smoothed, "min")
+    b, raw = best_near_smoothed(val, o["smooth_fraction"])  # b: smoothed level, raw: the point to report
     if n - b.index < o["min_after"]:
         return None
-    after = val.after(b.step)
+    after = val.after(max(b.step, raw.step))  # mirror-edged smoothing can put b before the raw best
     tr = stats.trend(after.steps, after.y)
     if not tr.significant(o["alpha"], "up"):
         return None
@@ -69,18 +68,20 @@ def _rising(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
         return None  # both getting worse is divergence, not overfitting
     t0, t1 = stats.level(t_after.y, "start", 0.1), stats.level(t_after.y, "end", 0.1)
     wasted = int(val.steps[-1] - b.step)
-    msg = (f"{val.name} rose {rel:.0%} after its best {fmt(val.real(b.value))} at step {b.step}: "
+    msg = (f"{val.name} rose {rel:.0%} after its best {fmt(val.real(raw.value))} at step {raw.step} "
+           f"(smoothed level {fmt(val.real(b.value))}): "
            f"{fmt(val.real(end))} at the end, Sen slope {tr.slope:+.3g}/step, Mann-Kendall p={tr.p_value:.2g} over "
            f"{span(after.steps)} ({len(after.y)} evaluations), while {train.name} kept improving "
            f"{fmt(train.real(t0))} -> {fmt(train.real(t1))} (p={ttr.p_value:.2g}); the last {wasted} steps made "
            f"the model worse on held-out data")
-    evidence = {"best_step": b.step, "best_value": val.real(b.value), "end_value": val.real(end),
+    evidence = {"best_step": raw.step, "best_value": val.real(raw.value), "best_level": val.real(b.value),
+                "end_value": val.real(end),
                 "relative_rise": rel, "slope": tr.slope if val.direction == "min" else -tr.slope,
                 "p_value": tr.p_value, "tau": tr.tau, "evaluations_after_best": len(after.y) - 1,
                 "window": [int(after.steps[0]), int(after.steps[-1])], "noise": noise,
                 "train_metric": train.name, "train_start": train.real(t0), "train_end": train.real(t1),
                 "train_p_value": ttr.p_value, "steps_after_best": wasted}
-    return Verdict("rising", val.name, b.step, msg, evidence)
+    return Verdict("rising", val.name, raw.step, msg, evidence)
 
 
 def _gap(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:

@@ -13,9 +13,10 @@ from .overfitting import overfit_verdict
 class PlateauWithoutLrDecay(Rule):
     """Validation plateaus for many epochs while the logged learning rate stays constant.
 
-    Symptom: the validation loss (or metric) has not improved by more than
-    `min_delta` for at least `patience` evaluations and `min_fraction` of the run,
-    and the learning-rate series logged over that stretch is constant. A smaller
+    Symptom: the (smoothed) validation loss or metric has not improved by more than
+    `min_delta` (relative) or `noise_k` noise scales for at least `patience`
+    evaluations and `min_fraction` of the run (the same stall as CL111), and the
+    learning-rate series logged over that stretch is constant. A smaller
     step size often lets the optimiser settle into the basin it is bouncing around
     in; a schedule would have tried that.
 
@@ -49,8 +50,9 @@ class PlateauWithoutLrDecay(Rule):
             "torch.optim.lr_scheduler.ReduceLROnPlateau, or a cosine schedule; then stop early")
     options = {
         "min_points": Option(6, "fewest validation points to judge"),
-        "patience": Option(5, "fewest evaluations without improvement to report"),
-        "min_fraction": Option(0.2, "smallest share of the run's steps spent on the plateau"),
+        "patience": Option(10, "fewest evaluations without improvement to report (above the usual EarlyStopping "
+                                "patience, so early-stopped runs stay quiet)"),
+        "min_fraction": Option(0.25, "smallest share of the run's steps spent on the plateau"),
         "min_delta": Option(0.005, "an improvement must beat the best so far by this fraction of it"),
         "noise_k": Option(2.0, "... and by this many noise scales (robust first-difference noise)"),
         "alpha": Option(0.05, "a significant Mann-Kendall fall after the stall, larger than the margin, means still improving"),
@@ -81,11 +83,12 @@ class PlateauWithoutLrDecay(Rule):
         lr_name = ctx.name_of("lr")
         end = val.real(p.end)
         yield ctx.finding(
-            f"{val.name} has not improved by more than {o['min_delta']:.1%} (or the noise) for {st.since} evaluations "
+            f"{val.name} has not improved by more than {fmt(p.margin)} ({o['min_delta']:.1%} or {o['noise_k']:g}x the "
+            f"noise) for {st.since} evaluations "
             f"(steps {st.step}..{last}, {st.fraction:.0%} of the run; best {fmt(val.real(p.best.value))} at step "
             f"{p.best.step}, end {fmt(end)}) while {lr_name} stayed at {lr:.3g}",
             metric=val.name, step=st.step,
             evidence={"plateau_start": st.step, "plateau_end": last, "evaluations": st.since,
                       "fraction": st.fraction, "best_step": p.best.step, "best_value": val.real(p.best.value),
-                      "end_value": end, "lr_metric": lr_name, "lr": lr, "min_delta": o["min_delta"],
+                      "end_value": end, "lr_metric": lr_name, "lr": lr, "min_delta": o["min_delta"], "margin": p.margin,
                       "relative_to_best": stats.rel_change(p.best.value, p.end, p.best.value)})

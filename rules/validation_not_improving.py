@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from ._validation import curve, end_level, fmt, improvement, metric_top, span, start_level
+from ._validation import curve, end_level, fmt, improvement, metric_top, rel_noise, span, start_level
 from .overfitting import overfit_verdict
 
 PAIRS = (("val_loss", ("train_loss",)), ("val_metric", ("train_metric", "train_loss")))
@@ -17,7 +19,9 @@ class ValidationNotImproving(Rule):
 
     Symptom: the training loss (or metric) improves significantly (Mann-Kendall
     p < `alpha`, by at least `min_train_improvement`), while the validation loss or
-    metric never gets better than its start (median of the first 3 points) by more than `max_val_improvement`
+    metric never gets better than its start (mean of the first two points) by more than
+    `max_val_improvement` or
+    `noise_k` noise scales
     (relative for losses; for accuracy-like metrics bounded by 1 or 100, as a share of
     the headroom left) and shows no significant improving trend. Whatever the model
     learns does not transfer to the validation data at all.
@@ -64,6 +68,8 @@ class ValidationNotImproving(Rule):
                                                "headroom for bounded metrics)"),
         "max_val_improvement": Option(0.03, "validation counts as flat if its best is at most this much better "
                                             "than its first value"),
+        "noise_k": Option(3.0, "an improvement within this many noise scales of the first value is no improvement"),
+        "max_flat": Option(0.1, "... but an improvement above this is real, however noisy the curve"),
         "near_perfect": Option(0.01, "skip validation metrics starting within this fraction of their optimum"),
     }
 
@@ -99,18 +105,20 @@ class ValidationNotImproving(Rule):
         if not ttr.significant(o["alpha"], "down") or t_impr < o["min_train_improvement"]:
             return None
         top = metric_top(val)
-        v0 = start_level(val.y)  # median of the first 3: one noisy first value is no baseline
+        v0 = float(np.mean(val.y[:2]))  # the first two: one noisy first value is no baseline
         if top is not None and val.real(v0) >= top * (1 - o["near_perfect"]):
             return None  # already perfect: CL113's business
         smoothed = stats.smooth(val.y, stats.auto_window(len(val.y), 0.1))
         i = int(smoothed.argmin())
         v_impr = improvement(val, v0, float(smoothed[i]))
         vtr = stats.trend(val.steps, val.y)
-        if v_impr > o["max_val_improvement"] or vtr.significant(o["alpha"], "down"):
+        noise = rel_noise(val)
+        flat = max(o["max_val_improvement"], min(o["noise_k"] * noise, o["max_flat"]))
+        if v_impr > flat or vtr.significant(o["alpha"], "down"):
             return None
         return ctx.finding(
             f"{train.name} improved {t_impr:.0%} ({fmt(train.real(t0))} -> {fmt(train.real(t1))}, Mann-Kendall "
-            f"p={ttr.p_value:.2g}) but {val.name} stayed flat from the start over {span(val.steps)}: start "
+            f"p={ttr.p_value:.2g}) but {val.name} stayed flat from the start over {span(val.steps)}: first "
             f"{fmt(val.real(v0))}, best (smoothed) {fmt(val.real(float(smoothed[i])))} at step {int(val.steps[i])} "
             f"({v_impr:.1%} better), end {fmt(val.real(stats.level(val.y, 'end', 0.1)))}, trend p={vtr.p_value:.2g}: "
             f"what the model learns does not carry over to the validation data",
@@ -118,5 +126,5 @@ class ValidationNotImproving(Rule):
             evidence={"train_metric": train.name, "train_start": train.real(t0), "train_end": train.real(t1),
                       "train_improvement": t_impr, "train_p_value": ttr.p_value, "val_first": val.real(v0),
                       "val_best": val.real(float(smoothed[i])), "val_best_step": int(val.steps[i]),
-                      "val_improvement": v_impr, "val_p_value": vtr.p_value, "val_slope": vtr.slope if val.direction == "min" else -vtr.slope,
+                      "val_improvement": v_impr, "val_noise": noise, "val_p_value": vtr.p_value, "val_slope": vtr.slope if val.direction == "min" else -vtr.slope,
                       "window": [int(val.steps[0]), int(val.steps[-1])]})

@@ -168,7 +168,7 @@ def test_wasted_epochs_reported_as_info_when_no_lr_is_logged(seed):
     run = c.run_of(train, val_plateau(40, seed, level=0.3, at=0.3))
     assert c.findings(Overfitting, run) == []
     (f,) = c.findings(EarlyStoppingMissed, run)
-    assert f.severity == Severity.INFO and f.evidence["evaluations_since"] >= 5
+    assert f.severity == Severity.INFO and f.evidence["evaluations_since"] >= 10
     assert "EarlyStopping" in f.hint and "restore_best_weights" in f.hint
     assert abstains(PlateauWithoutLrDecay, run)
 
