@@ -87,8 +87,8 @@ def shape(ctx: Context, s: Series) -> Shape:
         end = stats.level(s.values, "end", 0.1, 3)
         spread = float(np.ptp(s.values))
         scale = abs(start) if abs(start) > 1e-3 * spread else max(spread, 1e-12)
-        return Shape(start=start, first=float(s.values[0]), best=float(sm[i]), best_index=i, best_step=int(s.steps[i]), end=end,
-                     scale=scale, k_start=k)
+        return Shape(start=start, first=float(s.values[0]), best=float(sm[i]), best_index=i,
+                     best_step=int(s.steps[i]), end=end, scale=scale, k_start=k)
 
     return ctx.memo(("loss.shape", s.name), compute)
 

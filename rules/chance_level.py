@@ -136,8 +136,8 @@ class ChanceLevel(Rule):
     the run's label counts (a data sample), else from a hyperparameter
     (num_classes, n_classes, nc, num_labels, class_names, ...). Without either, C is
     inferred only when BOTH the loss sits at ln(C) and the accuracy at 1/C (within 30%,
-    relative) for the same C (2..``max_inferred_classes``). A loss that never decreased at all is
-    reported once, by loss-not-decreasing (CL102).
+    relative) for the same C (2..``max_inferred_classes``). A loss that never decreased
+    at all is reported once, by loss-not-decreasing (CL102); its accuracy still counts.
 
     Usual causes: labels shuffled or misaligned with the inputs; random or corrupted
     inputs; strong class imbalance with an unweighted loss (the model learns "always the

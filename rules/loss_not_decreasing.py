@@ -14,13 +14,14 @@ from . import _loss as L
 class LossNotDecreasing(Rule):
     """The training loss never significantly decreased: training stalled from the start.
 
-    Symptom: the training loss hovers around its first value for the whole run. Judged
-    by two tests, either of which counts as a decrease: a Mann-Kendall trend over the
-    whole run that is significantly downward with a fitted (Sen's slope) decrease of at
-    least ``min_drop`` of the starting level, or the best stretch of the curve sitting
-    significantly (one-sided Mann-Whitney) and at least ``min_drop`` below the first
-    points, or a first point far above all the rest (a drop from epoch 0 to 1, then flat). A small but significant steady decrease (e.g. a Dice-style loss bounded near
-    1 that falls 1.00 -> 0.91) is a decrease. A loss that only rises is left to
+    Symptom: the training loss hovers around its first value for the whole run. Any of
+    three tests counts as a decrease: a Mann-Kendall trend over the whole run that is
+    significantly downward with a fitted (Sen's slope) decrease of at least ``min_drop``
+    of the starting level; the best stretch of the curve sitting significantly
+    (one-sided Mann-Whitney) and at least ``min_drop`` below the first points; or a
+    first point far above all the rest (a drop from epoch 0 to 1, then flat). A small
+    but significant steady decrease (e.g. a Dice-style loss bounded near 1 that falls
+    1.00 -> 0.91) is a decrease. A loss that only rises is left to
     diverging-loss (CL104), one that swings widely to oscillating-loss (CL105).
 
     Usual causes: learning rate far too low (or 0 after a scheduler bug); the optimizer
