@@ -45,20 +45,21 @@ def _metric(name: str, path: str, run: Run) -> tuple[np.ndarray, np.ndarray, np.
     except OSError as exc:
         run.problems.append(Problem("unreadable", path, f"cannot read metric {name!r}: {exc.strerror or exc}"))
         return None
-    lines = text.splitlines()
+    lines = [line.split() for line in text.splitlines()]
+    widths = [len(f) for f in lines if len(f) in (2, 3)]
+    width = 3 if widths.count(3) >= widths.count(2) else 2  # 2: an old store without steps
     walls, values, steps = [], [], []
     bad: list[int] = []
-    for number, line in enumerate(lines, 1):
-        fields = line.split()
+    for number, fields in enumerate(lines, 1):
         if not fields:
             continue
         try:
-            wall, value = float(fields[0]) / 1000.0, float(fields[1])
-            step = float(int(fields[2])) if len(fields) > 2 else float(len(steps))
-            if len(fields) > 3:
+            if len(fields) != width:
                 raise ValueError
-        except (ValueError, IndexError):
-            if number == len(lines) and not text.endswith(("\n", "\r")):
+            wall, value = float(fields[0]) / 1000.0, float(fields[1])
+            step = float(int(fields[2])) if width == 3 else float(len(steps))
+        except ValueError:
+            if number == len(lines) and not text.endswith(("\n", "\r")) and len(fields) < width:
                 run.problems.append(Problem("truncated", path, f"metric {name!r}: the last line is cut off",
                                             number))
             else:

@@ -83,7 +83,7 @@ def _runs(table: Any, cols: dict[str, str], source: RunSource) -> list[tuple[Run
         return [(new_run(source, FORMAT), np.arange(table.num_rows))]
     labels, index = _labels(table.column(cols[RUN]))
     out = []
-    for k, label in enumerate(labels):
+    for k, label in sorted(enumerate(labels), key=lambda kl: kl[1]):
         rows = np.flatnonzero(index == k)
         if len(rows):
             out.append((new_run(source, FORMAT, name=f"{source.path}:{label}"), rows))
