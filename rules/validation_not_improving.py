@@ -8,7 +8,7 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from ._validation import curve, end_level, fmt, improvement, metric_top, rel_noise, span, start_level
+from ._validation import Curve, curve, end_level, fmt, improvement, metric_top, rel_noise, span, start_level
 from .overfitting import overfit_verdict
 
 PAIRS = (("val_loss", ("train_loss",)), ("val_metric", ("train_metric", "train_loss")))
@@ -79,6 +79,10 @@ class ValidationNotImproving(Rule):
         if verdict.kind == "rising":
             yield ctx.abstain(f"{verdict.metric}: reported by CL110 overfitting", verdict.metric)
             return
+        perfect = self._perfect_metric(ctx)
+        if perfect:
+            yield ctx.abstain(f"{perfect}: (near) perfect from the start, see CL113 validation-suspicious", perfect)
+            return
         reasons = []
         for vrole, troles in PAIRS:
             if ctx.name_of(vrole) is None:
@@ -97,6 +101,16 @@ class ValidationNotImproving(Rule):
         elif not any(ctx.name_of(r) for r, _ in PAIRS):
             yield ctx.abstain("no validation series in this run")
 
+    def _perfect_metric(self, ctx: Context) -> str | None:
+        """The validation metric's name if it starts within `near_perfect` of its optimum:
+        a flat validation loss then means "nothing left to improve", not "no generalisation"."""
+        vs = ctx.curve("val_metric")
+        if vs is None or len(vs) < 2 or ctx.direction(vs.name) != "max":
+            return None
+        top = metric_top(Curve(vs, "max"))
+        first = float(np.mean(vs.values[:2]))
+        return vs.name if top is not None and first >= top * (1 - ctx.options["near_perfect"]) else None
+
     def _judge(self, ctx: Context, val, train):
         o = ctx.options
         ttr = stats.trend(train.steps, train.y)
@@ -104,10 +118,7 @@ class ValidationNotImproving(Rule):
         t_impr = improvement(train, t0, t1)
         if not ttr.significant(o["alpha"], "down") or t_impr < o["min_train_improvement"]:
             return None
-        top = metric_top(val)
         v0 = float(np.mean(val.y[:2]))  # the first two: one noisy first value is no baseline
-        if top is not None and val.real(v0) >= top * (1 - o["near_perfect"]):
-            return None  # already perfect: CL113's business
         smoothed = stats.smooth(val.y, stats.auto_window(len(val.y), 0.1))
         i = int(smoothed.argmin())
         v_impr = improvement(val, v0, float(smoothed[i]))

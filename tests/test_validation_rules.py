@@ -243,6 +243,17 @@ def test_validation_not_improving_quiet_when_validation_follows(seed):
     assert c.findings(ValidationNotImproving, c.run_of(acc, val_acc)) == []
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_validation_not_improving_defers_to_a_perfect_validation_metric(seed):
+    """Leaked labels: val loss flat near 0 and val accuracy ~1.0 from epoch 0 is CL113's, not CL112's."""
+    rng = np.random.default_rng(seed)
+    run = c.run_of(train_loss(30, seed), c.rising_accuracy(30, seed, 0.5, 0.9),
+                   epochs(noisy(np.full(30, 0.005), 0.05, seed), "val_loss"),
+                   epochs(np.clip(1.0 - np.abs(rng.normal(0, 0.001, 30)), 0, 1), "val_accuracy"))
+    assert c.findings(ValidationNotImproving, run) == []
+    assert [f.rule for f in c.findings(ValidationSuspicious, run)] == ["CL113"]
+
+
 def test_validation_not_improving_defers_to_overfitting():
     run = c.run_of(train_loss(40), c.val_overfit(40, best_at=0.0))
     assert c.findings(ValidationNotImproving, run) == []
