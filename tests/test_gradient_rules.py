@@ -193,3 +193,20 @@ def test_gradient_rule_metadata_and_docs(rule):
     assert rule.code and rule.name and rule.summary and rule.hint
     assert "Keras" in doc and "PyTorch" in doc
     assert all(opt.doc for opt in rule.options.values())
+
+
+def test_real_early_gradient_blow_up_is_info(realworld):
+    """Row 19 (law-llm): grad_norm 197 and 422 in the first 200 steps, then ~2-3."""
+    from curvelint.config import Config
+    from curvelint.engine import lint
+
+    found = lint([str(realworld / "aaghaazkhan_law-llm")], Config(select=["CL121", "CL130", "CL131"]), jobs=1).findings
+    assert [(f.rule, f.severity) for f in found] == [("CL131", Severity.INFO)]
+
+
+def test_real_runs_get_no_gradient_or_lr_warnings(realworld):
+    from curvelint.config import Config
+    from curvelint.engine import lint
+
+    found = lint([str(realworld)], Config(select=["CL121", "CL130", "CL131"]), jobs=1).findings
+    assert [f for f in found if f.severity >= Severity.WARNING] == [], found

@@ -340,6 +340,21 @@ def test_underfitting_quiet(seed, case):
     assert c.findings(Underfitting, run) == []
 
 
+# -- every healthy pattern stays quiet under every validation rule ---------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("pattern", sorted(c.HEALTHY))
+@pytest.mark.parametrize("gap", [0.8, 1.1])  # validation below training (dropout) or a little above
+def test_healthy_patterns_get_no_warning_from_any_validation_rule(seed, pattern, gap):
+    train = c.HEALTHY[pattern](seed=seed)
+    every = max(1, len(train) // 30)
+    run = c.run_of(train, c.val_following(train, every=every, seed=seed, gap=gap),
+                   Series("lr", train.steps, np.full(len(train), 1e-3)))
+    for rule in VALIDATION_RULES:
+        assert quiet(rule, run), (rule.code, [f.message for f in c.findings(rule, run)])
+
+
 # -- every rule: metadata, docs, and no crash on odd input ----------------------------------------------------
 
 
@@ -365,3 +380,48 @@ def test_rules_survive_odd_runs(rule):
         for r in c.results(rule, run):
             assert isinstance(r, (Finding, Abstention))
             assert not (isinstance(r, Abstention) and r.reason.startswith("internal error"))
+
+
+# -- real logs (../shared/realworld, skipped when absent) --------------------------------------------------------
+
+MINE = "CL110,CL111,CL112,CL113,CL114,CL120"
+
+
+def real_findings(root, slug: str):
+    from curvelint.config import Config
+    from curvelint.engine import lint
+
+    return lint([str(root / slug)], Config(select=MINE.split(",")), jobs=1).findings
+
+
+@pytest.mark.parametrize("slug", [
+    "anaccount_dlgn",                 # row 11: textbook overfit
+    "aigoncharov_trainer-state-viz",  # row 17: severe overfit (eval_g0_loss)
+    "p4p4n1ck_whisper-ja",            # row 15: eval_loss rising over 5 evals
+    "akboles_voice-id",               # row 30: overfit from epoch 0
+])
+def test_real_overfitting_runs(realworld, slug):
+    found = real_findings(realworld, slug)
+    assert any(f.rule == "CL110" and f.severity == Severity.WARNING for f in found), found
+    assert {f.rule for f in found} == {"CL110"}  # reported once: no CL111/CL112/CL120 echo
+
+
+@pytest.mark.parametrize("slug", [
+    "coralreeffish_whisper-tiny",    # row 16: healthy long run
+    "dheena731_tinyllama",           # row 22: healthy, best = last eval
+    "abdul-aa_text-gen-lstm",        # row 1: healthy (flat last epochs: info at most)
+    "meghdad-dtu_bixi-od",           # row 9: validation below training
+    "alperclk_video-lstm",           # row 25: val_accuracy 1.0 on a tiny set
+    "hcdescamps_cv-image-cls",       # rows 4-5: healthy MNIST, 5-6 val points
+    "akshaykulkarni3467_naf-dqn",    # row 2: RL loss rises while the return improves
+    "abdulrahman3e4_fashion-mnist",  # row 23: mild overfit -> info
+    "aitzaz-saleem_tomato-leaf",     # row 27: noisy overfit, val rise not significant -> info
+])
+def test_real_runs_without_validation_warnings(realworld, slug):
+    found = real_findings(realworld, slug)
+    assert [f for f in found if f.severity >= Severity.WARNING] == [], found
+
+
+def test_real_tiny_validation_set_gets_an_info_note(realworld):
+    found = real_findings(realworld, "alperclk_video-lstm")
+    assert [(f.rule, f.severity) for f in found] == [("CL113", Severity.INFO)]
