@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from curvelint import stats
@@ -57,6 +59,8 @@ class LossNotDecreasing(Rule):
         "min_points": Option(6, "fewest finite points to judge the trend"),
         "alpha": Option(0.01, "significance level of the trend and shift tests"),
         "min_drop": Option(0.05, "smallest decrease, as a fraction of the starting level, that counts"),
+        "short_run": Option(12, "below this many points, a best value 3 x min_drop under the start is "
+                                "taken as a decrease (the tests lack power)"),
         "first_z": Option(6.0, "robust z-score above the rest at which a first point alone shows a drop"),
         "max_swing": Option(0.2, "larger slow swings (log units) mean an unstable, not a stalled, loss: "
                                  "left to oscillating-loss (CL105)"),
@@ -74,7 +78,7 @@ class LossNotDecreasing(Rule):
         if tr.p_value < alpha and tr.slope < 0 and -fitted >= min_drop:
             return  # a significant decrease over the run
         n = len(s)
-        half = max(1, sh.k_start // 2 + 1)
+        half = max(3, sh.k_start // 2 + 1)  # >= 7 points: enough for a rank test at 1%
         lo, hi = max(0, sh.best_index - half), min(n, sh.best_index + half + 1)
         if lo < sh.k_start:  # best stretch overlaps the start: no decrease to see
             lo = min(sh.k_start, n - 1)
@@ -88,20 +92,25 @@ class LossNotDecreasing(Rule):
         first_z = (sh.first - float(np.median(rest))) / max(stats.mad(rest), 1e-12 * sh.scale)
         if first_z >= ctx.options["first_z"] and -sh.rel(sh.first, sh.best) >= min_drop:
             return  # one big drop right after the first point (e.g. epoch 0 -> 1), then flat
+        if n < ctx.options["short_run"] and -sh.rel(sh.start, sh.best) >= 3 * min_drop:
+            return  # too few points for the tests, but clearly lower at its best: no verdict
         if tr.p_value < alpha and tr.slope > 0:
             return  # rising from the start: diverging-loss (CL104)
         sw = L.swing(ctx, s)
-        if sw.late >= ctx.options["max_swing"] and sw.structured():
+        erratic = sw.late >= ctx.options["max_swing"]
+        if erratic and sw.structured():
             return  # swinging, not stalled: oscillating-loss (CL105)
         L.claim(ctx, s.name)
+        note = (f"; it jumps around erratically (+-{math.expm1(sw.late) if sw.logged else sw.late:.0%} "
+                "between points): a learning rate far too HIGH gives this too") if erratic else ""
         yield ctx.finding(
             f"training loss did not decrease over {L.window(s)} ({n} points): start {sh.start:.4g}, "
             f"best {sh.best:.4g} (step {sh.best_step}), end {sh.end:.4g}; trend {L.pct(fitted)} "
             f"(Sen slope {tr.slope:.3g}/step, Mann-Kendall p={L.fmt_p(tr.p_value)}); "
-            f"need a significant decrease of at least {min_drop:.0%}",
+            f"need a significant decrease of at least {min_drop:.0%}{note}",
             metric=s.name, step=s.steps[0],
             evidence={"first_step": s.steps[0], "last_step": s.steps[-1], "points": n,
                       "start": sh.start, "best": sh.best, "best_step": sh.best_step, "end": sh.end,
                       "slope": tr.slope, "p_value": tr.p_value, "relative_change": fitted,
                       "best_drop": best_drop, "shift_p_value": shift.p_value, "min_drop": min_drop,
-                      "swing": sw.amplitude})
+                      "swing": sw.late, "erratic": erratic})

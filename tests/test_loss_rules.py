@@ -102,6 +102,19 @@ def test_one_big_drop_after_the_first_epoch_counts_as_a_decrease():
     assert codes(C.run_of(Series("loss", np.arange(48), v))) == []
 
 
+def test_short_finite_part_before_a_blow_up_is_not_called_stalled():
+    """6 finite points falling 2.0 -> 0.7, then a 20x jump right before NaN (CL100's business)."""
+    v = np.array([2.0, 1.7, 1.2, 0.9, 0.73, 15.0, np.nan, np.nan])
+    assert codes(C.run_of(Series("loss", np.arange(8), v))) == []
+
+
+def test_erratic_flat_loss_says_the_learning_rate_may_be_too_high():
+    r = np.random.default_rng(0)
+    v = 15 * np.exp(r.normal(0, 0.6, 30))  # lr 10-100: the loss jumps around a level, no trend
+    f = only(C.run_of(Series("loss", np.arange(30), v)), "CL102")
+    assert f.evidence["erratic"] and "too HIGH" in f.message
+
+
 # -- each problem gets its rule, and only that one ------------------------------------------------
 
 PROBLEMS = {
