@@ -261,11 +261,13 @@ def _write_csv(path: Path, header: list[str], rows: list[list], **kw) -> None:
 def test_keras_csvlogger_appended_fits(tmp_path):
     rows = [[e, 1.0 - 0.1 * e, 1e-4] for e in range(3)] + [[e, 0.6 - 0.1 * e, 1e-4] for e in range(2)]
     _write_csv(tmp_path / "training.log", ["epoch", "loss", "lr"], rows)
-    run = _one(tmp_path / "training.log")
-    assert run.format == "csv"
-    assert run.series["loss"].steps.tolist() == [0, 1, 2, 3, 4]
-    assert "epoch" not in run.series and run.hparams == {"lr": 1e-4}
-    assert any("restarts 1 time" in n and "line 5" in n for n in run.notes)
+    first, second = _read(tmp_path / "training.log")  # each fit() is a run of its own
+    assert first.format == second.format == "csv"
+    assert first.path == second.path == str(tmp_path / "training.log")
+    assert (first.name, second.name) == (f"{first.path}:fit1", f"{first.path}:fit2")
+    assert first.series["loss"].steps.tolist() == [0, 1, 2] and second.series["loss"].steps.tolist() == [0, 1]
+    assert "epoch" not in first.series and first.hparams == {"lr": 1e-4}
+    assert any("fit 2 of 2" in n and "lines 5-6" in n for n in second.notes)
 
 
 def test_lightning_sparse_csv(tmp_path):
@@ -380,7 +382,7 @@ def _realworld() -> dict[str, Run]:
 
 def test_realworld_non_tensorboard_files_read_cleanly():
     runs = _realworld()
-    assert len(runs) >= 29
+    assert len(runs) >= 32
     for name, run in runs.items():
         assert not run.problems, (name, run.problems)
     assert {r.format for r in runs.values()} == {"keras-history", "hf-trainer-state", "parquet", "csv", "mlflow"}
@@ -400,8 +402,9 @@ def test_realworld_spot_checks():
     assert len(series("macro1027_pendulum-pinn/lightning_logs/version_9", "train_loss_epoch")) == 400  # row 31
     g0 = series("aigoncharov_trainer-state-viz", "eval_g0_loss")  # row 17
     assert len(g0) == 31 and g0.steps[0] == 0 and g0.values[0] == pytest.approx(5.74, abs=0.01)
-    tumour = series("akshatsharma5_brain-tumor", "val_loss")  # row 26: 4 fits appended
-    assert len(tumour) == 24 and np.all(np.diff(tumour.steps) > 0)
+    fits = [r.series["val_loss"] for k, r in runs.items() if k.startswith("akshatsharma5_brain-tumor")]
+    assert [len(f) for f in fits] == [5, 4, 10, 5]  # row 26: 4 fits appended, 24 rows, each fit monotonic
+    assert all(np.all(np.diff(f.steps) > 0) for f in fits)
     assert len(series("grafit-kil_helmet-yolov5", "metrics/mAP_0.5")) == 150  # row 10
     assert np.all(series("grafit-kil_helmet-yolov5", "train/cls_loss").values == 0)
     assert series("10academy_swahili-stt", "loss").values[-1] == pytest.approx(234.8, abs=0.1)  # row 8

@@ -7,8 +7,10 @@
   none of these is not a training log: no run.
 * An empty cell means "not logged in this row" (Lightning writes sparse rows); the
   literal ``nan``/``inf`` is a logged value.
-* Counters that go back (``CSVLogger(append=True)`` appends several fits, each
-  restarting at epoch 0) continue the count, so steps stay monotonic (noted).
+* A counter that goes back (``CSVLogger(append=True)`` appends several fits, each
+  restarting at epoch 0) starts a new fit: each fit is a run of its own, named
+  ``<file>:fit<k>`` (noted). Read as one curve, fresh models would look like a loss
+  that jumps back up, a false alarm for the rules.
 * A repeated header line (concatenated files) is skipped; a row with the wrong number of
   cells is an "unreadable" problem at its line (or "truncated" when it is the final,
   unterminated line) and is skipped; non-numeric columns are skipped (noted).
@@ -113,20 +115,13 @@ def _axis(header: list[str], columns: dict[int, tuple[np.ndarray, np.ndarray, in
     return None
 
 
-def _continue_restarts(axis: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Steps that keep counting where the axis goes back; the row indices of those restarts.
+def _segments(axis: np.ndarray) -> list[np.ndarray]:
+    """Row indices of each fit: a new fit starts where the axis goes back.
 
     Only a decrease is a restart: rows may share a step (Lightning's train and val rows).
     """
-    steps = axis.copy()
-    restarts: list[int] = []
-    offset = 0.0
-    for i in range(1, len(axis)):
-        if axis[i] < axis[i - 1]:
-            offset = steps[i - 1] + 1 - axis[i]
-            restarts.append(i)
-        steps[i] = axis[i] + offset
-    return steps, restarts
+    starts = np.flatnonzero(np.diff(axis) < 0) + 1
+    return np.split(np.arange(len(axis)), starts)
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -138,44 +133,16 @@ def _unique_names(header: list[str]) -> list[str]:
     return out
 
 
-def _fill(run: Run, table: _Table) -> bool:
-    """Build the run's series from the table; False when the table is not a training log."""
-    header = _unique_names(table.header)
-    if all(_column([h])[1].all() for h in header):
-        return False  # no header: the first row holds numbers
-    cells = list(zip(*table.rows)) if table.rows else [() for _ in header]
-    columns = {i: _column(list(c)) for i, c in enumerate(cells)}
-    if not table.rows:
-        lower = {h.lower() for h in header}
-        if lower & set(STEP_NAMES + EPOCH_NAMES):
-            run.notes.append("the log has a header but no rows")
-            return True
-        return False
-    found = _axis(header, columns)
-    if found is None:
-        return False
-    axis_col, kind = found
-    if kind == "first":
-        run.notes.append(f"no epoch/step column: the first column {header[axis_col]!r} is the step")
+def _series(header: list[str], columns: dict[int, tuple[np.ndarray, np.ndarray, int]], skip: set[int],
+            rows: np.ndarray, steps: np.ndarray, run: Run) -> None:
+    """Add the metric columns' logged cells of `rows` to the run."""
     lower = [h.lower() for h in header]
-    skip = {i for i, h in enumerate(lower) if h in STEP_NAMES + EPOCH_NAMES or not h} | {axis_col}
-    axis_values, axis_logged, _ = columns[axis_col]
-    rows = np.flatnonzero(axis_logged)
-    if len(rows) < len(axis_logged):
-        run.notes.append(f"{len(axis_logged) - len(rows)} rows without a {header[axis_col]!r} value skipped")
-    if not is_integral(axis_values[rows]):
-        run.notes.append(f"{header[axis_col]!r} is not whole numbers: row order is the step")
-        axis_values = np.arange(len(axis_values), dtype=np.float64)
-    steps, restarts = _continue_restarts(axis_values[rows])
-    if restarts:
-        at = ", ".join(str(table.lines[rows[i]]) for i in restarts[:6])
-        run.notes.append(f"the {header[axis_col]!r} counter restarts {len(restarts)} time(s) (at line {at}; "
-                         f"fits appended to one file?): steps continue the count")
-    walls = next((columns[i][0][rows] for i, h in enumerate(lower) if h in WALL_NAMES and i not in skip), None)
+    wall_col = next((i for i, h in enumerate(lower) if h in WALL_NAMES and i not in skip), None)
+    walls = None if wall_col is None else columns[wall_col][0][rows]
     text_cols, partly = [], []
     series = {}
     for i, name in enumerate(header):
-        if i in skip or lower[i] in WALL_NAMES:
+        if i in skip or i == wall_col:
             continue
         values, logged, bad = columns[i]
         values, logged = values[rows], logged[rows]
@@ -190,7 +157,50 @@ def _fill(run: Run, table: _Table) -> bool:
         run.notes.append(f"non-numeric columns skipped: {names(text_cols)}")
     if partly:
         run.notes.append(f"cells that are not numbers were skipped in {names(partly)}")
-    return True
+
+
+def _runs(source: RunSource, table: _Table) -> list[Run]:
+    """The runs of the table: one, or one per fit when fits were appended to one file (the
+    step/epoch counter goes back); none when the table is not a training log."""
+    header = _unique_names(table.header)
+    if all(_column([h])[1].all() for h in header):
+        return []  # no header: the first row holds numbers
+    lower = [h.lower() for h in header]
+    if not table.rows:
+        if set(lower) & set(STEP_NAMES + EPOCH_NAMES):
+            run = new_run(source, FORMAT)
+            run.notes.append("the log has a header but no rows")
+            return [run]
+        return []
+    columns = {i: _column(list(c)) for i, c in enumerate(zip(*table.rows))}
+    found = _axis(header, columns)
+    if found is None:
+        return []
+    axis_col, kind = found
+    notes = []
+    if kind == "first":
+        notes.append(f"no epoch/step column: the first column {header[axis_col]!r} is the step")
+    skip = {i for i, h in enumerate(lower) if h in STEP_NAMES + EPOCH_NAMES or not h} | {axis_col}
+    axis_values, axis_logged, _ = columns[axis_col]
+    rows = np.flatnonzero(axis_logged)
+    if len(rows) < len(axis_logged):
+        notes.append(f"{len(axis_logged) - len(rows)} rows without a {header[axis_col]!r} value skipped")
+    if not is_integral(axis_values[rows]):
+        notes.append(f"{header[axis_col]!r} is not whole numbers: row order is the step")
+        axis_values = np.arange(len(axis_values), dtype=np.float64)
+    segments = _segments(axis_values[rows])
+    runs = []
+    for k, segment in enumerate(segments, 1):
+        fit_rows = rows[segment]
+        run = new_run(source, FORMAT, name=source.path if len(segments) == 1 else f"{source.path}:fit{k}")
+        run.notes.extend(notes)
+        if len(segments) > 1:
+            run.notes.append(f"fit {k} of {len(segments)} appended to one file (the {header[axis_col]!r} counter "
+                             f"restarts; lines {table.lines[fit_rows[0]]}-{table.lines[fit_rows[-1]]}): "
+                             "read as a run of its own")
+        _series(header, columns, skip, fit_rows, axis_values[fit_rows], run)
+        runs.append(run)
+    return runs
 
 
 def read(source: RunSource) -> list[Run]:
@@ -203,9 +213,9 @@ def read(source: RunSource) -> list[Run]:
     table = _split(text, path)
     if table is None:
         return unreadable(source, FORMAT, "empty file: no header line") if looks_like_log(path, "") else []
-    run = new_run(source, FORMAT)
-    if not _fill(run, table):
-        return []
-    run.problems.extend(table.problems)
-    constant_lr_hparams(run)
-    return [run]
+    runs = _runs(source, table)
+    if runs:
+        runs[0].problems.extend(table.problems)
+    for run in runs:
+        constant_lr_hparams(run)
+    return runs
