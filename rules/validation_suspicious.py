@@ -19,10 +19,12 @@ class ValidationSuspicious(Rule):
     Two patterns:
 
     * Tracking: the training loss collapses by orders of magnitude (end/start <=
-      `memorise_ratio`, the model memorises), yet the validation loss follows it
-      point for point (median val/train ratio within `track_ratio` over the second
-      half). Held-out data never tracks a memorising model that closely; the
-      validation set probably contains training samples (or is the training set).
+      `memorise_ratio` with the training accuracy within `memorise_accuracy` of
+      perfect; without an accuracy-like metric, end/start <= `memorise_ratio_loss_only`,
+      since a regression can legitimately fit both splits 100x better), yet the
+      validation loss follows it point for point (median val/train ratio within
+      `track_ratio` over the second half). Held-out data never tracks a memorising
+      model that closely; the validation set probably contains training samples.
     * Perfect from the start: an accuracy-like validation metric is within
       `perfect_tol` of its optimum in the first evaluations while the training metric
       is still at least `train_gap` below it.
@@ -63,6 +65,9 @@ class ValidationSuspicious(Rule):
     options = {
         "min_points": Option(5, "fewest validation points for the tracking check"),
         "memorise_ratio": Option(0.01, "training counts as memorising when its end/start loss ratio is at most this"),
+        "memorise_accuracy": Option(0.05, "... and the training accuracy, when logged, ends within this of perfect"),
+        "memorise_ratio_loss_only": Option(1e-4, "the end/start ratio required when no accuracy-like metric is "
+                                                 "logged (a regression can fit both splits 100x better)"),
         "track_ratio": Option(1.5, "validation tracks training when the median val/train ratio is within 1/x..x"),
         "perfect_tol": Option(0.01, "a metric within this fraction of its optimum counts as (near) perfect"),
         "train_gap": Option(0.05, "the training metric must be at least this fraction of the optimum below it"),
@@ -84,7 +89,11 @@ class ValidationSuspicious(Rule):
         if val is None or train is None or not (stats.can_log(val.values) and stats.can_log(train.values)):
             return None
         t0, t1 = start_level(train.values), end_level(train.values)
-        if t1 / t0 > o["memorise_ratio"]:
+        acc = self._accuracy_end(ctx)
+        if acc is None:  # loss only: could be a regression fitting both splits well, ask for more
+            if t1 / t0 > o["memorise_ratio_loss_only"]:
+                return None
+        elif t1 / t0 > o["memorise_ratio"] or acc < 1 - o["memorise_accuracy"]:
             return None
         half = val.after(float(val.steps[len(val.y) // 2]))
         t_at = stats.at_steps(train.steps, stats.smooth(train.values), half.steps)
@@ -106,6 +115,16 @@ class ValidationSuspicious(Rule):
                       "val_start": v0, "val_end": v1, "median_val_train_ratio": math.exp(med),
                       "max_abs_log_ratio": float(np.abs(log_ratio).max()),
                       "window": [int(half.steps[0]), int(half.steps[-1])], "points": int(ok.sum())})
+
+    @staticmethod
+    def _accuracy_end(ctx: Context) -> float | None:
+        """End level of the training (else validation) accuracy as a fraction of its optimum."""
+        for role in ("train_metric", "val_metric"):
+            m, _ = curve(ctx, role)
+            top = metric_top(m) if m is not None else None
+            if top is not None:
+                return end_level(m.values) / top
+        return None
 
     def _perfect(self, ctx: Context, leak: bool):
         o = ctx.options

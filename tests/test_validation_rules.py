@@ -263,12 +263,22 @@ def test_validation_not_improving_defers_to_overfitting():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_validation_tracking_a_memorising_training_curve(seed):
-    train = epochs(noisy(2.3 * np.exp(-np.arange(40) / 4), 0.05, seed), "loss")
+@pytest.mark.parametrize("with_accuracy", [True, False])
+def test_validation_tracking_a_memorising_training_curve(seed, with_accuracy):
+    tau = 6 if with_accuracy else 3  # loss only: memorisation must be deeper (1e-4) to be told from a regression
+    train = epochs(noisy(2.3 * np.exp(-np.arange(40) / tau), 0.05, seed), "loss")
     val = epochs(noisy(train.values * 0.97, 0.05, seed + 1), "val_loss")
-    (f,) = c.findings(ValidationSuspicious, c.run_of(train, val))
+    extra = [c.rising_accuracy(40, seed, 0.3, 1.0)] if with_accuracy else []
+    (f,) = c.findings(ValidationSuspicious, c.run_of(train, val, *extra))
     assert f.severity == Severity.WARNING and f.evidence["train_ratio"] < 0.01
     assert 0.7 < f.evidence["median_val_train_ratio"] < 1.4
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_regression_fitting_both_splits_100x_better_is_not_leakage(seed):
+    train = epochs(noisy(0.005 + np.exp(-np.arange(40) / 5), 0.05, seed), "loss")
+    val = epochs(noisy(train.values * 1.05, 0.05, seed + 1), "val_loss")
+    assert c.findings(ValidationSuspicious, c.run_of(train, val)) == []
 
 
 @pytest.mark.parametrize("seed", SEEDS)
