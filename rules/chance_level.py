@@ -9,6 +9,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from curvelint import stats
 from curvelint.model import Series, Severity
 from curvelint.rule import Context, Option, Rule
 
@@ -85,20 +86,25 @@ def classes_of(ctx: Context) -> Classes | None:
 
 @dataclass(frozen=True)
 class Level:
-    """Where a series sits in its last part: median, 10th/90th percentiles, window."""
+    """Where a series sits in its last part: median, 10th/90th percentiles, window, and the
+    Mann-Kendall trend there (a series still moving is learning, not stuck at chance)."""
 
     median: float
     low: float
     high: float
     first_step: int
     last_step: int
+    trend: stats.Trend
+
+    def moving(self, alpha: float, direction: str) -> bool:
+        return self.trend.significant(alpha, direction)
 
 
 def late_level(s: Series, fraction: float) -> Level:
     k = max(3, int(math.ceil(len(s) * fraction)))
     v = s.values[-k:]
     return Level(float(np.median(v)), float(np.percentile(v, 10)), float(np.percentile(v, 90)),
-                 int(s.steps[-k]), int(s.steps[-1]))
+                 int(s.steps[-k]), int(s.steps[-1]), stats.trend(s.steps[-k:], v))
 
 
 def near_loss(lv: Level, target: float, tol: float) -> bool:
@@ -132,7 +138,8 @@ class ChanceLevel(Rule):
     Symptom: the cross-entropy stays near ln(C) (uniform guessing over C classes) or
     near the entropy of the label priors, or the accuracy stays at 1/C or at the
     majority-class rate, over the last ``late`` fraction of the run (median within
-    ``loss_tolerance`` / ``accuracy_tolerance``, and never clearly better). C comes from
+    ``loss_tolerance`` / ``accuracy_tolerance``, never clearly better, and without a
+    significant trend towards better there). C comes from
     the run's label counts (a data sample), else from a hyperparameter
     (num_classes, n_classes, nc, num_labels, class_names, ...). Without either, C is
     inferred only when BOTH the loss sits at ln(C) and the accuracy at 1/C (within 30%,
@@ -174,7 +181,9 @@ class ChanceLevel(Rule):
         "loss_tolerance": Option(0.05, "relative distance of the loss to ln(C)/prior entropy"),
         "accuracy_tolerance": Option(0.1, "distance of the accuracy to 1/C or the majority rate, relative "
                                           "(at least 0.02 absolute)"),
-        "max_inferred_classes": Option(1000, "largest C inferred from loss ~ ln(C) and accuracy ~ 1/C together "
+        "alpha": Option(0.01, "a loss falling / accuracy rising significantly (Mann-Kendall) in the late "
+                              "window is learning, not at chance"),
+        "max_inferred_classes": Option(100, "largest C inferred from loss ~ ln(C) and accuracy ~ 1/C together "
                                              "(accuracy within 30% of 1/C, relative)"),
     }
 
@@ -203,6 +212,10 @@ class ChanceLevel(Rule):
         o = ctx.options
         ll = late_level(loss, o["late"]) if loss is not None else None
         al = late_level(acc, o["late"]) if acc is not None else None
+        if ll is not None and ll.moving(o["alpha"], "down"):
+            ll = None  # still decreasing: learning, whatever its level
+        if al is not None and al.moving(o["alpha"], "up"):
+            al = None
         if known:
             candidates = [known]
         elif ll is not None and al is not None:  # best-fitting small C first

@@ -248,6 +248,14 @@ def test_chance_not_claimed_for_a_learning_classifier_or_accuracy_in_percent():
     assert codes(C.run_of(train, stuck_pct, hparams={"num_classes": 10})) == ["CL103"]
 
 
+def test_chance_not_inferred_for_a_slowly_learning_many_class_model():
+    """1000 classes early in training: loss passes ln(100) ~ 4.6 and accuracy ~1%, both still improving."""
+    t = np.arange(60)
+    loss = Series("loss", t, 4.8 - 0.006 * t)
+    acc = Series("accuracy", t, 0.008 + 0.0001 * t)
+    assert "CL103" not in codes(C.run_of(loss, acc))
+
+
 def test_chance_abstains_without_series():
     findings, abstentions = check(C.run_of(Series("lr", np.arange(10), np.full(10, 1e-3))), ["CL103"])
     assert findings == [] and abstentions
