@@ -201,7 +201,8 @@ def test_parquet_long_form_with_runs(tmp_path):
     rows = [(run, tag, step, 1.0 / (step + 1) + (run == "b"), 1000.0 + step)
             for run in ("a", "b") for step in range(5) for tag in ("loss", "val_loss") if tag == "loss" or step % 2]
     rows.reverse()  # unordered table: the reader sorts by step
-    table = pa.table({name: [r[i] for r in rows] for i, name in enumerate(("run", "tag", "step", "value", "wall_time"))})
+    fields = ("run", "tag", "step", "value", "wall_time")
+    table = pa.table({name: [r[i] for r in rows] for i, name in enumerate(fields)})
     pq.write_table(table, tmp_path / "m.parquet")
     runs = _read(tmp_path / "m.parquet")
     assert [r.name for r in runs] == [f"{tmp_path / 'm.parquet'}:a", f"{tmp_path / 'm.parquet'}:b"]

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,32 +52,27 @@ def _split(text: str, path: str) -> _Table | None:
     reader = csv.reader(lines)
     table: _Table | None = None
     bad: list[int] = []
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
+    try:
+        for row in reader:
+            cells = [c.strip() for c in row]
+            if not any(cells):
+                continue
             if table is None:
-                return None
-            table.problems.append(Problem("unreadable", path, f"CSV error: {exc}; the rest is not read",
-                                          reader.line_num))
-            break
-        cells = [c.strip() for c in row]
-        if not any(cells):
-            continue
+                table = _Table(cells)
+            elif len(cells) == len(table.header):
+                if cells != table.header:  # else a repeated header (files concatenated)
+                    table.rows.append(cells)
+                    table.lines.append(reader.line_num)
+            elif reader.line_num == len(lines) and not text.endswith(("\n", "\r")) and len(cells) < len(table.header):
+                table.problems.append(Problem("truncated", path, f"the last line has {len(cells)} of "
+                                              f"{len(table.header)} cells (file cut off while writing?)",
+                                              reader.line_num))
+            else:
+                bad.append(reader.line_num)
+    except csv.Error as exc:
         if table is None:
-            table = _Table(cells)
-        elif cells == table.header:
-            continue  # a repeated header (files concatenated)
-        elif len(cells) == len(table.header):
-            table.rows.append(cells)
-            table.lines.append(reader.line_num)
-        elif reader.line_num == len(lines) and not text.endswith(("\n", "\r")) and len(cells) < len(table.header):
-            table.problems.append(Problem("truncated", path, f"the last line has {len(cells)} of "
-                                          f"{len(table.header)} cells (file cut off while writing?)", reader.line_num))
-        else:
-            bad.append(reader.line_num)
+            return None
+        table.problems.append(Problem("unreadable", path, f"CSV error: {exc}; the rest is not read", reader.line_num))
     if table is not None and bad:
         table.problems.append(Problem("unreadable", path, f"{len(bad)} row(s) do not have the header's "
                                       f"{len(table.header)} cells (first at line {bad[0]}); skipped", bad[0]))
@@ -85,17 +81,21 @@ def _split(text: str, path: str) -> _Table | None:
 
 def _column(cells: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
     """(values, logged mask, number of non-numeric cells) of one column."""
+    logged = np.fromiter((c != "" for c in cells), dtype=bool, count=len(cells))
+    try:
+        values = np.array([float(c) if c else math.nan for c in cells], dtype=np.float64)
+        return values, logged, 0
+    except ValueError:
+        pass
     values = np.full(len(cells), np.nan)
-    logged = np.zeros(len(cells), dtype=bool)
     bad = 0
     for i, cell in enumerate(cells):
-        if not cell:
-            continue
-        try:
-            values[i] = float(cell)
-            logged[i] = True
-        except ValueError:
-            bad += 1
+        if cell:
+            try:
+                values[i] = float(cell)
+            except ValueError:
+                logged[i] = False
+                bad += 1
     return values, logged, bad
 
 

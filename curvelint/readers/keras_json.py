@@ -43,7 +43,7 @@ def _literal(node: ast.AST) -> Any:
     """Evaluate dict/list/tuple/number/string literals only (plus nan/inf and np.float32(x))."""
     if isinstance(node, ast.Expression):
         return _literal(node.body)
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)) and not isinstance(node.value, bool):
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float, str):
         return node.value
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
