@@ -68,15 +68,16 @@ def _rising(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
         return None  # both getting worse is divergence, not overfitting
     t0, t1 = stats.level(t_after.y, "start", 0.1), stats.level(t_after.y, "end", 0.1)
     wasted = int(val.steps[-1] - b.step)
-    msg = (f"{val.name} rose {rel:.0%} after its best {fmt(val.real(raw.value))} at step {raw.step} "
-           f"(smoothed level {fmt(val.real(b.value))}): "
-           f"{fmt(val.real(end))} at the end, Sen slope {tr.slope:+.3g}/step, Mann-Kendall p={tr.p_value:.2g} over "
+    slope = tr.slope if val.direction == "min" else -tr.slope
+    msg = (f"{val.name} {'rose' if val.direction == 'min' else 'fell'} {rel:.0%} after its best "
+           f"{fmt(val.real(raw.value))} at step {raw.step} (smoothed level {fmt(val.real(b.value))}): "
+           f"{fmt(val.real(end))} at the end, Sen slope {slope:+.3g}/step, Mann-Kendall p={tr.p_value:.2g} over "
            f"{span(after.steps)} ({len(after.y)} evaluations), while {train.name} kept improving "
            f"{fmt(train.real(t0))} -> {fmt(train.real(t1))} (p={ttr.p_value:.2g}); the last {wasted} steps made "
            f"the model worse on held-out data")
     evidence = {"best_step": raw.step, "best_value": val.real(raw.value), "best_level": val.real(b.value),
                 "end_value": val.real(end),
-                "relative_rise": rel, "slope": tr.slope if val.direction == "min" else -tr.slope,
+                "relative_rise": rel, "slope": slope,
                 "p_value": tr.p_value, "tau": tr.tau, "evaluations_after_best": len(after.y) - 1,
                 "window": [int(after.steps[0]), int(after.steps[-1])], "noise": noise,
                 "train_metric": train.name, "train_start": train.real(t0), "train_end": train.real(t1),
@@ -115,7 +116,8 @@ def _gap(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
     msg = (f"{val.name} stalled over {span(half.steps)} (Mann-Kendall p={vtr.p_value:.2g}, level "
            f"{fmt(val.real(stats.level(half.y, 'end', 0.25)))}) while {train.name} kept improving by "
            f"{t_drop:.0%} (p={ttr.p_value:.2g}): the gap (how much worse validation is than training) "
-           f"widened from {fmt(g0)} to {fmt(g1)} ({growth:.0%} of the validation level, p={gtr.p_value:.2g}); mild overfitting")
+           f"widened from {fmt(g0)} to {fmt(g1)} ({growth:.0%} of the validation level, p={gtr.p_value:.2g}); "
+           f"mild overfitting")
     evidence = {"window": [int(half.steps[0]), int(half.steps[-1])], "val_p_value": vtr.p_value,
                 "val_level": val.real(stats.level(half.y, "end", 0.25)), "train_metric": train.name,
                 "train_relative_drop": t_drop, "train_p_value": ttr.p_value, "gap_start": g0, "gap_end": g1,

@@ -55,7 +55,8 @@ class PlateauWithoutLrDecay(Rule):
         "min_fraction": Option(0.25, "smallest share of the run's steps spent on the plateau"),
         "min_delta": Option(0.005, "an improvement must beat the best so far by this fraction of it"),
         "noise_k": Option(2.0, "... and by this many noise scales (robust first-difference noise)"),
-        "alpha": Option(0.05, "a significant Mann-Kendall fall after the stall, larger than the margin, means still improving"),
+        "alpha": Option(0.05, "a significant Mann-Kendall fall after the stall, larger than the margin, "
+                              "means still improving"),
         "lr_tolerance": Option(0.01, "a learning rate varying by less than this (relative) counts as constant"),
     }
 

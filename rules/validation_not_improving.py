@@ -137,5 +137,6 @@ class ValidationNotImproving(Rule):
             evidence={"train_metric": train.name, "train_start": train.real(t0), "train_end": train.real(t1),
                       "train_improvement": t_impr, "train_p_value": ttr.p_value, "val_first": val.real(v0),
                       "val_best": val.real(float(smoothed[i])), "val_best_step": int(val.steps[i]),
-                      "val_improvement": v_impr, "val_noise": noise, "val_p_value": vtr.p_value, "val_slope": vtr.slope if val.direction == "min" else -vtr.slope,
+                      "val_improvement": v_impr, "val_noise": noise, "val_p_value": vtr.p_value,
+                      "val_slope": vtr.slope if val.direction == "min" else -vtr.slope,
                       "window": [int(val.steps[0]), int(val.steps[-1])]})

@@ -109,8 +109,8 @@ def test_vanishing_gradients_quiet(seed, case):
         loss = Series("loss", np.arange(n) * 10, 2.0 * np.exp(-np.arange(n) / 20) + 1e-9)
         run = c.run_of(loss, grad(noisy(2.0 * np.exp(-np.arange(n) / 25), 0.2, seed)))
     elif case == "layers_within_10x":
-        run = c.run_of(c.healthy(n, seed), *[grad(noisy(np.full(n, 0.05 * (k + 1)), 0.3, seed + k), f"grad_norm/layer{k}")
-                                             for k in range(1, 12)])
+        layers = [grad(noisy(np.full(n, 0.05 * (k + 1)), 0.3, seed + k), f"grad_norm/layer{k}") for k in range(1, 12)]
+        run = c.run_of(c.healthy(n, seed), *layers)
     else:  # a frozen embedding logs exactly 0; the others are healthy
         frozen = grad(np.zeros(n), "grad_2.0_norm/embed.weight")
         live = [grad(noisy(np.full(n, 0.1), 0.3, seed + k), f"grad_2.0_norm/block{k}.weight") for k in range(3)]
