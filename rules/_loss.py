@@ -152,3 +152,28 @@ def swing(ctx: Context, s: Series) -> Swing:
                      logged=logged, autocorr=ac)
 
     return ctx.memo(("loss.swing", s.name), compute)
+
+
+def accuracy_evidence(ctx: Context, min_points: int = 6, high: float = 0.9, min_rise: float = 0.05,
+                      alpha: float = 0.01) -> str | None:
+    """Why an accuracy-like series (name with 'acc', higher is better) says the model has learned:
+    its late median is >= `high` (an already-trained or resumed model), or it rose
+    significantly (Mann-Kendall) by >= `min_rise`. None when there is no such evidence."""
+    for role in ("train_metric", "val_metric"):
+        name = ctx.name_of(role)
+        if not name or "acc" not in name.lower() or ctx.direction(name) != "max":
+            continue
+        s, _ = ctx.usable(name, min_points=min_points)
+        if s is None:
+            continue
+        v = s.values / 100.0 if 1.0 < s.values.max() <= 100.0 and s.values.min() >= 0 else s.values
+        if v.min() < 0 or v.max() > 1:
+            continue
+        late = float(np.median(v[len(v) // 2:]))
+        if late >= high:
+            return f"{name} sits at {late:.3g} (an already-trained model)"
+        tr = trend(ctx, s)
+        rise = stats.level(v, "end") - stats.level(v, "start")
+        if tr.significant(alpha, "up") and rise >= min_rise:
+            return f"{name} rises significantly ({stats.level(v, 'start'):.3g} -> {stats.level(v, 'end'):.3g})"
+    return None

@@ -23,7 +23,9 @@ class LossNotDecreasing(Rule):
     (one-sided Mann-Whitney) and at least ``min_drop`` below the first points; or a
     first point far above all the rest (a drop from epoch 0 to 1, then flat). A small
     but significant steady decrease (e.g. a Dice-style loss bounded near 1 that falls
-    1.00 -> 0.91) is a decrease. A loss that only rises is left to
+    1.00 -> 0.91) is a decrease, and so is an accuracy that rises significantly (by 0.05
+    or more) or sits at 0.9 or above (a resumed, already-trained model logs a flat loss).
+    A loss that only rises is left to
     diverging-loss (CL104), one that swings widely to oscillating-loss (CL105).
 
     Usual causes: learning rate far too low (or 0 after a scheduler bug); the optimizer
@@ -96,6 +98,8 @@ class LossNotDecreasing(Rule):
             return  # too few points for the tests, but clearly lower at its best: no verdict
         if tr.p_value < alpha and tr.slope > 0:
             return  # rising from the start: diverging-loss (CL104)
+        if L.accuracy_evidence(ctx, alpha=alpha):
+            return  # the accuracy shows learning (or a trained model): a flat loss is not a stall
         sw = L.swing(ctx, s)
         erratic = sw.late >= ctx.options["max_swing"]
         if erratic and sw.structured():

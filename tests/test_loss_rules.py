@@ -115,6 +115,16 @@ def test_erratic_flat_loss_says_the_learning_rate_may_be_too_high():
     assert f.evidence["erratic"] and "too HIGH" in f.message
 
 
+@pytest.mark.parametrize("acc_end, expected", [(0.97, []), (0.6, []), (0.31, ["CL102"])])
+def test_flat_loss_with_an_accuracy_that_learns_or_is_already_high(acc_end, expected):
+    """A resumed, already-trained model logs a flat loss; an accuracy rising from 0.3 shows learning."""
+    flat = C.flat(n=40, seed=1, level=0.08, stride=1)
+    acc = C.rising_accuracy(n=40, seed=1, start=min(0.3, acc_end), end=acc_end)
+    if acc_end == 0.97:
+        acc = Series("accuracy", acc.steps, np.full(40, 0.97) + np.random.default_rng(0).normal(0, 0.002, 40))
+    assert codes(C.run_of(flat, acc)) == expected
+
+
 # -- each problem gets its rule, and only that one ------------------------------------------------
 
 PROBLEMS = {
