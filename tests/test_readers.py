@@ -366,6 +366,36 @@ def test_missing_file_is_a_problem_not_a_crash(tmp_path, fmt):
         assert all(p.kind == "unreadable" and not _crashed(p.message) for p in r.problems)
 
 
+@pytest.mark.parametrize("name, content", [
+    ("history.json", '{"loss": [1, ' + "9" * 400 + "]}"),  # an int beyond float range
+    ("history.json", '{"a":' * 5000 + "1" + "}" * 5000),  # nested too deeply
+    ("history.json", '"' + "[" * 3000 + '"'),  # a repr nested too deeply
+    ("trainer_state.json", '{"log_history": [1, null, {"step": "x", "loss": 1}, {"step": 1e400, "loss": 1},'
+                           ' {"step": 5, "loss": ' + "9" * 400 + '}], "stateful_callbacks": [1], "epoch": "x"}'),
+    ("log.csv", "epoch,loss\n\x00,1\n"),
+    ("log.csv", 'epoch,loss\n0,"1\n'),
+    ("log.csv", "step,loss\n1e30,1\n2e30,2\n"),
+    ("log.csv", "epoch,epoch,loss,x\n0,0,1,a\n1,1,2,3\n"),
+])
+def test_odd_inputs_never_crash(tmp_path, name, content):
+    (tmp_path / name).write_text(content)
+    for run in _read(tmp_path / name):
+        assert all(s.steps.dtype == np.int64 for s in run.series.values())
+
+
+def test_odd_parquet_never_crashes(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"tag": ["a", None], "step": [1, 2], "value": ["x", "y"]}), tmp_path / "text.parquet")
+    huge = pa.array([2**63 - 1, 0], pa.uint64())
+    pq.write_table(pa.table({"step": huge, "loss": [1.0, 2.0]}), tmp_path / "u.parquet")
+    pq.write_table(pa.table({"s": pa.array([[1], [2]]), "loss": [1, 2]}), tmp_path / "nested.parquet")
+    [text] = _read(tmp_path / "text.parquet")
+    assert "value is not numeric" in text.problems[0].message
+    assert len(_one(tmp_path / "u.parquet").series["loss"]) == 2
+    assert _one(tmp_path / "nested.parquet").series["loss"].values.tolist() == [1.0, 2.0]
+
+
 # -- the real-world corpus -------------------------------------------------------------------------
 def _realworld() -> dict[str, Run]:
     if not REALWORLD.is_dir():

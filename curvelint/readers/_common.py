@@ -38,7 +38,10 @@ def to_float(cell: Any) -> float | None:
     if isinstance(cell, bool) or cell is None:
         return None
     if isinstance(cell, (int, float)):
-        return float(cell)
+        try:
+            return float(cell)
+        except OverflowError:  # an int beyond float range
+            return math.inf if cell > 0 else -math.inf
     if isinstance(cell, str):
         text = cell.strip()
         if not text:
@@ -60,7 +63,7 @@ def names(items: Iterable[str], limit: int = 6) -> str:
 def add_series(run: Run, columns: dict[str, tuple[Any, Any, Any]]) -> None:
     """Turn ``name -> (steps, values, wall_times|None)`` into the run's series.
 
-    Points with a missing step (NaN) are dropped. Steps are ordered (stable), and a
+    Points with a missing step (NaN) or one beyond int64 are dropped. Steps are ordered (stable), and a
     repeated step keeps its last value; both are written to ``run.notes`` once per run.
     """
     unordered: list[str] = []
@@ -69,7 +72,7 @@ def add_series(run: Run, columns: dict[str, tuple[Any, Any, Any]]) -> None:
         steps = np.asarray(steps, dtype=np.float64)
         values = np.asarray(values, dtype=np.float64)
         walls = None if walls is None else np.asarray(walls, dtype=np.float64)
-        keep = ~np.isnan(steps)
+        keep = np.abs(steps) < 2.0 ** 62  # drops NaN (not logged) and steps beyond int64
         if not keep.any():
             continue  # never logged: no series
         if not keep.all():

@@ -59,7 +59,7 @@ def _floats(column: Any) -> tuple[np.ndarray, np.ndarray]:
         values = pc.cast(column.cast(pa.timestamp(column.type.unit)), pa.int64()).to_numpy(zero_copy_only=False)
         values = np.asarray(values, dtype=np.float64) / scale
     else:
-        values = np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        values = np.asarray(pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64)
     values = values.copy()
     values[null] = np.nan
     return values, null
@@ -98,6 +98,10 @@ def _wall(table: Any, cols: dict[str, str], schema: Any) -> np.ndarray | None:
 
 
 def _read_long(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
+    odd = [cols[c] for c in ("step", "value") if not _numeric(pf.schema_arrow.field(cols[c]).type)]
+    if odd:
+        return unreadable(source, FORMAT, f"long layout (tag, step, value) but {names(odd)} is not numeric: "
+                          + ", ".join(f"{c}: {pf.schema_arrow.field(c).type}" for c in odd))
     wanted = [cols[c] for c in (*LONG, RUN, *WALL) if c in cols]
     table = pf.read(columns=wanted)
     tags, tag_index = _labels(table.column(cols["tag"]))
