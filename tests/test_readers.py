@@ -295,6 +295,14 @@ def test_yolov5_padded_csv_and_broken_line_endings(tmp_path):
     assert run.series["val_loss"].steps.tolist() == [0, 1] and not run.problems
 
 
+def test_csv_separators_and_tensorboard_export(tmp_path):
+    _write_csv(tmp_path / "semi.csv", ["epoch", "loss"], [[0, 1.0], [1, 0.9]], delimiter=";")
+    assert _one(tmp_path / "semi.csv").series["loss"].values.tolist() == [1.0, 0.9]
+    _write_csv(tmp_path / "run-tag-loss.csv", ["Wall time", "Step", "Value"], [[1.7e9, 0, 1.5], [1.7e9 + 1, 10, 1.2]])
+    value = _one(tmp_path / "run-tag-loss.csv").series["Value"]
+    assert value.steps.tolist() == [0, 10] and value.wall_times.tolist() == [1.7e9, 1.7e9 + 1]
+
+
 def test_csv_that_is_not_a_log(tmp_path):
     _write_csv(tmp_path / "data.csv", ["f0", "f1", "label"], [[0.1, 0.2, "cat"], [0.3, 0.1, "dog"]])
     _write_csv(tmp_path / "people.csv", ["name", "age"], [["ann", 31], ["bob", 40]])

@@ -1,5 +1,6 @@
-"""CSV training logs -> one `Run`: Keras CSVLogger, Lightning CSVLogger, YOLOv5 results.csv.
+"""CSV training logs -> `Run`s: Keras CSVLogger, Lightning CSVLogger, YOLOv5 results.csv.
 
+* Comma, semicolon or tab separated (whichever the header line uses most).
 * Line endings CRLF, LF, CR and the ``\\r\\r\\n`` of CSVLogger on Windows; cells and
   headers are stripped (YOLOv5 pads them with spaces); a UTF-8 BOM is dropped.
 * Step axis: the ``step`` column (``global_step``, ``iteration``) when present, else
@@ -49,7 +50,9 @@ class _Table:
 def _split(text: str, path: str) -> _Table | None:
     """Parse the text into a table; None when there is no header line."""
     lines = text.replace("\r\r\n", "\n").splitlines()
-    reader = csv.reader(lines)
+    first = next((line for line in lines if line.strip()), "")
+    delimiter = max((",", ";", "\t"), key=first.count)  # CSVLogger(separator=...) may be ';' or a tab
+    reader = csv.reader(lines, delimiter=delimiter if first.count(delimiter) else ",")
     table: _Table | None = None
     bad: list[int] = []
     try:
