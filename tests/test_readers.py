@@ -88,6 +88,7 @@ def test_keras_history_python_repr_string(tmp_path):
     "__import__('os').system('touch PWNED')",  # never evaluated: not a literal
     "{'loss': [open('x').read()]}",
     "{'loss': (lambda: 1)()}",
+    "{[1]: [2.0], 'loss': [1.0]}",  # an unhashable key
 ])
 def test_keras_repr_only_literals(tmp_path, payload):
     with open(tmp_path / "history.json", "w") as f:

@@ -72,7 +72,7 @@ def _from_repr(text: str) -> Any:
         return None
     try:
         return _literal(ast.parse(text.strip(), mode="eval"))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):  # TypeError: {[1]: 2}
         return None
 
 
