@@ -6,6 +6,7 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
+from ._loss import claimed
 from ._validation import constant_lr, fmt, plateau, validation_pair
 from .overfitting import overfit_verdict
 
@@ -72,8 +73,16 @@ class PlateauWithoutLrDecay(Rule):
         if overfit_verdict(ctx).kind:
             yield ctx.abstain(f"{val.name}: reported by CL110 overfitting", val.name)
             return
+        codes = [claimed(ctx, n) for n in (ctx.name_of("train_loss"), val.name) if n]
+        code = next((c for c in codes if c), None)
+        if code:  # not learning / diverging is the story, not wasted epochs
+            yield ctx.abstain(f"training reported by {code}", val.name)
+            return
         p = plateau(val, o["min_delta"], o["noise_k"])
         st = p.stall
+        if st.index == 0:
+            yield ctx.abstain(f"{val.name}: never improved on its first value (see CL112)", val.name)
+            return
         if st.since < o["patience"] or st.fraction < o["min_fraction"] or p.creeping(o["alpha"]):
             return  # short stall, or still creeping down
         last = int(val.steps[-1])
