@@ -85,7 +85,8 @@ def shape(ctx: Context, s: Series) -> Shape:
         i = int(np.argmin(sm))
         start = float(np.median(s.values[:k]))
         end = stats.level(s.values, "end", 0.1, 3)
-        spread = float(np.ptp(s.values))
+        # a robust spread: one huge spike must not become the scale of every relative number
+        spread = float(np.percentile(s.values, 90) - np.percentile(s.values, 10))
         scale = abs(start) if abs(start) > 1e-3 * spread else max(spread, 1e-12)
         return Shape(start=start, first=float(s.values[0]), best=float(sm[i]), best_index=i,
                      best_step=int(s.steps[i]), end=end, scale=scale, k_start=k)

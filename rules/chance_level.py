@@ -96,8 +96,9 @@ class Level:
     last_step: int
     trend: stats.Trend
 
-    def moving(self, alpha: float, direction: str) -> bool:
-        return self.trend.significant(alpha, direction)
+    def moving(self, alpha: float, direction: str, min_change: float = 0.02) -> bool:
+        """A significant trend that also changes the level by `min_change` (relative) or more."""
+        return self.trend.significant(alpha, direction) and abs(self.trend.relative_change) >= min_change
 
 
 def late_level(s: Series, fraction: float) -> Level:
@@ -139,7 +140,7 @@ class ChanceLevel(Rule):
     near the entropy of the label priors, or the accuracy stays at 1/C or at the
     majority-class rate, over the last ``late`` fraction of the run (median within
     ``loss_tolerance`` / ``accuracy_tolerance``, never clearly better, and without a
-    significant trend towards better there). C comes from
+    significant trend towards better there that moves it by 2% or more). C comes from
     the run's label counts (a data sample), else from a hyperparameter
     (num_classes, n_classes, nc, num_labels, class_names, ...). Without either, C is
     inferred only when BOTH the loss sits at ln(C) and the accuracy at 1/C (within 30%,
@@ -220,7 +221,9 @@ class ChanceLevel(Rule):
             candidates = [known]
         elif ll is not None and al is not None:  # best-fitting small C first
             cs = range(2, int(o["max_inferred_classes"]) + 1)
-            c = min(cs, key=lambda c: abs(ll.median / math.log(c) - 1) + abs(al.median * c - 1))
+            # ln C pins C down better than a noisy accuracy: weigh each misfit by its tolerance
+            c = min(cs, key=lambda c: abs(ll.median / math.log(c) - 1) / o["loss_tolerance"]
+                    + abs(al.median * c - 1) / (3 * o["accuracy_tolerance"]))
             if abs(al.median * c - 1) > o["accuracy_tolerance"] * 3:
                 return None  # inferred C must fit the accuracy in relative terms too (1% vs 1/100)
             candidates = [Classes(c, None, f"inferred: loss ~ ln({c}) and accuracy ~ 1/{c}")]
