@@ -105,7 +105,8 @@ def pct(x: float) -> str:
 
 
 def fmt_p(p: float) -> str:
-    return f"{p:.2g}" if p >= 1e-4 else "<1e-4"
+    """'p=0.032', or 'p<1e-4' for tiny p-values."""
+    return f"p={p:.2g}" if p >= 1e-4 else "p<1e-4"
 
 
 @dataclass(frozen=True)

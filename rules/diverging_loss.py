@@ -93,7 +93,7 @@ class DivergingLoss(Rule):
         yield ctx.finding(
             f"training loss rises after its minimum {sh.best:.4g} at step {sh.best_step} and ends at "
             f"{sh.end:.4g} ({ratio_txt}{gave}); trend over {L.window(s, i)}: Sen slope "
-            f"{after.slope:.3g}/step, Mann-Kendall p={L.fmt_p(after.p_value)}, tau={after.tau:.2f}",
+            f"{after.slope:.3g}/step, Mann-Kendall {L.fmt_p(after.p_value)}, tau={after.tau:.2f}",
             metric=s.name, step=sh.best_step,
             evidence={"start": sh.start, "first": sh.first, "best": sh.best, "best_step": sh.best_step,
                       "end": sh.end, "last_step": s.steps[-1], "end_over_best": ratio, "retained": retained,

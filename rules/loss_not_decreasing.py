@@ -110,7 +110,7 @@ class LossNotDecreasing(Rule):
         yield ctx.finding(
             f"training loss did not decrease over {L.window(s)} ({n} points): start {sh.start:.4g}, "
             f"best {sh.best:.4g} (step {sh.best_step}), end {sh.end:.4g}; trend {L.pct(fitted)} "
-            f"(Sen slope {tr.slope:.3g}/step, Mann-Kendall p={L.fmt_p(tr.p_value)}); "
+            f"(Sen slope {tr.slope:.3g}/step, Mann-Kendall {L.fmt_p(tr.p_value)}); "
             f"need a significant decrease of at least {min_drop:.0%}{note}",
             metric=s.name, step=s.steps[0],
             evidence={"first_step": s.steps[0], "last_step": s.steps[-1], "points": n,

@@ -86,8 +86,8 @@ class OscillatingLoss(Rule):
         why = "with no significant downward trend" if not down else "as large as the loss itself"
         yield ctx.finding(
             f"training loss swings {unit} around its local level over {L.window(s, h)} {why} "
-            f"(second-half trend p={L.fmt_p(tr.p_value)}, Sen slope {tr.slope:.3g}/step); swings late/early "
-            f"{sw.spread.ratio:.2f} (Brown-Forsythe p={L.fmt_p(sw.spread.p_value)}): not settling",
+            f"(second-half trend {L.fmt_p(tr.p_value)}, Sen slope {tr.slope:.3g}/step); swings late/early "
+            f"{sw.spread.ratio:.2f} (Brown-Forsythe {L.fmt_p(sw.spread.p_value)}): not settling",
             metric=s.name, step=s.steps[h],
             evidence={"first_step": s.steps[0], "last_step": s.steps[-1], "points": n,
                       "swing_late": sw.late, "swing_early": sw.early, "swing_ratio": sw.spread.ratio,

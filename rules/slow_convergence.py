@@ -90,7 +90,7 @@ class SlowConvergence(Rule):
         yield ctx.finding(
             f"training loss still falls at a steady rate at the end: {sh.start:.4g} -> {sh.end:.4g} over "
             f"{L.window(s)}; over {L.window(s, lo)} Sen slope {late.slope:.3g}/step "
-            f"(p={L.fmt_p(late.p_value)}) = {linearity:.2f}x the run's mean slope (no slowing down); at that "
+            f"({L.fmt_p(late.p_value)}) = {linearity:.2f}x the run's mean slope (no slowing down); at that "
             f"rate another run of the same length would lower it by {remaining:.0%}",
             metric=s.name, step=s.steps[lo],
             evidence={"start": sh.start, "end": sh.end, "first_step": s.steps[0], "last_step": s.steps[-1],
