@@ -129,18 +129,35 @@ def test_labelled_generator_writes_every_family(tmp_path):
     assert {f.rule for f in generate.FAMILIES if f.rule} == set(CURVE_RULES)
 
 
-def test_labelled_healthy_families_get_no_warning(tmp_path):
-    """The scorer's false-positive half, on 3 seeds: healthy patterns must stay quiet."""
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """The labelled set at 3 seeds per family, linted once: (truth, findings per run, folder)."""
     from curvelint.engine import lint
 
     generate = _script("labelled/generate.py")
     score = _script("labelled/score.py")
-    healthy = tuple(f for f in generate.FAMILIES if f.rule is None)
-    truth = generate.generate(str(tmp_path), seeds=3, families=healthy)
-    grouped = score.by_run(lint([str(tmp_path)]).findings, truth)
-    loud = {os.path.relpath(p, tmp_path): sorted({f.rule for f in fs if f.severity >= Severity.WARNING})
-            for p, fs in grouped.items()}
+    folder = tmp_path_factory.mktemp("labelled")
+    truth = generate.generate(str(folder), seeds=3)
+    return truth, score.by_run(lint([str(folder)]).findings, truth), folder
+
+
+def test_labelled_healthy_families_get_no_warning(labelled):
+    """The scorer's false-positive half: healthy patterns must stay quiet."""
+    truth, grouped, folder = labelled
+    loud = {os.path.relpath(t.path, folder): sorted({f.rule for f in grouped.get(t.path, [])
+                                                      if f.severity >= Severity.WARNING})
+            for t in truth if t.rule is None}
     assert not {p: codes for p, codes in loud.items() if codes}
+
+
+def test_labelled_problem_families_are_detected(labelled):
+    """The recall half, as a regression guard: each registered rule finds >= 2 of its 3 runs."""
+    truth, grouped, _ = labelled
+    missed: dict[str, int] = {}
+    for t in truth:
+        if t.rule and find_rule(t.rule) and not any(f.rule == t.rule for f in grouped.get(t.path, [])):
+            missed[t.family] = missed.get(t.family, 0) + 1
+    assert not {family: n for family, n in missed.items() if n > 1}, missed
 
 
 # -- the demo --------------------------------------------------------------------------------------
