@@ -547,3 +547,16 @@ def noise_scale(values: np.ndarray) -> float:
     """
     v = np.asarray(values, dtype=np.float64)
     return mad(np.diff(v, n=2)) / math.sqrt(6.0) if len(v) > 3 else 0.0
+
+
+def terminal_jump(values: np.ndarray, window: int = 7) -> float:
+    """Last value / median of the `window` values before it (positive series; 1.0 when undefined).
+
+    `spikes` cannot see a jump at the very end (the edge-padded rolling median follows it);
+    this is the blow-up right before a series stops or turns NaN.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) < 3:
+        return 1.0
+    before = float(np.median(v[-1 - window:-1]))
+    return ratio(float(v[-1]), before) if before > 0 else 1.0
