@@ -114,7 +114,7 @@ class Swing:
     """Slow swings of a curve around its local level (per-step noise smoothed away first).
 
     amplitude: robust std (IQR / 1.349, stable on a two-level zigzag) of the small-window
-    rolling median minus the coarse (~20% of n) rolling median, in log units when all
+    rolling median minus the coarse (~20% of n, >= 9 points) rolling median, in log units when all
     values are > 0 (0.2 ~ +-22% swings), else relative to the series' scale; early/late:
     the same in the first and second half; spread: Brown-Forsythe comparison of the
     deviations, late vs early; autocorr: the largest (in size) lag-1..4 autocorrelation
@@ -144,7 +144,8 @@ def swing(ctx: Context, s: Series) -> Swing:
         small = stats.smooth(v, stats.auto_window(n, 0.02))
         paired = v.copy()
         paired[1:] = 0.5 * (v[1:] + v[:-1])  # an odd median window would follow a period-2 zigzag
-        coarse = stats.rolling_median(paired, max(5, int(0.2 * n)) | 1, mode="mirror")
+        # at least 9 points: one full period of a period-4..8 wave, so the level does not follow it
+        coarse = stats.rolling_median(paired, max(9, int(0.2 * n)) | 1, mode="mirror")
         dev = small - coarse
         h = n // 2
         late = (v - coarse)[h:]

@@ -13,18 +13,18 @@ from . import _loss as L
 class OscillatingLoss(Rule):
     """The training loss swings up and down instead of settling.
 
-    Symptom: slow swings of the training loss around its local level (per-step noise
-    is smoothed away first with a rolling median over ~2% of the points; the level is a
+    Symptom: slow swings of the training loss around its local level (per-step noise is
+    smoothed away first with a rolling median over ~2% of the points; the level is a
     rolling median over ~20%) that do not shrink: in the second half of the run the
     swings are at least ``min_swing`` (IQR-based std, in log units for positive losses:
-    0.2 is about +-22%), the second half's swings are not smaller than the first half's
-    (ratio >= ``min_spread_ratio``, Brown-Forsythe test in the evidence), they are
-    structured (an |autocorrelation| at lag 1..4 >= ``min_autocorr``: waves or an up/down
-    zigzag, not independent minibatch noise, which is large in log units for a loss
-    near 0), and either the second half has no significant downward trend (the loss is
-    not getting anywhere) or the swings are as large as the level itself
-    (>= ``level_swing``). Isolated spikes are left to loss-spikes (CL106), a
-    loss that ends far above its minimum to diverging-loss (CL104).
+    0.2 is about +-22%), the second half's swings are not clearly smaller than the first
+    half's (not both a ratio < ``min_spread_ratio`` and a Brown-Forsythe p <
+    ``settle_alpha``), they are structured (an |autocorrelation| at lag 1..4 >=
+    ``min_autocorr``: waves or an up/down zigzag, not independent minibatch noise, which
+    is large in log units for a loss near 0), and either the second half has no
+    significant downward trend (the loss is not getting anywhere) or the swings are as
+    large as the level itself (>= ``level_swing``). Isolated spikes are left to loss-
+    spikes (CL106), a loss that ends far above its minimum to diverging-loss (CL104).
 
     Usual causes: learning rate too high for the curvature of the loss (the optimizer
     overshoots), a batch size too small for the learning rate, momentum too high,
@@ -59,7 +59,8 @@ class OscillatingLoss(Rule):
         "alpha": Option(0.01, "significance level of the downward trend"),
         "min_swing": Option(0.2, "smallest swing amplitude (robust std, log units for positive losses)"),
         "level_swing": Option(0.5, "swings this large are reported even when the loss trends down"),
-        "min_spread_ratio": Option(0.8, "late/early swing ratio at or above which the swings are not settling"),
+        "min_spread_ratio": Option(0.8, "late/early swing ratio below which the swings may be settling"),
+        "settle_alpha": Option(0.05, "significance (Brown-Forsythe) needed to call smaller late swings settled"),
         "min_autocorr": Option(0.4, "largest |lag-1..4 autocorrelation| of the deviations above which they "
                                     "are swings, not independent batch noise"),
     }
@@ -73,7 +74,8 @@ class OscillatingLoss(Rule):
             return
         o = ctx.options
         sw = L.swing(ctx, s)
-        settling = sw.spread.ratio < o["min_spread_ratio"]
+        # settling = the swings shrink, clearly (ratio) and significantly (Brown-Forsythe)
+        settling = sw.spread.ratio < o["min_spread_ratio"] and sw.spread.p_value < o["settle_alpha"]
         if sw.late < o["min_swing"] or settling or not sw.structured(o["min_autocorr"]):
             return
         n, h = len(s), len(s) // 2
