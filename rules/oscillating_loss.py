@@ -23,13 +23,14 @@ class OscillatingLoss(Rule):
     ``min_autocorr``: waves or an up/down zigzag, not independent minibatch noise, which
     is large in log units for a loss near 0), and either the second half has no
     significant downward trend (the loss is not getting anywhere) or the swings are as
-    large as the level itself (>= ``level_swing``). Isolated spikes are left to loss-
-    spikes (CL106), a loss that ends far above its minimum to diverging-loss (CL104).
+    large as the level itself (>= ``level_swing``). Isolated spikes are left to
+    loss-spikes (CL106), a loss that ends far above its minimum to diverging-loss
+    (CL104).
 
     Usual causes: learning rate too high for the curvature of the loss (the optimizer
     overshoots), a batch size too small for the learning rate, momentum too high,
-    unshuffled data (each epoch sees the classes in the same order), or a cyclic/warm-
-    restart schedule with too large a peak.
+    unshuffled data (each epoch sees the classes in the same order), or a cyclic/warm-restart
+    schedule with too large a peak.
 
     Fixes: lower the learning rate (or the peak of the schedule) 3-10x, or raise the
     batch size; shuffle the training data every epoch; add a decay schedule; clip
