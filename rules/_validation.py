@@ -53,11 +53,34 @@ class Curve:
         return Curve(self.series.slice(a, b), self.direction)
 
 
+def horizon(ctx: Context) -> int | None:
+    """The first step at which the training or validation loss turns NaN/inf (None if never).
+
+    After it the weights are garbage: a validation accuracy still logged at chance is no
+    plateau or flat curve of ours (non-finite-values, CL100, reports the cause).
+    """
+    def first_bad() -> int | None:
+        steps = []
+        for role in ("train_loss", "val_loss"):
+            s = ctx.series(role)
+            if s is not None and not np.isfinite(s.values).all():
+                steps.append(int(s.steps[int(np.argmax(~np.isfinite(s.values)))]))
+        return min(steps) if steps else None
+
+    return ctx.memo(("validation.horizon",), first_bad)
+
+
 def curve(ctx: Context, role: str, min_points: int = 3) -> tuple[Curve | None, str]:
-    """The usable series of a role with its direction (loss roles are 'min'), or a reason."""
+    """The usable series of a role with its direction (loss roles are 'min'), or a reason;
+    cut before the run's losses turn non-finite (see `horizon`)."""
     s, reason = ctx.usable(role, min_points)
     if s is None:
         return None, reason
+    cut = horizon(ctx)
+    if cut is not None and s.steps[-1] >= cut:
+        s = s.slice(0, int(np.searchsorted(s.steps, cut, side="left")))
+        if len(s) < min_points:
+            return None, f"{s.name}: {len(s)} points before the losses turn non-finite at step {cut}"
     direction = ctx.direction(s.name) or ("min" if role.endswith("loss") else None)
     if direction is None:
         return None, f"{s.name}: unknown direction (set it in [tool.curvelint.metrics.directions])"

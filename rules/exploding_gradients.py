@@ -20,13 +20,15 @@ class ExplodingGradients(Rule):
       the first 10%, with a significant upward Mann-Kendall trend of the log-norm;
     * spikes: isolated points `spike_factor` or more times their local (rolling-median)
       level, with a robust z-score above `z`, after the first `early_fraction` of the run;
+    * a final blow-up: the last finite value is `spike_factor` or more times the median
+      of the points before it (typically right before the series turns NaN);
     * early blow-up (info only): a peak `spike_factor` or more above the level of the
       rest of the run within its first `early_fraction`, after which the norm settled.
       Large gradients at the very start (random head, huge initial loss) that recover
       are common; they still suggest warmup and clipping.
 
-    NaN/inf gradient norms are reported by non-finite-values (CL100); this rule
-    judges the finite part before them.
+    NaN/inf gradient norms themselves are reported by non-finite-values (CL100); this
+    rule judges the finite part before them.
 
     Usual causes: a learning rate too high (or no warmup), no gradient clipping in
     RNNs/transformers, unnormalised inputs or targets, a loss that can blow up
@@ -92,6 +94,16 @@ class ExplodingGradients(Rule):
                 metric=s.name, step=last,
                 evidence={"kind": "growth", "start": start, "end": end, "factor": end / start,
                           "p_value": tr.p_value, "log_slope": tr.slope, "window": [first, last]})
+        jump = stats.terminal_jump(v)
+        if jump >= o["spike_factor"]:
+            before = float(v[-2])
+            return ctx.finding(
+                f"{s.name} jumped to {v[-1]:.3g} at step {last}, its last finite value, {jump:.3g}x the median of the "
+                f"points before it (previous value {before:.3g}): the gradients blew up as the run ended",
+                metric=s.name, step=last,
+                evidence={"kind": "terminal", "value": float(v[-1]), "factor": jump, "previous": before,
+                          "step": last, "finite_points": int(len(s)), "logged_points":
+                          int(len(ctx.run.series[s.name])) if s.name in ctx.run.series else int(len(s))})
         early_end = first + o["early_fraction"] * (last - first)
         sp = [p for p in stats.spikes(steps, v, z=o["z"], min_jump=o["spike_factor"] - 1) if p.step > early_end]
         if sp:

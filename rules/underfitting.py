@@ -62,6 +62,7 @@ class Underfitting(Rule):
         "min_points": Option(8, "fewest validation points to judge"),
         "alpha": Option(0.05, "significance level of the Mann-Kendall trend tests"),
         "tail_fraction": Option(0.3, "share of the run (by steps) that must be converged"),
+        "min_tail_points": Option(6, "fewest points in that tail (of each curve) to call it converged"),
         "plateau_change": Option(0.02, "a tail whose fitted change is below this fraction of its level is converged"),
         "max_tail_spread": Option(0.25, "converged also means settled: 10-90% spread of the smoothed tail, "
                                         "relative to its median, at most this"),
@@ -89,7 +90,8 @@ class Underfitting(Rule):
         tails = {c.name: stats.trend(c.after(start).steps, c.after(start).y) for c in (train, val)}
         for c in (train, val):
             tr = tails[c.name]
-            if tr.bins < 3 or (tr.p_value < o["alpha"] and abs(tr.relative_change) >= o["plateau_change"]):
+            moving = tr.p_value < o["alpha"] and abs(tr.relative_change) >= o["plateau_change"]
+            if tr.n < o["min_tail_points"] or moving:
                 return  # still improving or getting worse (or too few points to say it converged)
             level = stats.smooth(c.after(start).values)
             if (np.percentile(level, 90) - np.percentile(level, 10)) / np.median(level) > o["max_tail_spread"]:

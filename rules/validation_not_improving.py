@@ -26,7 +26,9 @@ class ValidationNotImproving(Rule):
     the headroom left) and shows no significant improving trend. Whatever the model
     learns does not transfer to the validation data at all.
 
-    Not flagged: validation that improves and then rises (overfitting, CL110);
+    Not flagged: validation that improves and then rises (overfitting, CL110, on that
+    series; a validation accuracy stuck at chance next to a rising validation loss is
+    still reported: memorisation without any generalisation);
     validation that is already (near) perfect from the start (validation-suspicious,
     CL113); short runs.
 
@@ -76,9 +78,7 @@ class ValidationNotImproving(Rule):
     def check(self, ctx: Context):
         o = ctx.options
         verdict = overfit_verdict(ctx)
-        if verdict.kind == "rising":
-            yield ctx.abstain(f"{verdict.metric}: reported by CL110 overfitting", verdict.metric)
-            return
+        overfit = verdict.metric if verdict.kind == "rising" else None
         perfect = self._perfect_metric(ctx)
         if perfect:
             yield ctx.abstain(f"{perfect}: (near) perfect from the start, see CL113 validation-suspicious", perfect)
@@ -87,6 +87,9 @@ class ValidationNotImproving(Rule):
         for vrole, troles in PAIRS:
             if ctx.name_of(vrole) is None:
                 continue
+            if ctx.name_of(vrole) == overfit:
+                reasons.append(f"{overfit}: reported by CL110 overfitting")
+                continue  # its rise is the story; a flat validation *metric* may still be reported
             val, reason = curve(ctx, vrole, o["min_points"])
             train = next((t for t in (curve(ctx, r)[0] for r in troles) if t is not None), None)
             if val is None or train is None:

@@ -146,6 +146,16 @@ def test_gradient_norm_spikes_mid_run(seed):
     assert {s["step"] for s in f.evidence["spikes"]} == {2610, 4010}
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gradient_blow_up_right_before_nan(seed):
+    """rnn_exploding: the last finite grad norm is 1e10x the level before it, NaN afterwards."""
+    v = healthy_grad(150, seed)
+    v[113] = 1.8e10
+    v[114:] = np.nan
+    (f,) = [r for r in c.results(ExplodingGradients, c.run_of(grad(v))) if isinstance(r, Finding)]
+    assert f.severity == Severity.ERROR and f.evidence["kind"] == "terminal" and f.step == 1140
+
+
 def test_early_gradient_blow_up_that_settles_is_info():
     """law-llm (row 19): grad_norm 197, 422 in the first 200 steps, then ~2-3."""
     g = Series("grad_norm", [100, 200, 300, 400, 500, 600], [197.5, 422.0, 3.32, 2.18, 2.71, 2.68])

@@ -254,6 +254,28 @@ def test_validation_not_improving_defers_to_a_perfect_validation_metric(seed):
     assert [f.rule for f in c.findings(ValidationSuspicious, run)] == ["CL113"]
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_labels_overfit_loss_and_flat_accuracy_are_both_reported(seed):
+    """Memorisation without any generalisation: val loss rises (CL110), val accuracy stays at chance (CL112)."""
+    run = c.run_of(train_loss(40, seed), c.val_overfit(40, seed, best_at=0.0, rise=2.0),
+                   c.rising_accuracy(40, seed, 0.1, 0.97), c.chance_accuracy(40, seed, name="val_accuracy"))
+    assert [f.metric for f in c.findings(Overfitting, run)] == ["val_loss"]
+    assert [f.metric for f in c.findings(ValidationNotImproving, run)] == ["val_accuracy"]
+
+
+def test_validation_after_the_losses_turn_nan_is_not_judged():
+    """rnn_exploding: NaN from epoch 5 on; val accuracy logged at chance afterwards is no plateau."""
+    n = 40
+    loss = train_loss(n).values.copy()
+    loss[5:] = np.nan
+    val = val_plateau(n).values.copy()
+    val[5:] = np.nan
+    acc = np.r_[np.linspace(0.1, 0.3, 5), np.full(n - 5, 0.1)]
+    run = c.run_of(epochs(loss, "loss"), epochs(val, "val_loss"), epochs(acc, "val_accuracy"), lr_series(n, 0.1))
+    for rule in VALIDATION_RULES:
+        assert c.findings(rule, run) == []
+
+
 def test_validation_not_improving_defers_to_overfitting():
     run = c.run_of(train_loss(40), c.val_overfit(40, best_at=0.0))
     assert c.findings(ValidationNotImproving, run) == []
