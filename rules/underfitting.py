@@ -31,7 +31,7 @@ class Underfitting(Rule):
 
     Limits: "high" is judged against the run's own start, so a pretrained model
     fine-tuned close to its floor (an LLM going 1.8 -> 1.4 and settling) can look
-    like this; lower `min_loss_ratio` or ignore the rule for such paths.
+    like this; raise `min_loss_ratio` (e.g. 0.85) or ignore the rule for such paths.
 
     Usual causes: a model too small or too constrained (too much dropout/weight decay,
     frozen backbone), weak or badly scaled features, a learning rate so low that
