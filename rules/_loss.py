@@ -57,10 +57,11 @@ def smoothed(ctx: Context, s: Series, fraction: float = 0.02) -> np.ndarray:
 class Shape:
     """Where a loss curve starts, where it is best and where it ends (medians of windows).
 
-    start: median of the first `k` points (k = 0.5% of n, 3..20); first: the first value; best: the smoothed
-    minimum (rolling median over ~5% of n) at index/step best_index/best_step; end:
-    median of the last 10% (>= 3 points); scale: |start| or, for a start near 0, the
-    spread of the series, to turn differences into relative numbers.
+    start: median of the first `k` points (k = 0.5% of n, 3..20); first: the first
+    value; best: the smoothed minimum (rolling median over ~5% of n) at index/step
+    best_index/best_step; end: median of the last 10% (>= 3 points); scale: |start| or,
+    for a start near 0, the 10-90 percentile spread of the series, to turn differences
+    into relative numbers.
     """
 
     start: float
