@@ -96,7 +96,7 @@ class LossNotDecreasing(Rule):
             return  # one big drop right after the first point (e.g. epoch 0 -> 1), then flat
         if n < ctx.options["short_run"] and -sh.rel(sh.start, sh.best) >= 3 * min_drop:
             return  # too few points for the tests, but clearly lower at its best: no verdict
-        if tr.p_value < alpha and tr.slope > 0:
+        if tr.p_value < alpha and tr.slope > 0 and fitted >= min_drop:
             return  # rising from the start: diverging-loss (CL104)
         if L.accuracy_evidence(ctx, alpha=alpha):
             return  # the accuracy shows learning (or a trained model): a flat loss is not a stall

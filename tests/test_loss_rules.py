@@ -125,6 +125,13 @@ def test_flat_loss_with_an_accuracy_that_learns_or_is_already_high(acc_end, expe
     assert codes(C.run_of(flat, acc)) == expected
 
 
+def test_a_loss_creeping_up_slightly_is_not_decreasing_and_a_rising_one_diverging():
+    t = np.arange(200)
+    noise = np.exp(np.random.default_rng(0).normal(0, 0.005, 200))
+    assert codes(C.run_of(Series("loss", t, (1.0 + 0.0001 * t) * noise))) == ["CL102"]  # +2%
+    assert codes(C.run_of(Series("loss", t, (1.0 + 0.005 * t) * noise))) == ["CL104"]  # doubles
+
+
 # -- each problem gets its rule, and only that one ------------------------------------------------
 
 PROBLEMS = {
