@@ -188,12 +188,15 @@ class Trend:
         return ok and (self.slope < 0 or self.tau < 0 if direction == "down" else self.slope > 0 or self.tau > 0)
 
 
-def mann_kendall(y: np.ndarray) -> tuple[float, float, float]:
-    """(S, two-sided p-value, tau) of the Mann-Kendall test on y in order; O(n^2), keep n small.
+def mann_kendall(y: np.ndarray, max_points: int = 2000) -> tuple[float, float, float]:
+    """(S, two-sided p-value, tau) of the Mann-Kendall test on y in order.
 
-    Uses the normal approximation with tie correction and continuity correction.
+    Normal approximation with tie and continuity corrections. O(n^2): longer inputs are
+    first reduced to `max_points` bin medians (trend() bins to MAX_TREND_POINTS anyway).
     """
     y = np.asarray(y, dtype=np.float64)
+    if len(y) > max_points:
+        y = bin_medians(np.arange(len(y)), y, max_points)[1]
     n = len(y)
     if n < 3:
         return 0.0, 1.0, 0.0
@@ -211,10 +214,13 @@ def mann_kendall(y: np.ndarray) -> tuple[float, float, float]:
     return s, float(p), float(tau)
 
 
-def sen_slope(x: np.ndarray, y: np.ndarray) -> float:
-    """Theil-Sen slope (median of pairwise slopes); O(n^2) memory/time, keep n small (<= ~1000)."""
+def sen_slope(x: np.ndarray, y: np.ndarray, max_points: int = 1000) -> float:
+    """Theil-Sen slope (median of pairwise slopes). O(n^2) memory and time: longer inputs are
+    first reduced to `max_points` bin medians (exact Theil-Sen on 100k points is infeasible)."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    if len(x) > max_points:
+        x, y = bin_medians(x, y, max_points)
     i, j = np.triu_indices(len(x), k=1)
     dx = x[j] - x[i]
     ok = dx != 0

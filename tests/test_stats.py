@@ -192,3 +192,4 @@ def test_primitives_run_on_100k_points():
     assert stats.best(x, v).index > n // 2
     assert -1 < stats.autocorr(v) < 1
     assert len(stats.log_diff_z(v)) == n - 1
+    assert stats.mann_kendall(v)[1] < 1e-10 and stats.sen_slope(x, v) < 0  # binned, not O(n^2)
