@@ -23,8 +23,10 @@ such decision is written to ``run.notes``.
 Speed: `FAST_PATH` decodes the common single-value scalar events straight from the
 bytes with numpy, for all records of a file at once; anything else goes through the
 protos. Both paths give bit-identical results (tests check it on every fixture and
-real-world file). `VERIFY_CRC` checks each record's data CRC (length CRCs are always
-checked); it costs about 0.35 us per record and stays on by default.
+real-world file). `VERIFY_CRC` checks every record's data CRC32C (length CRCs are always
+checked). It stays on by default: checked by linearity over same-length records (see
+`tfrecord.data_crcs_ok`) it costs ~0.07 us per record, against ~0.3 us for one
+``crc32c`` call per record; turning it off saves ~15% of the reading time.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from curvelint.model import Problem
 HEADER = 12  # uint64 length + uint32 masked crc of the length
 FOOTER = 4  # uint32 masked crc of the data
 _MASK_DELTA = 0xA282EAD8
+_CHUNK = 1 << 15  # records per vectorised CRC check (keeps temporaries small)
 _MAX_PROBLEMS = 5  # per file; further damage is summarised in the last message
 _U64 = struct.Struct("<Q").unpack_from
 
@@ -240,9 +241,10 @@ def data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndar
             single.append(group)
             continue
         offsets = sorted({min(8 * j, length - 8) for j in range(-(-length // 8))})
-        block = words[starts[group][:, None] + np.asarray(offsets)[None, :]]
-        if not _linear_check(block, offsets, length, stored[group]):
-            single.append(group)
+        for chunk in np.split(group, range(_CHUNK, len(group), _CHUNK)):  # cache-sized temporaries
+            block = words[starts[chunk][:, None] + np.asarray(offsets)[None, :]]
+            if not _linear_check(block, offsets, length, stored[chunk]):
+                single.append(chunk)
     if single:
         idx = np.concatenate(single)
         ok[idx] = _per_record_ok(data, arr, starts[idx], ends[idx])
