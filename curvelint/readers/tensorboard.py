@@ -362,7 +362,7 @@ def _classify(data: bytes, starts: np.ndarray, ends: np.ndarray) -> _Fast:
     value = np.where(simple, words32[ri + 1].view(np.float32).astype(np.float64),
                      np.where(f32, words32[ri + 8].view(np.float32).astype(np.float64),
                               words64[ri + 8].view(np.float64)))
-    names, tag = _group_tags(data, tag_start[index], r[index])
+    names, tag = _group_tags(data, words64, tag_start[index], r[index])
     bad_tag = tag < 0  # not UTF-8: the protos decide
     if bad_tag.any():
         rest = sorted(rest + index[bad_tag].tolist())
@@ -371,34 +371,34 @@ def _classify(data: bytes, starts: np.ndarray, ends: np.ndarray) -> _Fast:
     return _Fast(index, names, tag, ~simple, meta[index], step[index].view(np.int64), value, wall[index], rest)
 
 
-def _group_tags(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _group_tags(data: bytes, words: np.ndarray, tag_start: np.ndarray, tag_end: np.ndarray
+                ) -> tuple[list[str], np.ndarray]:
     """Tag names and the local tag id of each byte range; -1 for a tag that is not UTF-8.
 
-    Tags are compared as whole 8-byte words (overlapping at the end, masked when shorter
-    than 8 bytes) hashed to one uint64; the grouping is then verified word by word and
-    redone with a dict of byte strings in the (never seen) case of a hash collision.
+    Tags are read as 8-byte words (`words`: the unaligned uint64 view of the zero-padded
+    file; the last word overlaps the previous one, tags under 8 bytes are masked) and mixed
+    into one uint64 key. The grouping is then verified word by word and redone with a dict
+    of byte strings in the (never seen) case of a key collision.
     """
     if not len(tag_start):
         return [], np.zeros(0, np.int64)
     length = tag_end - tag_start
-    words = tfrecord.unaligned(data, "<u8")
+    shortest, longest = int(length.min()), int(length.max())
     columns = [length.astype(np.uint64)]
-    short = length < 8
-    if short.any():
-        last_ok = len(words) - 1
-        first = words[np.minimum(tag_start, last_ok)]
-        bits = np.minimum(length, 7).astype(np.uint64) * np.uint64(8)
-        mask = np.where(short, (np.uint64(1) << bits) - np.uint64(1), np.uint64(0xFFFFFFFFFFFFFFFF))
-        columns.append(first & mask)
-    long_ = ~short
-    for j in range(int(-(-int(length.max()) // 8))):  # ceil(max length / 8) words cover every tag
-        pos = np.where(long_, tag_start + np.minimum(8 * j, length - 8), tag_start)
-        columns.append(np.where(long_, words[np.minimum(pos, len(words) - 1)], np.uint64(0)))
+    mask = None
+    if shortest < 8:
+        bits = (8 * np.minimum(length, 7)).astype(np.uint64)
+        mask = np.where(length < 8, (np.uint64(1) << bits) - np.uint64(1), np.uint64(0xFFFFFFFFFFFFFFFF))
+    for j in range(max(1, -(-longest // 8))):  # ceil(longest / 8) words cover every tag
+        if shortest >= 8 * (j + 1):
+            col = words[tag_start + 8 * j]
+        else:
+            col = words[tag_start + np.clip(length - 8, 0, 8 * j)]
+        columns.append(col if mask is None else col & mask)
     key = np.zeros(len(tag_start), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for col in columns:
-            key = (key ^ col) * np.uint64(0x9E3779B97F4A7C15)
-            key ^= key >> np.uint64(29)
+        for k, col in enumerate(columns):
+            key = key * np.uint64(0x9E3779B97F4A7C15 + 2 * k) + col
     uniq, local = _few_unique(key)
     first_at = np.zeros(len(uniq), dtype=np.int64)
     first_at[local] = np.arange(len(local))  # some occurrence of each key: its representative
@@ -413,20 +413,32 @@ def _group_tags(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray) -> tupl
         except UnicodeDecodeError:
             remap[i] = -1
             names.append("")
-    return names, remap[local.reshape(-1)]
+    return names, remap[local]
 
 
-def _few_unique(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.unique(key, return_inverse=True) for arrays with few distinct values (tags), faster."""
-    uniq = np.unique(key[:: max(1, len(key) // 4096)])
-    for _ in range(3):
-        local = np.minimum(np.searchsorted(uniq, key), len(uniq) - 1)
-        missing = uniq[local] != key
-        if not missing.any():
-            return uniq, local
-        uniq = np.union1d(uniq, np.unique(key[missing]))
-    uniq, local = np.unique(key, return_inverse=True)
-    return uniq, local.reshape(-1)
+def _few_unique(key: np.ndarray, most: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(key, return_inverse=True), faster when there are few distinct keys (tags).
+
+    Distinct keys are taken from a contiguous window of the keys not yet assigned (tags
+    are interleaved, so one window usually holds them all), then assigned with one
+    comparison per key; past `most` keys it falls back to np.unique.
+    """
+    local = np.full(len(key), -1, dtype=np.int64)
+    found: list[int] = []
+    missing = np.arange(len(key))
+    while len(missing):
+        new = np.unique(key[missing[:4096]]).tolist()
+        if len(found) + len(new) > most:
+            uniq, inverse = np.unique(key, return_inverse=True)
+            return uniq, inverse.reshape(-1)
+        for u in new:
+            local[key == u] = len(found)
+            found.append(u)
+        missing = np.flatnonzero(local < 0)
+    order = np.argsort(np.asarray(found, dtype=np.uint64))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return np.asarray(found, dtype=np.uint64)[order], rank[local] if len(local) else local
 
 
 def _group_tags_slow(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray) -> tuple[list[str], np.ndarray]:
