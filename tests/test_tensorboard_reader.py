@@ -345,6 +345,16 @@ def test_damage_in_large_files(tmp_path: Path, where: str) -> None:
     assert run.points == 2 * 3000 - 1  # only the damaged record is lost
 
 
+@pytest.mark.parametrize("cut", [7, 30, 50])  # in the last record's data, its header, the one before
+def test_truncated_large_file(tmp_path: Path, cut: int) -> None:
+    f = _large_file(tmp_path)
+    data = f.read_bytes()
+    f.write_bytes(data[:-cut])
+    run = read_both(source_of(f))
+    assert [p.kind for p in run.problems] == ["truncated"]
+    assert run.points == 2 * 3000 - 1 - (cut > 37)
+
+
 def test_crc_by_linearity_equals_per_record_crc(tmp_path: Path) -> None:
     from curvelint.readers import tfrecord
 

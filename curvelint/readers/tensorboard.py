@@ -359,9 +359,10 @@ def _classify(data: bytes, starts: np.ndarray, ends: np.ndarray) -> _Fast:
     rest = np.flatnonzero(~ok).tolist()
     simple, f32 = simple[index], f32[index]
     ri = r[index]
-    value = np.where(simple, words32[ri + 1].view(np.float32).astype(np.float64),
-                     np.where(f32, words32[ri + 8].view(np.float32).astype(np.float64),
-                              words64[ri + 8].view(np.float64)))
+    f64 = ~(simple | f32)
+    value = words32[ri + np.where(simple, 1, 8)].view(np.float32).astype(np.float64)
+    if f64.any():
+        value[f64] = words64[ri[f64] + 8].view(np.float64)
     names, tag = _group_tags(data, words64, tag_start[index], r[index])
     bad_tag = tag < 0  # not UTF-8: the protos decide
     if bad_tag.any():

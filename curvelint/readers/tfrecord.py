@@ -219,7 +219,7 @@ def _linear_check(words: np.ndarray, offsets: list[int], length: int, stored: np
 
 
 def data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                 min_group: int = 64) -> np.ndarray:
+                 min_group: int = 256) -> np.ndarray:
     """Whether each record's data matches its stored CRC32C.
 
     Per-record ``crc32c`` calls cost ~0.25 us each, mostly call overhead; records of one
