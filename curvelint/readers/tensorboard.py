@@ -511,7 +511,9 @@ def read_file(path: str, prefix: str, state: _RunState, problems: list[Problem],
     starts, ends = recs.starts, recs.ends
     if fast and len(recs):
         known = dict(state.plugins)
-        quick = _classify(data, recs.starts, recs.ends)
+        narrow = len(data) < (1 << 31) - _PAD  # int32 offsets: less memory traffic, same results
+        quick = _classify(data, *(recs.starts.astype(np.int32), recs.ends.astype(np.int32)) if narrow
+                          else (recs.starts, recs.ends))
         pending = {k: v for k, v in _first_meta(quick, prefix).items() if k not in known}
         met: dict[str, tuple[int, str]] = {}
         bad = _decode_protos(data, starts, ends, quick.rest, prefix, path, points, state, pending, met)
