@@ -253,8 +253,6 @@ def data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndar
 
 def scan(data: bytes, path: str, verify: bool = True) -> Records:
     """Find the intact records of one event file held in memory (never raises)."""
-    import crc32c
-
     n = len(data)
     arr = np.frombuffer(data, dtype=np.uint8)
     starts: list[np.ndarray] = []
