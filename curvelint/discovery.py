@@ -6,7 +6,9 @@ and groups what it finds into `RunSource`s:
 * a folder holding ``events.out.tfevents.*`` files is one TensorBoard run; Keras's
   ``RUN/train/`` + ``RUN/validation/`` layout is ONE run at ``RUN``;
 * ``trainer_state.json`` is a Hugging Face Trainer run, other ``*.json`` files are
-  candidate Keras histories (the reader ignores JSON that is not one);
+  candidate Keras histories (the reader ignores JSON that is not one); the copies that the
+  Trainer saves in ``checkpoint-N/`` and ``last-checkpoint/`` are prefixes of the final
+  state, so only the newest state of an output folder is linted (said in the run's notes);
 * ``*.parquet`` is a run (or several, when it has a run column);
 * ``*.csv`` and CSV-shaped ``*.log`` files (Keras CSVLogger, Lightning CSVLogger);
 * an MLflow run folder (``meta.yaml`` + ``metrics/``);
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -33,6 +36,7 @@ class RunSource:
     files: tuple[str, ...]
     prefixes: tuple[str, ...] = ()  # per file: series-name prefix ("validation/"), or ""
     graphs: tuple[str, ...] = field(default=(), compare=False)  # ONNX files in the run's folder
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what discovery decided about these files
 
     @property
     def name(self) -> str:
@@ -143,16 +147,46 @@ class _Collector:
                                  tuple(sorted(self.onnx.get(folder, [])))))
         for folder in self.mlflow:
             out.append(RunSource(folder, "mlflow", (folder,), (), tuple(sorted(self.onnx.get(folder, [])))))
+        skipped = _superseded_checkpoints([p for p, fmt in self.files.items() if fmt == "hf-trainer-state"])
         for path, fmt in self.files.items():
+            if path in skipped:
+                continue
             folder = os.path.dirname(path) or "."
             run_folders.add(folder)
-            out.append(RunSource(path, fmt, (path,), (), tuple(sorted(self.onnx.get(folder, [])))))
+            notes = tuple(f"skipped {old}: an older checkpoint copy of this trainer state"
+                          for old, newer in skipped.items() if newer == path)
+            out.append(RunSource(path, fmt, (path,), (), tuple(sorted(self.onnx.get(folder, []))), notes))
         for folder, graphs in self.onnx.items():
             if folder not in run_folders:
                 for g in sorted(graphs):
                     out.append(RunSource(g, "onnx", (g,), (), (g,)))
         out.sort(key=lambda s: s.path)
         return out
+
+
+_CHECKPOINT = re.compile(r"^(?:checkpoint-(\d+)|last-checkpoint)$")
+
+
+def _superseded_checkpoints(states: list[str]) -> dict[str, str]:
+    """HF ``trainer_state.json`` copies in ``checkpoint-N/``/``last-checkpoint/`` -> the newer state
+    of the same output folder that contains them (the final one, else the highest checkpoint)."""
+    by_output: dict[str, list[tuple[tuple[int, int], str]]] = {}
+    for path in states:
+        folder = os.path.dirname(path) or "."
+        parent, leaf = os.path.split(folder)
+        match = _CHECKPOINT.match(leaf)
+        if match:  # checkpoint-N < last-checkpoint < the output folder's own final state
+            rank = (0, int(match.group(1))) if match.group(1) else (1, 0)
+            by_output.setdefault(parent or ".", []).append((rank, path))
+        else:
+            by_output.setdefault(folder, []).append(((2, 0), path))
+    skipped: dict[str, str] = {}
+    for candidates in by_output.values():
+        candidates.sort()
+        newest = candidates[-1][1]
+        for _, path in candidates[:-1]:
+            skipped[path] = newest
+    return skipped
 
 
 def discover(paths: Iterable[str], exclude: list[str] | None = None) -> tuple[list[RunSource], list[str]]:

@@ -187,6 +187,27 @@ def test_trainer_state_truncated_and_empty(tmp_path):
     assert empty.series == {} and not empty.problems
 
 
+def test_trainer_state_checkpoint_copies_are_linted_once(tmp_path):
+    """HF saves prefixes of the final state in checkpoint-N/ and last-checkpoint/: lint the newest."""
+    history = _log_history()
+    for folder, n in [("checkpoint-20", 2), ("checkpoint-100", 3), ("last-checkpoint", 4), (".", len(history))]:
+        (tmp_path / "out" / folder).mkdir(parents=True, exist_ok=True)
+        with open(tmp_path / "out" / folder / "trainer_state.json", "w") as f:
+            json.dump(_trainer_state(history[:n]), f)
+    (tmp_path / "other" / "checkpoint-7").mkdir(parents=True)
+    (tmp_path / "other" / "checkpoint-30").mkdir(parents=True)
+    for folder in ("checkpoint-7", "checkpoint-30"):
+        with open(tmp_path / "other" / folder / "trainer_state.json", "w") as f:
+            json.dump(_trainer_state(history), f)
+    sources, _ = discover([str(tmp_path)])
+    paths = sorted(os.path.relpath(s.path, tmp_path) for s in sources)
+    assert paths == ["other/checkpoint-30/trainer_state.json", "out/trainer_state.json"]
+    final = next(s for s in sources if s.path.endswith("out/trainer_state.json"))
+    assert len(final.notes) == 3 and all("older checkpoint copy" in n for n in final.notes)
+    [run] = readers.read(final)
+    assert run.notes[-3:] == list(final.notes)
+
+
 @pytest.mark.parametrize("text, offset", [('{"log_history": [', 1), ('{"global_step": 3}', None), ("", None)])
 def test_trainer_state_broken(tmp_path, text, offset):
     (tmp_path / "trainer_state.json").write_text(text)
@@ -422,7 +443,7 @@ def _realworld() -> dict[str, Run]:
 
 def test_realworld_non_tensorboard_files_read_cleanly():
     runs = _realworld()
-    assert len(runs) >= 32
+    assert len(runs) >= 31  # whisper-ja last-checkpoint copy is skipped
     for name, run in runs.items():
         assert not run.problems, (name, run.problems)
     assert {r.format for r in runs.values()} == {"keras-history", "hf-trainer-state", "parquet", "csv", "mlflow"}

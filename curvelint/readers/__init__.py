@@ -36,6 +36,8 @@ def read(source: RunSource) -> list[Run]:
         return [run]
     if source.graphs and source.format != "onnx":
         _attach_graphs(runs, source)
+    for run in runs:
+        run.notes.extend(source.notes)
     return runs
 
 
