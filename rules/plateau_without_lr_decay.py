@@ -6,9 +6,8 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from ._loss import claimed
-from ._validation import constant_lr, fmt, plateau, validation_pair
-from .overfitting import overfit_verdict
+from ._stall import long_stall
+from ._validation import constant_lr, fmt
 
 
 class PlateauWithoutLrDecay(Rule):
@@ -63,28 +62,13 @@ class PlateauWithoutLrDecay(Rule):
 
     def check(self, ctx: Context):
         o = ctx.options
-        val, _, reason = validation_pair(ctx, o["min_points"])
-        if val is None:
-            yield ctx.abstain(reason)
+        s = long_stall(ctx, o, o["min_fraction"], need_lr=True)
+        if s.val is None or s.plateau is None:
+            if s.reason:
+                yield ctx.abstain(s.reason, s.metric)
             return
-        if ctx.name_of("lr") is None:
-            yield ctx.abstain("no learning-rate series logged", val.name)
-            return
-        if overfit_verdict(ctx).kind:
-            yield ctx.abstain(f"{val.name}: reported by CL110 overfitting", val.name)
-            return
-        codes = [claimed(ctx, n) for n in (ctx.name_of("train_loss"), val.name) if n]
-        code = next((c for c in codes if c), None)
-        if code:  # not learning / diverging is the story, not wasted epochs
-            yield ctx.abstain(f"training reported by {code}", val.name)
-            return
-        p = plateau(val, o["min_delta"], o["noise_k"])
+        val, p = s.val, s.plateau
         st = p.stall
-        if st.index == 0:
-            yield ctx.abstain(f"{val.name}: never improved on its first value (see CL112)", val.name)
-            return
-        if st.since < o["patience"] or st.fraction < o["min_fraction"] or p.creeping(o["alpha"]):
-            return  # short stall, or still creeping down
         last = int(val.steps[-1])
         lr, why = constant_lr(ctx, st.step, last, o["lr_tolerance"])
         if lr is None:
