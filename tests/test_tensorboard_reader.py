@@ -355,6 +355,37 @@ def test_truncated_large_file(tmp_path: Path, cut: int) -> None:
     assert run.points == 2 * 3000 - 1 - (cut > 37)
 
 
+def _mixed_events() -> list:
+    """Scalars of every encoding, a plugin named in a tag's first value only, histograms, hparams, text."""
+    rng = np.random.default_rng(5)
+    events: list = [(0, hparams_pb({"lr": 0.01}))]
+    for s in range(300):
+        events += [(s, simple("loss", 1.0 / (s + 1))), (s, tensor_scalar("epoch_acc", s / 300, metadata=(s == 0)))]
+        events += [(s, tensor_scalar("mystery", float(s), metadata=False)), (s, scalar_pb("lr", 0.1 * 0.99 ** s))]
+        if s % 50 == 0:
+            events += [(s, _histo("inputs", rng.normal(0, 1, 100))), (s, text_pb("note", f"step {s}"))]
+    return events
+
+
+@pytest.mark.parametrize("records,size", [(1, 1 << 22), (7, 1 << 22), (64, 300), (1 << 16, 64)])
+def test_record_windows_give_the_whole_file_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   records: int, size: int) -> None:
+    """Records are decoded in windows (bounded memory); any window size gives the one-pass result."""
+    from curvelint.readers import tfrecord
+
+    f = write(tmp_path / "run", _mixed_events())
+    data = bytearray(f.read_bytes())
+    data[_record_offsets(bytes(data))[400] + 20] ^= 0x01  # one damaged record
+    f.write_bytes(bytes(data[:-5]))  # and a partial final record
+    whole = read_both(source_of(f))
+    assert len(whole.series["epoch_acc"]) == 300 and "mystery" not in whole.series
+    assert sorted(p.kind for p in whole.problems) == ["truncated", "unreadable"] and whole.inputs and whole.hparams
+    monkeypatch.setattr(tfrecord, "RECORDS", records)
+    monkeypatch.setattr(tfrecord, "BYTES", size)
+    monkeypatch.setattr(tfrecord, "_CHUNK", 5)
+    assert_same(read_both(source_of(f)), whole)
+
+
 def test_crc_by_linearity_equals_per_record_crc(tmp_path: Path) -> None:
     from curvelint.readers import tfrecord
 

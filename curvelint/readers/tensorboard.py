@@ -21,8 +21,9 @@ only adds ONE point to series an earlier file already holds as a curve (Lightnin
 such decision is written to ``run.notes``.
 
 Speed: `FAST_PATH` decodes the common single-value scalar events straight from the
-bytes with numpy, for all records of a file at once; anything else goes through the
-protos. Both paths give bit-identical results (tests check it on every fixture and
+bytes with numpy, vectorised over windows of records (`tfrecord.RECORDS` records, at
+most `tfrecord.BYTES` bytes: temporaries stay a few MB whatever the file size, and a
+file's series are joined once at the end); anything else goes through the protos. Both paths give bit-identical results (tests check it on every fixture and
 real-world file). `VERIFY_CRC` checks every record's data CRC32C (length CRCs are always
 checked). It stays on by default: checked by linearity over same-length records (see
 `tfrecord.data_crcs_ok`) it costs ~0.07 us per record, against ~0.3 us for one
@@ -324,9 +325,11 @@ def _varint8(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _PAD = 512  # bytes appended so that every gather below stays inside the buffer
 
 
-def _classify(data: bytes, starts: np.ndarray, ends: np.ndarray) -> _Fast:
-    """Decode every record that matches the plain scalar layout; the others go to `rest`."""
-    padded = data + bytes(_PAD)
+def _classify(padded: bytes, starts: np.ndarray, ends: np.ndarray) -> _Fast:
+    """Decode every record that matches the plain scalar layout; the others go to `rest`.
+
+    `padded` ends with `_PAD` zero bytes after the last record.
+    """
     arr = np.frombuffer(padded, dtype=np.uint8)
     words32, words64 = tfrecord.unaligned(padded, "<u4"), tfrecord.unaligned(padded, "<u8")
     u64 = np.uint64
@@ -363,7 +366,7 @@ def _classify(data: bytes, starts: np.ndarray, ends: np.ndarray) -> _Fast:
     value = words32[ri + np.where(simple, 1, 8)].view(np.float32).astype(np.float64)
     if f64.any():
         value[f64] = words64[ri[f64] + 8].view(np.float64)
-    names, tag = _group_tags(data, words64, tag_start[index], r[index])
+    names, tag = _group_tags(padded, words64, tag_start[index], r[index])
     bad_tag = tag < 0  # not UTF-8: the protos decide
     if bad_tag.any():
         rest = sorted(rest + index[bad_tag].tolist())
@@ -494,6 +497,64 @@ class _FileData:
     series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # full name -> (steps, values, walls)
 
 
+@dataclass
+class _Pieces:
+    """Per-series arrays of consecutive record windows, joined once the file is done."""
+
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=dict)
+
+    def add(self, prefix: str, points: _Points) -> None:
+        for tag, arrays in points.per_tag().items():  # first appearance in the window: file order kept
+            self.parts.setdefault(prefix + tag, []).append(arrays)
+
+    def join(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        out = {}
+        for name in list(self.parts):
+            parts = self.parts.pop(name)  # freed as it goes: no second copy of every series
+            out[name] = parts[0] if len(parts) == 1 else tuple(np.concatenate(c) for c in zip(*parts))
+        return out
+
+
+def _windows(recs: tfrecord.Records) -> list[tuple[int, int]]:
+    """Record ranges of at most `tfrecord.RECORDS` records and (unless one record is larger) `tfrecord.BYTES` bytes."""
+    m = len(recs)
+    cuts = set(range(0, m, tfrecord.RECORDS))
+    if m and int(recs.ends[-1]) - int(recs.starts[0]) > tfrecord.BYTES:
+        marks = np.arange(int(recs.starts[0]) + tfrecord.BYTES, int(recs.ends[-1]), tfrecord.BYTES)
+        cuts.update(np.searchsorted(recs.starts, marks, side="right").tolist())
+    bounds = sorted(cuts - {m}) + [m]
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if a < b]
+
+
+def _read_window(data: bytes, recs: tfrecord.Records, a: int, b: int, prefix: str, path: str,
+                 state: _RunState, fast: bool) -> tuple[_Points, int | None]:
+    """Decode records [a, b) of a file: their scalar points, and the offset of a bad proto if any.
+
+    The fast path works on a zero-padded copy of the window's bytes (a few MB), so its
+    temporaries stay small whatever the file size; plugin knowledge carries over from
+    the earlier windows through `state`, so the result is that of one pass over the file.
+    """
+    points = _Points()
+    starts, ends = recs.starts, recs.ends
+    if not fast:
+        return points, _decode_protos(data, starts, ends, list(range(a, b)), prefix, path, points, state)
+    lo, hi = int(starts[a]), int(ends[b - 1])
+    window = data[lo:hi] + bytes(_PAD)
+    quick = _classify(window, (starts[a:b] - lo).astype(np.int32), (ends[a:b] - lo).astype(np.int32))
+    quick.index += a
+    known = dict(state.plugins)
+    pending = {k: v for k, v in _first_meta(quick, prefix).items() if k not in known}
+    met: dict[str, tuple[int, str]] = {}
+    rest = [i + a for i in quick.rest]
+    bad = _decode_protos(data, starts, ends, rest, prefix, path, points, state, pending, met)
+    for name, i in pending.items():
+        if name not in met or met[name][0] > i:
+            met[name] = (i, "scalars")
+        state.plugins.setdefault(name, "scalars")
+    _add_fast(quick, prefix, points, known, met)
+    return points, bad
+
+
 def read_file(path: str, prefix: str, state: _RunState, problems: list[Problem],
               fast: bool | None = None, verify: bool | None = None) -> _FileData:
     """Read one event file's scalars (histograms and hparams go to `state`)."""
@@ -507,27 +568,17 @@ def read_file(path: str, prefix: str, state: _RunState, problems: list[Problem],
         return _FileData(path, prefix, {})
     recs = tfrecord.scan(data, path, verify)
     problems.extend(recs.problems)
-    points = _Points()
-    starts, ends = recs.starts, recs.ends
-    if fast and len(recs):
-        known = dict(state.plugins)
-        narrow = len(data) < (1 << 31) - _PAD  # int32 offsets: less memory traffic, same results
-        quick = _classify(data, *(recs.starts.astype(np.int32), recs.ends.astype(np.int32)) if narrow
-                          else (recs.starts, recs.ends))
-        pending = {k: v for k, v in _first_meta(quick, prefix).items() if k not in known}
-        met: dict[str, tuple[int, str]] = {}
-        bad = _decode_protos(data, starts, ends, quick.rest, prefix, path, points, state, pending, met)
-        for name, i in pending.items():
-            if name not in met or met[name][0] > i:
-                met[name] = (i, "scalars")
-            state.plugins.setdefault(name, "scalars")
-        _add_fast(quick, prefix, points, known, met)
-    else:
-        bad = _decode_protos(data, starts, ends, list(range(len(recs))), prefix, path, points, state)
+    pieces = _Pieces()
+    bad: int | None = None
+    for a, b in _windows(recs):
+        points, bad_here = _read_window(data, recs, a, b, prefix, path, state, fast)
+        bad = bad_here if bad is None else bad
+        pieces.add(prefix, points)
+    del data, recs  # before the series are joined
     if bad is not None:
         problems.append(Problem("unreadable", path, f"record at byte {bad} has a good CRC but is not an "
                                 "Event proto; skipped", bad))
-    return _FileData(path, prefix, {prefix + tag: arrays for tag, arrays in points.per_tag().items()})
+    return _FileData(path, prefix, pieces.join())
 
 
 def _keep_last_per_step(steps: np.ndarray) -> np.ndarray:
@@ -557,9 +608,8 @@ def _merge(files: list[_FileData], run: Run) -> None:
                              "not appended to those curves")
     purged: dict[tuple[int, str], list[str]] = {}  # (file, kind) -> series names
     for name, parts in chunks.items():
-        steps = np.concatenate([a[0] for _, a in parts])
-        values = np.concatenate([a[1] for _, a in parts])
-        walls = np.concatenate([a[2] for _, a in parts])
+        steps, values, walls = parts[0][1] if len(parts) == 1 else \
+            (np.concatenate([a[i] for _, a in parts]) for i in range(3))
         keep = _keep_last_per_step(steps)
         if not keep.all():
             origin = np.concatenate([np.full(len(a[0]), j) for j, a in parts])

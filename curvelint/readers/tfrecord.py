@@ -12,7 +12,7 @@ returns the byte ranges of the complete, intact records plus the problems met:
   with ``Problem("unreadable", offset=N)`` and the scan carries on.
 
 Speed: no per-record Python in the common case. Record headers are located with numpy
-and accepted only when they chain exactly (`_frame_guess`; otherwise a plain loop
+(in windows of `BYTES`, so temporaries stay small) and accepted only when they chain exactly (`_frame_guess`; otherwise a plain loop
 follows the lengths). Length CRCs (always checked: a wrong length derails everything
 after it) use a table-driven CRC32C in numpy; data CRCs (when `verify` is on) use the
 C-accelerated ``crc32c`` package on XORs of same-length records (`data_crcs_ok`).
@@ -31,6 +31,8 @@ HEADER = 12  # uint64 length + uint32 masked crc of the length
 FOOTER = 4  # uint32 masked crc of the data
 _MASK_DELTA = 0xA282EAD8
 _CHUNK = 1 << 15  # records per vectorised CRC check (keeps temporaries small)
+RECORDS = 1 << 16  # records per window of CRC checks and of decoding (bounds temporaries)
+BYTES = 1 << 22  # bytes per window of the vectorised header search (bounds its temporaries)
 _MAX_PROBLEMS = 5  # per file; further damage is summarised in the last message
 _U64 = struct.Struct("<Q").unpack_from
 
@@ -116,18 +118,41 @@ def _frame_guess(data: bytes, arr: np.ndarray, pos: int) -> np.ndarray | None:
     n = len(data)
     if n - pos < 1 << 16:  # small files: the plain walk is as fast
         return None
-    cand = np.flatnonzero(arr[pos + HEADER:] == 0x09) + pos
-    high = unaligned(data, "<u4")
-    cand = cand[high[np.minimum(cand + 4, len(high) - 1)] == 0]
+    cand = _candidates(data, arr, pos)
     if not len(cand) or cand[0] != pos:
         return None
     if not _chains(arr, cand, n):  # false candidates inside record data: drop those with a bad length CRC
-        cand = cand[masked(crc8_at(arr, cand)) == u32_at(arr, cand + 8)]
+        cand = cand[_length_crc_ok_each(arr, cand)]
         if not _chains(arr, cand, n):
             return None
     elif not _length_crcs_ok(arr, cand):
         return None
     return cand
+
+
+def _candidates(data: bytes, arr: np.ndarray, pos: int) -> np.ndarray:
+    """Offsets p >= pos with data[p + 12] == 0x09 and a length below 4 GiB, searched in `BYTES` windows."""
+    n = len(data)
+    high = unaligned(data, "<u4")
+    parts = []
+    for a in range(pos, n - HEADER, BYTES):  # bounded temporaries (a bool per byte of one window)
+        b = min(a + BYTES, n - HEADER)
+        cand = np.flatnonzero(arr[a + HEADER:b + HEADER] == 0x09) + a
+        parts.append(cand[high[np.minimum(cand + 4, len(high) - 1)] == 0])
+    return _concat(parts, np.int64)
+
+
+def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """np.concatenate without the copy of a single part."""
+    if not parts:
+        return np.zeros(0, dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _length_crc_ok_each(arr: np.ndarray, heads: np.ndarray) -> np.ndarray:
+    """Whether each header's length CRC is right (table-driven, in windows of `_CHUNK` headers)."""
+    return _concat([masked(crc8_at(arr, h)) == u32_at(arr, h + 8)
+                    for h in np.split(heads, range(_CHUNK, len(heads), _CHUNK))], bool)
 
 
 def _chains(arr: np.ndarray, cand: np.ndarray, n: int) -> bool:
@@ -140,7 +165,8 @@ def _chains(arr: np.ndarray, cand: np.ndarray, n: int) -> bool:
 
 def _length_crcs_ok(arr: np.ndarray, heads: np.ndarray) -> bool:
     """All length CRCs at once, by linearity (`_linear_check`); False means: check one by one."""
-    return _linear_check(u64_at(arr, heads)[:, None], [0], 8, unmasked(u32_at(arr, heads + 8)))
+    return all(_linear_check(u64_at(arr, h)[:, None], [0], 8, unmasked(u32_at(arr, h + 8)))
+               for h in np.split(heads, range(_CHUNK, len(heads), _CHUNK)))
 
 
 def _resync(arr: np.ndarray, start: int, chunk: int = 1 << 20) -> int | None:
@@ -225,8 +251,14 @@ def data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndar
     Per-record ``crc32c`` calls cost ~0.25 us each, mostly call overhead; records of one
     length are instead checked together by linearity (`_linear_check`). A mismatch falls
     back to per-record CRCs for that group, which say exactly which records are bad.
-    Small groups and records under 8 bytes are checked one by one.
+    Small groups and records under 8 bytes are checked one by one. Records are taken in
+    windows of `RECORDS` (bounded temporaries).
     """
+    return _concat([_data_crcs_ok(data, arr, starts[a:a + RECORDS], ends[a:a + RECORDS], min_group)
+                    for a in range(0, len(starts), RECORDS)], bool)
+
+
+def _data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_group: int) -> np.ndarray:
     ok = np.ones(len(starts), dtype=bool)
     lengths = ends - starts
     small = len(lengths) and lengths.max() < 1 << 16
@@ -271,7 +303,7 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
         guess = _frame_guess(data, arr, pos)
         heads = guess if guess is not None else np.asarray(_walk(data, pos), dtype=np.int64)
         lengths = u64_at(arr, heads)
-        good = True if guess is not None else masked(crc8_at(arr, heads)) == u32_at(arr, heads + 8)
+        good = True if guess is not None else _length_crc_ok_each(arr, heads)
         bad_at = None if np.all(good) else int(np.argmin(good))
         if bad_at is not None:
             heads, lengths = heads[:bad_at], lengths[:bad_at]
@@ -312,7 +344,5 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
         problems[-1] = Problem(problems[-1].kind, path, problems[-1].message +
                                f" (and {damage - _MAX_PROBLEMS} more damaged places in this file)",
                                problems[-1].offset)
-    if not starts:
-        return Records(np.zeros(0, np.int64), np.zeros(0, np.int64), problems)
-    return Records(np.concatenate(starts), np.concatenate(ends), problems)
+    return Records(_concat(starts, np.int64), _concat(ends, np.int64), problems)
 
