@@ -7,21 +7,67 @@ number of points: per-step logs with 100,000+ points are binned (medians of equa
 bins) before any quadratic estimator such as Mann-Kendall or Theil-Sen. Thresholds in
 the rules are relative (ratios, fractions of a level), never absolute loss values.
 
-scipy is imported lazily inside the functions that need it.
+scipy is imported lazily, and only for long series (rolling medians) and the unused `ema`:
+the test p-values (Mann-Kendall, Brown-Forsythe, Mann-Whitney) are computed here, so a
+short lint never pays scipy's start-up.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 MAX_TREND_POINTS = 500  # bins used by trend(): Mann-Kendall/Theil-Sen cost O(bins^2)
+_NUMPY_MEDIAN_CELLS = 1 << 16  # rolling medians up to n * window cells are taken with numpy
+_PAD_MODES = {"mirror": "reflect", "nearest": "edge"}  # scipy.ndimage mode -> numpy.pad mode
+_MK_BLOCK = 256  # Mann-Kendall rows compared per numpy operation
 
 
 # -- small helpers -----------------------------------------------------------------------------
+
+
+def median(values: np.ndarray) -> float:
+    """np.median of the values, as a float: the same number without numpy's generic-axis
+    overhead (~3x faster on the short series that dominate small trees). NaN if any is NaN."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    n = v.size
+    if n < 2:
+        return 0.0 + float(v[0]) if n else math.nan
+    k = n // 2
+    if n % 2:
+        p = np.partition(v, (k, n - 1))
+        m = 0.0 + float(p[k])  # numpy's mean of the middle value(s): a sum from +0.0
+    else:
+        p = np.partition(v, (k - 1, k, n - 1))
+        m = (0.0 + float(p[k - 1]) + float(p[k])) / 2
+    return math.nan if p[-1] != p[-1] else m
+
+
+def percentiles(values: np.ndarray, *qs: float) -> list[float]:
+    """np.percentile(values, q) (method "linear") for each q in 0..100, as floats: the same
+    numbers (numpy's index and interpolation arithmetic) at a fraction of the cost."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    n = v.size
+    if n == 0:
+        return [math.nan] * len(qs)
+    points = []
+    for q in qs:
+        virtual = (n - 1) * (q / 100)
+        lo = -1 if virtual >= n - 1 else math.floor(virtual)  # numpy: past the end -> the last value
+        points.append((virtual, lo, -1 if lo == -1 else lo + 1))
+    p = np.partition(v, sorted({0, n - 1, *(i % n for _, lo, hi in points for i in (lo, hi))}))
+    if p[-1] != p[-1]:
+        return [math.nan] * len(qs)
+    out = []
+    for virtual, lo, hi in points:
+        a, b, t = float(p[lo]), float(p[hi]), virtual - lo
+        d = b - a
+        out.append(b - d * (1 - t) if t >= 0.5 else a + d * t)
+    return out
 
 
 def as_dict(result: Any) -> dict[str, Any]:
@@ -45,7 +91,7 @@ def mad(values: np.ndarray) -> float:
     v = np.asarray(values, dtype=np.float64)
     if len(v) == 0:
         return 0.0
-    return float(1.4826 * np.median(np.abs(v - np.median(v))))
+    return 1.4826 * median(np.abs(v - median(v)))
 
 
 def iqr_scale(values: np.ndarray) -> float:
@@ -54,8 +100,8 @@ def iqr_scale(values: np.ndarray) -> float:
     v = np.asarray(values, dtype=np.float64)
     if len(v) == 0:
         return 0.0
-    q25, q75 = np.percentile(v, [25, 75])
-    return float((q75 - q25) / 1.349)
+    q25, q75 = percentiles(v, 25, 75)
+    return (q75 - q25) / 1.349
 
 
 def rel_change(before: float, after: float, scale: float | None = None) -> float:
@@ -119,11 +165,18 @@ def bin_medians(x: np.ndarray, y: np.ndarray, max_bins: int = MAX_TREND_POINTS) 
 
 def rolling_median(values: np.ndarray, window: int, mode: str = "nearest") -> np.ndarray:
     """Centered rolling median; edges repeat the nearest value (mode "nearest") or mirror the
-    series (mode "mirror", better for noise scales). Fast: scipy's 1-D filter is ~O(n log w)."""
+    series (mode "mirror", better for noise scales). Short series: numpy windows; long ones:
+    scipy's 1-D filter (~O(n log w))."""
     v = np.asarray(values, dtype=np.float64)
     w = max(1, int(window)) | 1  # odd
     if w <= 1 or len(v) < 3:
         return v.copy()
+    h = w // 2
+    if len(v) * w <= _NUMPY_MEDIAN_CELLS and h < len(v) and mode in _PAD_MODES and np.isfinite(v).all():
+        # the same values as scipy's filter (the median of an odd window is one of its
+        # elements), without importing scipy.ndimage (~0.3 s) for short series
+        windows = np.lib.stride_tricks.sliding_window_view(np.pad(v, h, mode=_PAD_MODES[mode]), w)
+        return np.partition(windows, h, axis=1)[:, h]
     from scipy.ndimage import median_filter
 
     return median_filter(v, size=w, mode=mode)
@@ -200,9 +253,20 @@ def mann_kendall(y: np.ndarray, max_points: int = 2000) -> tuple[float, float, f
     n = len(y)
     if n < 3:
         return 0.0, 1.0, 0.0
-    s = 0.0
-    for i in range(n - 1):  # row-wise keeps memory O(n)
-        s += float(np.sign(y[i + 1:] - y[i]).sum())
+    if n <= MAX_TREND_POINTS:
+        s = float(np.sign(_pairwise(y)).sum())
+    else:
+        s = 0.0
+        for lo in range(0, n - 1, _MK_BLOCK):  # blocks of rows keep memory O(n * block)
+            rows = y[lo:lo + _MK_BLOCK]
+            # signs[r, c] = sign(y[lo + 1 + c] - y[lo + r]); pairs i < j are c >= r
+            s += float(np.triu(np.sign(y[None, lo + 1:] - rows[:, None])).sum())
+    return _mk_test(s, y)
+
+
+def _mk_test(s: float, y: np.ndarray) -> tuple[float, float, float]:
+    """(S, p, tau) from the Mann-Kendall statistic S of y (tie-corrected variance)."""
+    n = len(y)
     _, counts = np.unique(y, return_counts=True)
     ties = counts[counts > 1].astype(np.float64)
     var = (n * (n - 1) * (2 * n + 5) - float((ties * (ties - 1) * (2 * ties + 5)).sum())) / 18.0
@@ -221,12 +285,35 @@ def sen_slope(x: np.ndarray, y: np.ndarray, max_points: int = 1000) -> float:
     y = np.asarray(y, dtype=np.float64)
     if len(x) > max_points:
         x, y = bin_medians(x, y, max_points)
-    i, j = np.triu_indices(len(x), k=1)
-    dx = x[j] - x[i]
+    return _sen(_pairwise(x), _pairwise(y))
+
+
+def _sen(dx: np.ndarray, dy: np.ndarray) -> float:
+    """Median of the pairwise slopes dy / dx over the pairs with dx != 0 (0.0 when none)."""
     ok = dx != 0
+    if ok.all():
+        return median(dy / dx)
     if not ok.any():
         return 0.0
-    return float(np.median((y[j] - y[i])[ok] / dx[ok]))
+    return median(dy[ok] / dx[ok])
+
+
+def _pairwise(v: np.ndarray) -> np.ndarray:
+    """v[j] - v[i] for every pair i < j, in the order of np.triu_indices(len(v), 1)."""
+    n = len(v)
+    if n > MAX_TREND_POINTS:
+        i, j = np.triu_indices(n, k=1)
+        return v[j] - v[i]
+    # a full difference matrix and one gather of its upper triangle beat two gathers
+    return (v[None, :] - v[:, None]).ravel()[_upper(n)]
+
+
+@lru_cache(maxsize=16)
+def _upper(n: int) -> np.ndarray:
+    """Flat indices of the strict upper triangle of an n x n matrix (row-major)."""
+    idx = np.flatnonzero(np.triu(np.ones((n, n), dtype=bool), k=1))
+    idx.flags.writeable = False
+    return idx
 
 
 def trend(steps: np.ndarray, values: np.ndarray, max_bins: int = MAX_TREND_POINTS) -> Trend:
@@ -241,10 +328,15 @@ def trend(steps: np.ndarray, values: np.ndarray, max_bins: int = MAX_TREND_POINT
     if n == 0:
         return Trend(0.0, 1.0, 0.0, 0, 0, math.nan, math.nan, 0.0, math.nan)
     xb, yb = bin_medians(x, y, max_bins)
-    _, p, tau = mann_kendall(yb)
-    slope = sen_slope(xb, yb) if len(xb) > 1 else 0.0
+    if 3 <= len(yb) <= MAX_TREND_POINTS:  # one set of pairwise differences for both estimators
+        dy = _pairwise(yb)
+        _, p, tau = _mk_test(float(np.sign(dy).sum()), yb)
+        slope = _sen(_pairwise(xb), dy)
+    else:
+        _, p, tau = mann_kendall(yb)
+        slope = sen_slope(xb, yb) if len(xb) > 1 else 0.0
     return Trend(slope=slope, p_value=p, tau=tau, n=n, bins=len(yb), start=float(x[0]), stop=float(x[-1]),
-                 change=slope * float(x[-1] - x[0]), level=float(np.median(y)))
+                 change=slope * float(x[-1] - x[0]), level=median(y))
 
 
 # -- variance comparison -----------------------------------------------------------------------
@@ -281,11 +373,7 @@ def compare_spread(early: np.ndarray, late: np.ndarray, max_points: int = 20000)
         sb = float(np.std(b))
     p = 1.0
     if len(a) >= 3 and len(b) >= 3 and (np.ptp(a) > 0 or np.ptp(b) > 0):
-        from scipy.stats import levene
-
-        with np.errstate(all="ignore"):
-            res = levene(a, b, center="median")
-        p = float(res.pvalue) if np.isfinite(res.pvalue) else 1.0
+        p = brown_forsythe(a, b)
     return SpreadComparison(ratio=ratio(sb, sa), p_value=p, early_scale=sa, late_scale=sb,
                             n_early=len(a), n_late=len(b))
 
@@ -307,15 +395,128 @@ def shift_down(a: np.ndarray, b: np.ndarray, max_points: int = 5000) -> Shift:
     """Test that `b` is lower than `a` (e.g. best window vs first window of a loss)."""
     a = _thin(np.asarray(a, dtype=np.float64), max_points)
     b = _thin(np.asarray(b, dtype=np.float64), max_points)
-    la = float(np.median(a)) if len(a) else math.nan
-    lb = float(np.median(b)) if len(b) else math.nan
+    la = median(a)
+    lb = median(b)
     p = 1.0
     if len(a) >= 1 and len(b) >= 1 and (np.ptp(np.concatenate([a, b])) > 0):
-        from scipy.stats import mannwhitneyu
-
-        p = float(mannwhitneyu(a, b, alternative="greater").pvalue)
+        p = mann_whitney_greater(a, b)
     return Shift(p_value=p, a_level=la, b_level=lb, drop=-rel_change(la, lb) if la else 0.0,
                  n_a=len(a), n_b=len(b))
+
+
+# -- p-values without scipy.stats (its import alone costs ~0.6 s of start-up) ---------------------
+
+
+def norm_sf(z: float) -> float:
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """Regularised incomplete beta function I_x(a, b) (continued fraction, modified Lentz)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    if x > (a + 1.0) / (a + b + 2.0):  # the fraction converges fast on this side
+        return 1.0 - betainc(b, a, 1.0 - x)
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    tiny, eps = 1e-300, 1e-16
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    f = d
+    for m in range(1, 100_000):
+        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            f *= c * d
+        if abs(c * d - 1.0) < eps:
+            break
+    return math.exp(log_front) * f / a
+
+
+def f_sf(f: float, dfn: float, dfd: float) -> float:
+    """P(F > f) for an F(dfn, dfd) variable."""
+    if f != f:
+        return math.nan
+    if f <= 0:
+        return 1.0
+    if math.isinf(f):
+        return 0.0
+    return betainc(dfd / 2.0, dfn / 2.0, dfd / (dfd + dfn * f))
+
+
+def brown_forsythe(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided p-value of the Brown-Forsythe test of equal variances (Levene's test on the
+    absolute deviations from each sample's median, as ``scipy.stats.levene(center="median")``);
+    1.0 when undefined."""
+    za, zb = np.abs(a - median(a)), np.abs(b - median(b))
+    na, nb = len(za), len(zb)
+    ma, mb = float(za.mean()), float(zb.mean())
+    m = (float(za.sum()) + float(zb.sum())) / (na + nb)
+    between = (na + nb - 2) * (na * (ma - m) ** 2 + nb * (mb - m) ** 2)
+    within = float(((za - ma) ** 2).sum() + ((zb - mb) ** 2).sum())
+    if within == 0:
+        return 0.0 if between > 0 else 1.0
+    return f_sf(between / within, 1, na + nb - 2)
+
+
+def mann_whitney_greater(a: np.ndarray, b: np.ndarray) -> float:
+    """One-sided Mann-Whitney U p-value that `a` tends to be greater than `b`.
+
+    Like ``scipy.stats.mannwhitneyu(a, b, alternative="greater")``: the exact null
+    distribution when a sample has <= 8 points and there are no ties, else the normal
+    approximation with tie and continuity corrections.
+    """
+    n1, n2 = len(a), len(b)
+    both = np.concatenate([a, b])
+    order = np.argsort(both, kind="mergesort")
+    sorted_ = both[order]
+    first = np.flatnonzero(np.r_[True, sorted_[1:] != sorted_[:-1]])
+    counts = np.diff(np.r_[first, len(both)])
+    ranks = np.empty(len(both))
+    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)  # average ranks, 1-based
+    u = float(ranks[:n1].sum()) - n1 * (n1 + 1) / 2.0
+    if (n1 <= 8 or n2 <= 8) and counts.max() == 1:
+        return min(1.0, _mwu_exact_sf(int(round(u)), n1, n2))
+    n = n1 + n2
+    ties = counts.astype(np.float64)
+    sd = math.sqrt(n1 * n2 / 12.0 * ((n + 1) - float((ties ** 3 - ties).sum()) / (n * (n - 1))))
+    if sd == 0:
+        return 1.0
+    return min(1.0, max(0.0, norm_sf((u - n1 * n2 / 2.0 - 0.5) / sd)))
+
+
+@lru_cache(maxsize=64)
+def _mwu_counts(n1: int, n2: int) -> tuple[int, ...]:
+    """Number of orderings giving U = 0..n1*n2: the coefficients of the Gaussian binomial
+    [n1 + n2 choose n1]_q = prod_i (1 - q^(n2 + i)) / (1 - q^i), in exact integers."""
+    m, k = min(n1, n2), max(n1, n2)
+    size = m * k + 1
+    poly = np.zeros(size, dtype=object)  # Python ints: the counts outgrow 64 bits
+    poly[0] = 1
+    for i in range(1, m + 1):
+        step = k + i
+        if step < size:  # times (1 - q^(k + i))
+            poly[step:] = poly[step:] - poly[:-step]
+        # divided by (1 - q^i): a running sum over every i-th coefficient
+        padded = np.zeros(-(-size // i) * i, dtype=object)
+        padded[:size] = poly
+        poly = np.cumsum(padded.reshape(-1, i), axis=0).reshape(-1)[:size]
+    return tuple(int(c) for c in poly)
+
+
+def _mwu_exact_sf(u: int, n1: int, n2: int) -> float:
+    """P(U >= u) under the null hypothesis (no ties)."""
+    counts = _mwu_counts(n1, n2)
+    if u <= 0:
+        return 1.0
+    if u >= len(counts):
+        return 0.0
+    return sum(counts[u:]) / sum(counts)
 
 
 def _thin(v: np.ndarray, max_points: int) -> np.ndarray:
@@ -337,7 +538,7 @@ def autocorr(values: np.ndarray, lag: int = 1, clip: float | None = 3.0) -> floa
     if len(v) <= lag + 2:
         return 0.0
     if clip is not None:
-        m, d = float(np.median(v)), mad(v)
+        m, d = median(v), mad(v)
         if d > 0:
             v = np.clip(v, m - clip * d, m + clip * d)
     v = v - v.mean()
@@ -386,8 +587,8 @@ def spikes(steps: np.ndarray, values: np.ndarray, z: float = 8.0, window: int | 
     r = lv - base
     if not up:
         r = -r
-    floor = 0.01 if logged else 0.01 * max(float(np.median(np.abs(v))), 1e-12)
-    centred = r - np.median(r)
+    floor = 0.01 if logged else 0.01 * max(median(np.abs(v)), 1e-12)
+    centred = r - median(r)
     # noise level: the larger of the global MAD and a rolling MAD over 5 level windows, so a
     # burst of heavy noise (e.g. a fast, noisy descent) does not read as a train of spikes
     local = 1.4826 * rolling_median(np.abs(centred), 5 * w, mode="mirror")
@@ -396,7 +597,8 @@ def spikes(steps: np.ndarray, values: np.ndarray, z: float = 8.0, window: int | 
     if logged:
         big = r >= math.log1p(min_jump)
     else:  # no meaningful "level" for series that reach <= 0: compare with their robust range
-        spread = float(np.percentile(v, 95) - np.percentile(v, 5))
+        p5, p95 = percentiles(v, 5, 95)
+        spread = p95 - p5
         big = r >= min_jump * max(spread, floor)
     hit = np.flatnonzero((zs > z) & big)
     out: list[Spike] = []
@@ -411,7 +613,7 @@ def spikes(steps: np.ndarray, values: np.ndarray, z: float = 8.0, window: int | 
 def robust_z(values: np.ndarray) -> np.ndarray:
     """(values - median) / MAD (MAD floored at a tiny epsilon)."""
     v = np.asarray(values, dtype=np.float64)
-    return (v - np.median(v)) / max(mad(v), 1e-12)
+    return (v - median(v)) / max(mad(v), 1e-12)
 
 
 def log_diff_z(values: np.ndarray) -> np.ndarray:
@@ -453,7 +655,7 @@ def level(values: np.ndarray, where: str = "end", fraction: float = 0.1, min_poi
     w = v[sl]
     if max_points is not None and len(w) > max_points:
         w = w[-max_points:] if where == "end" else w[:max_points]
-    return float(np.median(w))
+    return median(w)
 
 
 @dataclass(frozen=True)
@@ -564,5 +766,5 @@ def terminal_jump(values: np.ndarray, window: int = 7) -> float:
     v = np.asarray(values, dtype=np.float64)
     if len(v) < 3:
         return 1.0
-    before = float(np.median(v[-1 - window:-1]))
+    before = median(v[-1 - window:-1])
     return ratio(float(v[-1]), before) if before > 0 else 1.0

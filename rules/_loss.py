@@ -84,10 +84,11 @@ def shape(ctx: Context, s: Series) -> Shape:
         k = int(min(20, max(3, round(0.005 * n))))
         sm = smoothed(ctx, s, 0.05)
         i = int(np.argmin(sm))
-        start = float(np.median(s.values[:k]))
+        start = stats.median(s.values[:k])
         end = stats.level(s.values, "end", 0.1, 3)
         # a robust spread: one huge spike must not become the scale of every relative number
-        spread = float(np.percentile(s.values, 90) - np.percentile(s.values, 10))
+        p10, p90 = stats.percentiles(s.values, 10, 90)
+        spread = p90 - p10
         scale = abs(start) if abs(start) > 1e-3 * spread else max(spread, 1e-12)
         return Shape(start=start, first=float(s.values[0]), best=float(sm[i]), best_index=i,
                      best_step=int(s.steps[i]), end=end, scale=scale, k_start=k)
@@ -173,7 +174,7 @@ def accuracy_evidence(ctx: Context, min_points: int = 6, high: float = 0.9, min_
         v = s.values / 100.0 if 1.0 < s.values.max() <= 100.0 and s.values.min() >= 0 else s.values
         if v.min() < 0 or v.max() > 1:
             continue
-        late = float(np.median(v[len(v) // 2:]))
+        late = stats.median(v[len(v) // 2:])
         if late >= high:
             return f"{name} sits at {late:.3g} (an already-trained model)"
         tr = trend(ctx, s)

@@ -104,7 +104,8 @@ class Level:
 def late_level(s: Series, fraction: float) -> Level:
     k = max(3, int(math.ceil(len(s) * fraction)))
     v = s.values[-k:]
-    return Level(float(np.median(v)), float(np.percentile(v, 10)), float(np.percentile(v, 90)),
+    p10, p90 = stats.percentiles(v, 10, 90)
+    return Level(stats.median(v), p10, p90,
                  int(s.steps[-k]), int(s.steps[-1]), stats.trend(s.steps[-k:], v))
 
 

@@ -91,7 +91,7 @@ class LossNotDecreasing(Rule):
         if shift.p_value < alpha and best_drop >= min_drop:
             return  # it did go down, then possibly came back up (diverging-loss judges that)
         rest = s.values[1:]
-        first_z = (sh.first - float(np.median(rest))) / max(stats.mad(rest), 1e-12 * sh.scale)
+        first_z = (sh.first - stats.median(rest)) / max(stats.mad(rest), 1e-12 * sh.scale)
         if first_z >= ctx.options["first_z"] and -sh.rel(sh.first, sh.best) >= min_drop:
             return  # one big drop right after the first point (e.g. epoch 0 -> 1), then flat
         if n < ctx.options["short_run"] and -sh.rel(sh.start, sh.best) >= 3 * min_drop:

@@ -193,3 +193,75 @@ def test_primitives_run_on_100k_points():
     assert -1 < stats.autocorr(v) < 1
     assert len(stats.log_diff_z(v)) == n - 1
     assert stats.mann_kendall(v)[1] < 1e-10 and stats.sen_slope(x, v) < 0  # binned, not O(n^2)
+
+
+# -- scipy/numpy equivalents (start-up and per-call cost; same numbers) ---------------------------
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+
+
+def _samples(seed: int):
+    r = np.random.default_rng(seed)
+    for k in range(600):
+        n = int(r.integers(1, 50))
+        v = r.normal(size=n)
+        if k % 4 == 1:
+            v = np.round(v, 1)  # ties
+        elif k % 4 == 2:
+            v = np.where(r.random(n) < 0.5, -0.0, 0.0) + r.integers(-2, 3, n)  # signed zeros
+        elif k % 4 == 3 and n > 2:
+            v[int(r.integers(0, n))] = np.nan
+        yield v
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_median_and_percentiles_are_numpys():
+    qs = (0, 2.5, 5, 10, 25, 50, 75, 90, 95, 100)
+    for v in _samples(0):
+        assert _same(stats.median(v), float(np.median(v)))
+        assert all(_same(a, float(b)) for a, b in zip(stats.percentiles(v, *qs), np.percentile(v, qs)))
+    assert math.isnan(stats.median(np.array([]))) and math.isnan(stats.percentiles(np.array([]), 50)[0])
+
+
+def test_rolling_median_numpy_path_equals_scipy():
+    from scipy.ndimage import median_filter
+
+    r = np.random.default_rng(1)
+    for n in (3, 4, 7, 20, 61, 200, 301):
+        v = r.normal(size=n)
+        for w in (1, 3, 5, 9, 41, 2 * n + 1):
+            for mode in ("mirror", "nearest"):
+                assert np.array_equal(stats.rolling_median(v, w, mode), median_filter(v, size=w | 1, mode=mode))
+
+
+def test_p_values_match_scipy():
+    from scipy.special import fdtrc
+    from scipy.stats import levene, mannwhitneyu
+
+    r = np.random.default_rng(2)
+    for k in range(300):
+        n1, n2 = int(r.integers(1, 14)), int(r.integers(1, 40))
+        if k % 2:
+            n1, n2 = n2, n1
+        a, b = r.normal(0.5 * r.random(), 1, n1), r.normal(0, 1, n2)
+        if k % 3 == 0:
+            a, b = np.round(a, 1), np.round(b, 1)  # ties: normal approximation
+        if np.ptp(np.concatenate([a, b])) > 0:
+            ref = float(mannwhitneyu(a, b, alternative="greater").pvalue)
+            assert stats.mann_whitney_greater(a, b) == pytest.approx(ref, rel=1e-9, abs=1e-300)
+        if n1 >= 3 and n2 >= 3:
+            ref = float(levene(a, b, center="median").pvalue)
+            assert stats.brown_forsythe(a, b) == pytest.approx(ref if math.isfinite(ref) else 1.0, rel=1e-9)
+    for f in (1e-3, 0.5, 3.0, 40.0):
+        for d in (1, 7, 400, 40_000):
+            assert stats.f_sf(f, 1, d) == pytest.approx(float(fdtrc(1, d, f)), rel=1e-9, abs=1e-300)
+    assert sum(stats._mwu_counts(8, 300)) == math.comb(308, 8)
+
+
+def test_trend_equals_the_separate_estimators():
+    x, y = noisy_line(333, -0.01, 4)
+    t = stats.trend(x, y)
+    assert (t.slope, t.tau) == (stats.sen_slope(x, y), stats.mann_kendall(y)[2])
+    assert t.p_value == stats.mann_kendall(y)[1]
