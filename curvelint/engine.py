@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable
 
 from curvelint import readers
@@ -60,6 +60,11 @@ class Selected:
     severity: Severity
     options: dict[str, Any]
 
+    @cached_property
+    def resolved(self) -> dict[str, Any]:
+        """The rule's option defaults updated with the configured options (what `Context.for_rule` gives)."""
+        return {**{k: o.default for k, o in self.rule.options.items()}, **self.options}
+
 
 def matches(rule: type[Rule], selector: str) -> bool:
     """A selector is a code, a code prefix (``CL1``), a rule name, or ``ALL``."""
@@ -90,7 +95,7 @@ def check_run(run: Run, selected: list[Selected], config: Config) -> tuple[list[
     for sel in selected:
         if sel.rule.needs_graph and run.graph is None:
             continue
-        ctx = base.for_rule(sel.rule, sel.options, sel.severity)
+        ctx = Context(run, base.roles, sel.rule, dict(sel.resolved), sel.severity, base.cache)
         for result in run_rule(sel.rule(), ctx):
             (findings if isinstance(result, Finding) else abstentions).append(result)
     return findings, abstentions
@@ -106,10 +111,18 @@ def _suppressed(finding: Finding, config: Config, local: list[str]) -> bool:
     return any(matches(rule, s) for s in selectors)
 
 
-def _lint_source(job: tuple[RunSource, Config, Extras]) -> list[tuple[RunSummary, list[Finding], list[Abstention], int]]:
-    """Read one source and lint each of its runs (runs in a worker process when jobs > 1)."""
-    source, config, extras = job
+Linted = tuple[RunSummary, list[Finding], list[Abstention], int]
+
+
+def _lint_batch(job: tuple[list[RunSource], Config, Extras]) -> list[list[Linted]]:
+    """Lint a batch of sources in a worker process (jobs > 1): one task per batch, not per run."""
+    sources, config, extras = job
     selected = select_rules(config)
+    return [_lint_source(source, config, extras, selected) for source in sources]
+
+
+def _lint_source(source: RunSource, config: Config, extras: Extras, selected: list[Selected]) -> list[Linted]:
+    """Read one source and lint each of its runs."""
     out = []
     for run in readers.read(source):
         if extras.graph is not None and run.graph is None:
@@ -141,18 +154,51 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
     extras = extras or Extras()
     sources, errors = discover(list(paths), config.exclude)
     report = Report(errors=errors)
-    work = [(s, config, extras) for s in sources]
-    if jobs > 1 and len(work) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-            results: Iterable = pool.map(_lint_source, work, chunksize=max(1, len(work) // (jobs * 8)))
-            _collect(report, results)
+    batches = _batches(sources, jobs) if jobs > 1 and len(sources) > 1 else []
+    if len(batches) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
+            for per_batch in pool.map(_lint_batch, [(b, config, extras) for b in batches]):
+                _collect(report, per_batch)
     else:
-        _collect(report, map(_lint_source, work))
+        selected = select_rules(config)
+        _collect(report, (_lint_source(s, config, extras, selected) for s in sources))
     report.elapsed = time.perf_counter() - start
     return report
 
 
-def _collect(report: Report, results: Iterable) -> None:
+def _batches(sources: list[RunSource], jobs: int, per_job: int = 4) -> list[list[RunSource]]:
+    """Consecutive sources in about `per_job` batches per worker of about equal bytes (a few
+    batches each, so one large run does not leave the other workers idle at the end).
+
+    Batches are consecutive and their results are collected in order: the report's order
+    does not depend on `jobs`.
+    """
+    sizes = [_size(s) for s in sources]
+    target = sum(sizes) / (jobs * per_job) or 1.0
+    out: list[list[RunSource]] = [[]]
+    filled = 0.0
+    for source, size in zip(sources, sizes):
+        if out[-1] and filled + size / 2 > target:
+            out.append([])
+            filled = 0.0
+        out[-1].append(source)
+        filled += size
+    return out
+
+
+def _size(source: RunSource) -> int:
+    total = 0
+    for path in source.files:
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            pass
+    return total + 4096  # the fixed cost of a run
+
+
+def _collect(report: Report, results: Iterable[list[Linted]]) -> None:
     for per_source in results:
         for summary, findings, abstentions, suppressed in per_source:
             report.runs.append(summary)

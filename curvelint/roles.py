@@ -9,7 +9,8 @@ Names follow the conventions of Keras (`loss`/`val_loss`, `train/epoch_loss` +
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Literal
 
 Direction = Literal["min", "max"]
@@ -117,8 +118,23 @@ def assign_roles(
     overrides: dict[str, str | list[str]] | None = None,
     directions: dict[str, Direction] | None = None,
 ) -> Roles:
-    """Assign roles to series names. `overrides` maps role -> name or list of candidate names."""
-    overrides = overrides or {}
+    """Assign roles to series names. `overrides` maps role -> name or list of candidate names.
+
+    Runs of one experiment share their series names: the assignment is cached per names
+    and configuration (each call gets its own `directions` dict).
+    """
+    key_over = tuple((k, v if isinstance(v, str) else tuple(v)) for k, v in (overrides or {}).items())
+    key_dirs = tuple((directions or {}).items())
+    roles = _assign_cached(tuple(names), key_over, key_dirs)
+    return replace(roles, directions=dict(roles.directions))
+
+
+@lru_cache(maxsize=256)
+def _assign_cached(names: tuple[str, ...], overrides: tuple, directions: tuple) -> Roles:
+    return _assign(list(names), dict(overrides), dict(directions))
+
+
+def _assign(names: list[str], overrides: dict, directions: dict[str, Direction]) -> Roles:
     ordered = sorted(names)
     taken: set[str] = set()
     chosen: dict[str, str | None] = {}

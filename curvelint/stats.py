@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
 MAX_TREND_POINTS = 500  # bins used by trend(): Mann-Kendall/Theil-Sen cost O(bins^2)
 _NUMPY_MEDIAN_CELLS = 1 << 16  # rolling medians up to n * window cells are taken with numpy
-_PAD_MODES = {"mirror": "reflect", "nearest": "edge"}  # scipy.ndimage mode -> numpy.pad mode
+_PAD_MODES = ("mirror", "nearest")  # scipy.ndimage modes that rolling_median pads itself
 _MK_BLOCK = 256  # Mann-Kendall rows compared per numpy operation
 
 
@@ -175,7 +175,12 @@ def rolling_median(values: np.ndarray, window: int, mode: str = "nearest") -> np
     if len(v) * w <= _NUMPY_MEDIAN_CELLS and h < len(v) and mode in _PAD_MODES and np.isfinite(v).all():
         # the same values as scipy's filter (the median of an odd window is one of its
         # elements), without importing scipy.ndimage (~0.3 s) for short series
-        windows = np.lib.stride_tricks.sliding_window_view(np.pad(v, h, mode=_PAD_MODES[mode]), w)
+        if mode == "mirror":  # d c b | a b c d | c b a
+            padded = np.concatenate((v[h:0:-1], v, v[-2:-h - 2:-1]))
+        else:  # a a a | a b c d | d d d
+            padded = np.concatenate((np.full(h, v[0]), v, np.full(h, v[-1])))
+        step = padded.strides[0]
+        windows = np.lib.stride_tricks.as_strided(padded, (len(v), w), (step, step), writeable=False)
         return np.partition(windows, h, axis=1)[:, h]
     from scipy.ndimage import median_filter
 
@@ -534,16 +539,26 @@ def residuals(values: np.ndarray, window: int | None = None) -> np.ndarray:
 def autocorr(values: np.ndarray, lag: int = 1, clip: float | None = 3.0) -> float:
     """Lag-`lag` autocorrelation; values are first clipped at median +- clip * MAD so that a
     few spikes do not dominate (None: no clipping). 0.0 when undefined."""
+    return autocorrs(values, (lag,), clip)[0]
+
+
+def autocorrs(values: np.ndarray, lags: Iterable[int], clip: float | None = 3.0) -> list[float]:
+    """`autocorr` at each lag, clipping and centring the values once."""
     v = np.asarray(values, dtype=np.float64)
-    if len(v) <= lag + 2:
-        return 0.0
-    if clip is not None:
-        m, d = median(v), mad(v)
-        if d > 0:
-            v = np.clip(v, m - clip * d, m + clip * d)
-    v = v - v.mean()
-    den = float(np.dot(v, v))
-    return float(np.dot(v[:-lag], v[lag:]) / den) if den > 0 else 0.0
+    out, den = [], None
+    for lag in lags:
+        if len(v) <= lag + 2:
+            out.append(0.0)
+            continue
+        if den is None:
+            if clip is not None:
+                m, d = median(v), mad(v)
+                if d > 0:
+                    v = np.clip(v, m - clip * d, m + clip * d)
+            v = v - v.mean()
+            den = float(np.dot(v, v))
+        out.append(float(np.dot(v[:-lag], v[lag:]) / den) if den > 0 else 0.0)
+    return out
 
 
 # -- spikes ------------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def swing(ctx: Context, s: Series) -> Swing:
         dev = small - coarse
         h = n // 2
         late = (v - coarse)[h:]
-        ac = max((stats.autocorr(late, k) for k in range(1, 5)), key=abs)
+        ac = max(stats.autocorrs(late, range(1, 5)), key=abs)
         return Swing(amplitude=stats.iqr_scale(dev), early=stats.iqr_scale(dev[:h]),
                      late=stats.iqr_scale(dev[h:]), spread=stats.compare_spread(dev[:h], dev[h:]),
                      logged=logged, autocorr=ac)
