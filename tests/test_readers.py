@@ -74,6 +74,19 @@ def test_keras_history_dict(tmp_path):
     assert not run.problems
 
 
+def test_keras_history_numbers(tmp_path):
+    """Plain lists convert in one go; nulls are NaN, huge ints infinite, booleans and text no history."""
+    history = _history(4)
+    history["loss"] = [1, None, 0.5, 10 ** 400]
+    (tmp_path / "history.json").write_text(json.dumps(history))
+    values = _one(tmp_path / "history.json").series["loss"].values
+    assert values[0] == 1.0 and math.isnan(values[1]) and values[2] == 0.5 and values[3] == math.inf
+    for odd in ([True, 0.5, 0.4, 0.3], ["0.5", 0.5, 0.4, 0.3], [[1], 0.5, 0.4, 0.3]):
+        history["loss"] = odd
+        (tmp_path / "history.json").write_text(json.dumps(history))
+        assert _read(tmp_path / "history.json") == []
+
+
 def test_keras_history_python_repr_string(tmp_path):
     history = {"loss": [np.float32(0.5), np.float32(0.25)], "val_loss": [float("nan"), 0.3]}
     with open(tmp_path / "model_history.json", "w") as f:
@@ -234,6 +247,43 @@ def test_parquet_long_form_with_runs(tmp_path):
     assert a.series["val_loss"].steps.tolist() == [1, 3]
     assert a.series["loss"].wall_times.tolist() == [1000.0, 1001.0, 1002.0, 1003.0, 1004.0]
     assert runs[1].series["loss"].values[0] == 2.0
+
+
+def _same_runs(a: list[Run], b: list[Run]) -> None:
+    assert [r.name for r in a] == [r.name for r in b] and [r.notes for r in a] == [r.notes for r in b]
+    for x, y in zip(a, b):
+        assert list(x.series) == list(y.series)
+        for name in x.series:
+            sx, sy = x.series[name], y.series[name]
+            assert sx.steps.tobytes() == sy.steps.tobytes() and sx.steps.dtype == np.int64
+            assert sx.values.tobytes() == sy.values.tobytes() and sx.wall_times.tobytes() == sy.wall_times.tobytes()
+
+
+@pytest.mark.parametrize("with_run", [True, False])
+def test_parquet_long_row_order_does_not_matter(tmp_path, with_run):
+    """Blocks per (run, tag) are read as views, other orders are sorted: the same runs either way."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(0)
+    n = 4000
+    runs = rng.choice(np.array(["b", "a", None], dtype=object), n) if with_run else None
+    tags = rng.choice(np.array(["val_loss", "loss", "acc", None], dtype=object), n)
+    columns = {"tag": pa.array(tags), "step": np.arange(n) // 3, "wall_time": np.arange(n) * 0.5,
+               "value": pa.array(rng.normal(size=n), mask=rng.random(n) < 0.05)}
+    if with_run:
+        columns["run"] = pa.array(runs)
+    table = pa.table(columns)
+    pq.write_table(table, tmp_path / "logged.parquet", row_group_size=900)  # several row groups
+    key = [f"{r}/{t}" for r, t in zip(runs if with_run else [""] * n, tags)]
+    blocks = table.take(pa.array(sorted(range(n), key=key.__getitem__)))  # each (run, tag) contiguous
+    pq.write_table(blocks, tmp_path / "blocks.parquet")
+    logged, grouped = _read(tmp_path / "logged.parquet"), _read(tmp_path / "blocks.parquet")
+    assert len(logged) == (3 if with_run else 1)  # a, b and the rows without a run
+    for run in grouped:
+        run.name = run.name.replace("blocks.parquet", "logged.parquet")
+    _same_runs(logged, grouped)
+    loss = logged[-1 if not with_run else 0].series["loss"]
+    assert np.all(np.diff(loss.steps) > 0) and not np.isnan(loss.values).any()
 
 
 def test_parquet_wide_form_nulls_and_nan(tmp_path):

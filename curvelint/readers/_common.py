@@ -69,31 +69,44 @@ def add_series(run: Run, columns: dict[str, tuple[Any, Any, Any]]) -> None:
     unordered: list[str] = []
     repeated: list[str] = []
     for name, (steps, values, walls) in columns.items():
-        steps = np.asarray(steps, dtype=np.float64)
+        steps = _exact_steps(steps)
         values = np.asarray(values, dtype=np.float64)
         walls = None if walls is None else np.asarray(walls, dtype=np.float64)
-        keep = np.abs(steps) < 2.0 ** 62  # drops NaN (not logged) and steps beyond int64
-        if not keep.any():
+        if steps.dtype != np.int64:  # drop NaN (not logged) and steps beyond int64
+            keep = np.abs(steps) < 2.0 ** 62
+            if not keep.all():
+                steps, values = steps[keep], values[keep]
+                walls = None if walls is None else walls[keep]
+        if not len(steps):
             continue  # never logged: no series
-        if not keep.all():
-            steps, values = steps[keep], values[keep]
-            walls = None if walls is None else walls[keep]
-        if len(steps) > 1 and np.any(np.diff(steps) < 0):
-            order = np.argsort(steps, kind="stable")
-            steps, values = steps[order], values[order]
-            walls = None if walls is None else walls[order]
-            unordered.append(name)
-        if len(steps) > 1 and np.any(np.diff(steps) == 0):
-            last = np.ones(len(steps), dtype=bool)
-            last[:-1] = steps[1:] != steps[:-1]
-            repeated.append(f"{name} ({int((~last).sum())})")
-            steps, values = steps[last], values[last]
-            walls = None if walls is None else walls[last]
-        run.series[name] = Series(name, steps.astype(np.int64), values, walls)
+        gaps = np.diff(steps)
+        if len(gaps) and gaps.min() <= 0:  # else strictly increasing (the usual case): nothing to do
+            if gaps.min() < 0:
+                order = np.argsort(steps, kind="stable")
+                steps, values = steps[order], values[order]
+                walls = None if walls is None else walls[order]
+                unordered.append(name)
+                gaps = np.diff(steps)
+            if not gaps.all():
+                last = np.ones(len(steps), dtype=bool)
+                last[:-1] = gaps != 0
+                repeated.append(f"{name} ({int((~last).sum())})")
+                steps, values = steps[last], values[last]
+                walls = None if walls is None else walls[last]
+        run.series[name] = Series(name, steps.astype(np.int64, copy=False), values, walls)
     if unordered:
         run.notes.append(f"steps were not in order; sorted {names(unordered)}")
     if repeated:
         run.notes.append(f"repeated steps: kept the last value per step, dropped earlier points of {names(repeated)}")
+
+
+def _exact_steps(steps: Any) -> np.ndarray:
+    """Steps as int64 when they are integers that float64 holds exactly (no conversion), else as float64."""
+    if isinstance(steps, np.ndarray) and steps.dtype.kind in "iu" and len(steps):
+        lo, hi = steps.min(), steps.max()
+        if -(2 ** 53) <= lo and hi <= 2 ** 53:
+            return steps.astype(np.int64, copy=False)
+    return np.asarray(steps, dtype=np.float64)
 
 
 def constant_lr_hparams(run: Run) -> None:

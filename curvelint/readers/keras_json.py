@@ -76,22 +76,41 @@ def _from_repr(text: str) -> Any:
         return None
 
 
-def history_dict(obj: Any) -> dict[str, list[float]] | None:
-    """The metric lists of a Keras history (None when `obj` is not one)."""
+_PLAIN = {float, int, type(None)}
+
+
+def _numbers(values: list) -> np.ndarray | None:
+    """The list as float64 (null -> NaN), or None when an item is not a number (bools and text are not).
+
+    Plain lists of floats/ints/nulls convert in one numpy call; anything else goes item by item.
+    """
+    if set(map(type, values)) <= _PLAIN:
+        try:
+            return np.asarray(values, dtype=np.float64)
+        except OverflowError:  # an int beyond float range: to_float makes it +-inf
+            pass
+    numbers = [to_float(v) if v is not None else float("nan") for v in values]
+    if any(n is None for n in numbers) or any(isinstance(v, str) for v in values):
+        return None
+    return np.asarray(numbers, dtype=np.float64)
+
+
+def history_dict(obj: Any) -> dict[str, np.ndarray] | None:
+    """The metric lists of a Keras history as float64 arrays (None when `obj` is not one)."""
     if isinstance(obj, str):
         obj = _from_repr(obj)
     if isinstance(obj, dict) and isinstance(obj.get("history"), dict):
         obj = obj["history"]
     if not isinstance(obj, dict) or not obj:
         return None
-    out: dict[str, list[float]] = {}
+    out: dict[str, np.ndarray] = {}
     for key, values in obj.items():
         if not isinstance(key, str) or not isinstance(values, list):
             return None
-        numbers = [to_float(v) if v is not None else float("nan") for v in values]
-        if any(n is None for n in numbers) or any(isinstance(v, str) for v in values):
+        numbers = _numbers(values)
+        if numbers is None:
             return None
-        out[key] = numbers  # type: ignore[assignment]
+        out[key] = numbers
     if not any(metric_like(k) for k in out):
         return None
     train_lengths = {len(v) for k, v in out.items() if not k.startswith("val_")}

@@ -45,6 +45,13 @@ def _numeric(dtype: Any) -> bool:
         or t.is_timestamp(dtype) or t.is_dictionary(dtype) and _numeric(dtype.value_type)
 
 
+def _text(dtype: Any) -> bool:
+    import pyarrow as pa
+
+    t = pa.types
+    return t.is_string(dtype) or t.is_large_string(dtype) or t.is_binary(dtype) or t.is_large_binary(dtype)
+
+
 def _floats(column: Any) -> tuple[np.ndarray, np.ndarray]:
     """(values as float64 with NaN for null, null mask) of a numeric or timestamp column."""
     import pyarrow as pa
@@ -53,34 +60,49 @@ def _floats(column: Any) -> tuple[np.ndarray, np.ndarray]:
     column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
-    null = np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+    null = np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool) if column.null_count \
+        else np.zeros(len(column), dtype=bool)
     if pa.types.is_timestamp(column.type):
         scale = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[column.type.unit]
         values = pc.cast(column.cast(pa.timestamp(column.type.unit)), pa.int64()).to_numpy(zero_copy_only=False)
         values = np.asarray(values, dtype=np.float64) / scale
     else:
         values = np.asarray(pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64)
-    values = values.copy()
-    values[null] = np.nan
+    if null.any():  # else the (possibly read-only, zero-copy) array as it is
+        values = values.copy()
+        values[null] = np.nan
     return values, null
+
+
+def _steps(column: Any) -> np.ndarray:
+    """A step column: int64 as it is when it is integer without nulls (no float round trip), else `_floats`."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(column.type) and not column.null_count and not pa.types.is_uint64(column.type):
+        return np.asarray(column.to_numpy(), dtype=np.int64)
+    return _floats(column)[0]
 
 
 def _labels(column: Any) -> tuple[list[str], np.ndarray]:
     """(distinct labels as text, label index per row; -1 for null) of a tag or run column."""
     import pyarrow as pa
 
-    column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):  # read as dictionary (`_reader`): no hashing of every row
+        column = pa.table({"c": column}).unify_dictionaries().column(0).combine_chunks()
+        labels = [str(v) for v in column.dictionary.to_pylist()]
+        if len(set(labels)) < len(labels):  # a dictionary with repeated values: encode again
+            column = column.dictionary_decode()
     if not pa.types.is_dictionary(column.type):
-        column = column.dictionary_encode()
-    labels = [str(v) for v in column.dictionary.to_pylist()]
-    index = column.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return labels, index
+        column = column.combine_chunks().dictionary_encode()
+        labels = [str(v) for v in column.dictionary.to_pylist()]
+    index = column.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return labels, index.astype(np.int32 if len(labels) < 1 << 31 else np.int64, copy=False)
 
 
-def _runs(table: Any, cols: dict[str, str], source: RunSource) -> list[tuple[Run, np.ndarray]]:
-    """One (run, row indices) per value of the run column, or the whole table as one run."""
+def _runs(table: Any, cols: dict[str, str], source: RunSource) -> list[tuple[Run, np.ndarray | None]]:
+    """One (run, row indices) per value of the run column, or the whole table as one run (rows None)."""
     if RUN not in cols:
-        return [(new_run(source, FORMAT), np.arange(table.num_rows))]
+        return [(new_run(source, FORMAT), None)]
     labels, index = _labels(table.column(cols[RUN]))
     out = []
     for k, label in sorted(enumerate(labels), key=lambda kl: kl[1]):
@@ -105,20 +127,67 @@ def _read_long(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
     wanted = [cols[c] for c in (*LONG, RUN, *WALL) if c in cols]
     table = pf.read(columns=wanted)
     tags, tag_index = _labels(table.column(cols["tag"]))
-    steps, _ = _floats(table.column(cols["step"]))
+    steps = _steps(table.column(cols["step"]))
     values, value_null = _floats(table.column(cols["value"]))
     walls = _wall(table, cols, pf.schema_arrow)
+    run_labels, run_index = _labels(table.column(cols[RUN])) if RUN in cols else ([""], None)
+    # one sort key: run (by name, null last) then tag (by name); a stable sort keeps row order within
+    wide = np.int32 if (len(run_labels) + 1) * (len(tags) + 1) < 1 << 31 else np.int64
+    run_rank, tag_rank = _ranks(run_labels, wide), _ranks(tags, wide)
+    key = tag_rank[tag_index]
+    run_key = None if run_index is None else run_rank[run_index]
+    if run_key is not None:
+        key += run_key * wide(len(tags) + 1)
+    logged = (tag_index >= 0) & ~value_null
+    rows = None if logged.all() else np.flatnonzero(logged)
+    if rows is not None:
+        key = key[rows]
+    changes = key[1:] != key[:-1]
+    pieces = int(np.count_nonzero(changes)) + 1
+    cuts = np.flatnonzero(changes) + 1 if pieces <= (len(run_labels) + 1) * (len(tags) + 1) else None
+    if len(key) and (cuts is None or pieces > _distinct(key, cuts)):
+        # some (run, tag) comes in several pieces (e.g. rows in logging order): sort the rows by key
+        order = np.argsort(key.astype(np.uint16) if key.max() < 1 << 16 else key, kind="stable")  # uint16: radix
+        counts = np.bincount(key)
+        cuts = np.cumsum(counts[counts > 0])[:-1]
+        key = key[order[np.r_[0, cuts]]]  # one key per block
+        rows = order if rows is None else rows[order]
+    elif len(key):  # each (run, tag) is one block of rows already (a writer's usual order): series are views
+        key = key[np.r_[0, cuts]]
+    if rows is not None:
+        steps, values = steps[rows], values[rows]
+        walls = None if walls is None else walls[rows]
+    bounds = [0, *cuts.tolist(), len(steps)]
+    tag_names = sorted(tags)
+    groups: dict[int, dict[str, tuple]] = {}
+    for block, (lo, hi) in zip(key.tolist(), zip(bounds, bounds[1:])):
+        if hi > lo:
+            r, t = divmod(block, len(tags) + 1)
+            groups.setdefault(r, {})[tag_names[t]] = (steps[lo:hi], values[lo:hi],
+                                                     None if walls is None else walls[lo:hi])
+    present = np.zeros(1, dtype=np.int64) if run_key is None else \
+        np.flatnonzero(np.bincount(run_key, minlength=len(run_labels) + 1))  # no run column: one run
+    ordered = sorted(run_labels)
     runs = []
-    for run, rows in _runs(table, cols, source):
-        rows = rows[(tag_index[rows] >= 0) & ~value_null[rows]]
-        order = rows[np.argsort(tag_index[rows], kind="stable")]
-        bounds = np.flatnonzero(np.diff(tag_index[order])) + 1
-        columns = {}
-        for part in np.split(order, bounds) if len(order) else []:
-            columns[tags[tag_index[part[0]]]] = (steps[part], values[part], None if walls is None else walls[part])
-        add_series(run, dict(sorted(columns.items())))
+    for r in present.tolist():  # every run with a row, logged or not, in name order; null run last
+        name = None if RUN not in cols else f"{source.path}:{ordered[r] if r < len(ordered) else ''}"
+        run = new_run(source, FORMAT, name=name)
+        add_series(run, dict(sorted(groups.get(r, {}).items())))
         runs.append(run)
     return runs
+
+
+def _distinct(key: np.ndarray, cuts: np.ndarray) -> int:
+    """Number of distinct values of `key`, given the `cuts` where it changes (each block has one value)."""
+    return len(np.unique(key[np.r_[0, cuts]]))
+
+
+def _ranks(labels: list[str], dtype: type) -> np.ndarray:
+    """Position of each label in name order, by label index; index -1 (null) ranks last."""
+    rank = np.empty(len(labels) + 1, dtype=dtype)
+    rank[sorted(range(len(labels)), key=labels.__getitem__)] = np.arange(len(labels))
+    rank[-1] = len(labels)
+    return rank
 
 
 def _wide_axis(pf: Any, cols: dict[str, str], metrics: list[str]) -> tuple[str | None, str | None]:
@@ -165,7 +234,10 @@ def _read_wide(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
         run.notes.extend(notes)
         columns = {}
         for m, (values, null) in data.items():
-            keep = rows[~null[rows]]
+            if rows is None and not null.any():  # the whole column: no copy
+                columns[m] = (steps, values, walls)
+                continue
+            keep = np.flatnonzero(~null) if rows is None else rows[~null[rows]]
             columns[m] = (steps[keep], values[keep], None if walls is None else walls[keep])
         add_series(run, columns)
         runs.append(run)
@@ -184,6 +256,9 @@ def read(source: RunSource) -> list[Run]:
         for name in pf.schema_arrow.names:
             cols.setdefault(name.lower(), name)
         long = all(c in cols for c in LONG)
+        labels = [cols[c] for c in ("tag", RUN) if c in cols and _text(pf.schema_arrow.field(cols[c]).type)]
+        if labels:  # run/tag strings come as Parquet's own dictionary: no hashing of every row
+            pf = pq.ParquetFile(path, read_dictionary=labels)
         runs = _read_long(pf, cols, source) if long else _read_wide(pf, cols, source)
     except (OSError, ValueError, pa.ArrowException) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
