@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 
 Direction = Literal["min", "max"]
@@ -98,10 +98,14 @@ class Roles:
         return [(f.name, getattr(self, f.name)) for f in fields(self) if f.name in ROLE_NAMES and getattr(self, f.name)]
 
     def role_of(self, series_name: str) -> str | None:
+        return self._roles_by_name.get(series_name)
+
+    @cached_property
+    def _roles_by_name(self) -> dict[str, str]:
+        by_name: dict[str, str] = {}
         for role, name in self.items():
-            if name == series_name:
-                return role
-        return None
+            by_name.setdefault(name, role)  # the first role in field order, as a scan would find
+        return by_name
 
 
 def _match(names: list[str], patterns: tuple[str, ...], taken: set[str]) -> str | None:

@@ -212,6 +212,8 @@ class ChanceLevel(Rule):
     def _judge(self, ctx: Context, split: str, loss: Series | None, acc: Series | None,
                known: Classes | None, stalled: bool):
         o = ctx.options
+        if not known and (loss is None or acc is None):
+            return None  # C can only be inferred from a loss and an accuracy together
         ll = late_level(loss, o["late"]) if loss is not None else None
         al = late_level(acc, o["late"]) if acc is not None else None
         if ll is not None and ll.moving(o["alpha"], "down"):

@@ -39,7 +39,7 @@ class ConstantMetric(Rule):
     options = {"min_points": Option(3, "fewest points for a series to be judged")}
 
     def check(self, ctx: Context):
-        moving = [n for n, s in ctx.run.series.items() if len(s) > 1 and _spread(s.values) > 0]
+        moving: list[str] | None = None  # series that do change (only needed for a value at its optimum)
         for name, s in sorted(ctx.run.series.items()):
             role = ctx.roles.role_of(name)
             direction = ctx.direction(name)
@@ -49,8 +49,11 @@ class ConstantMetric(Rule):
             if len(values) < ctx.options["min_points"] or not np.all(values == values[0]):
                 continue
             value = float(values[0])
-            if _at_optimum(value, direction) and any(m != name for m in moving):
-                continue
+            if _at_optimum(value, direction):
+                if moving is None:
+                    moving = [n for n, s in ctx.run.series.items() if len(s) > 1 and _spread(s.values) > 0]
+                if any(m != name for m in moving):
+                    continue
             yield ctx.finding(
                 f"exactly {value:.6g} at all {len(values)} points (steps {s.steps[0]}..{s.steps[-1]})",
                 metric=name, step=s.steps[0],
