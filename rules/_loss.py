@@ -137,8 +137,9 @@ class Swing:
         return abs(self.autocorr) >= min_autocorr
 
 
-def swing(ctx: Context, s: Series) -> Swing:
-    def compute() -> Swing:
+def _deviations(ctx: Context, s: Series) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(dev, v - coarse, logged): the smoothed and the raw curve (log or scaled) minus its coarse level."""
+    def compute() -> tuple[np.ndarray, np.ndarray, bool]:
         n = len(s)
         v, logged = stats.to_log(s.values)
         if not logged:
@@ -148,12 +149,24 @@ def swing(ctx: Context, s: Series) -> Swing:
         paired[1:] = 0.5 * (v[1:] + v[:-1])  # an odd median window would follow a period-2 zigzag
         # at least 9 points: one full period of a period-4..8 wave, so the level does not follow it
         coarse = stats.rolling_median(paired, max(9, int(0.2 * n)) | 1, mode="mirror")
-        dev = small - coarse
-        h = n // 2
-        late = (v - coarse)[h:]
-        ac = max(stats.autocorrs(late, range(1, 5)), key=abs)
+        return small - coarse, v - coarse, logged
+
+    return ctx.memo(("loss.deviations", s.name), compute)
+
+
+def swing_late(ctx: Context, s: Series) -> float:
+    """`swing(ctx, s).late` alone (cheaper: a rule can stop on it before the rest is computed)."""
+    dev = _deviations(ctx, s)[0]
+    return ctx.memo(("loss.swing_late", s.name), lambda: stats.iqr_scale(dev[len(s) // 2:]))
+
+
+def swing(ctx: Context, s: Series) -> Swing:
+    def compute() -> Swing:
+        dev, raw, logged = _deviations(ctx, s)
+        h = len(s) // 2
+        ac = max(stats.autocorrs(raw[h:], range(1, 5)), key=abs)
         return Swing(amplitude=stats.iqr_scale(dev), early=stats.iqr_scale(dev[:h]),
-                     late=stats.iqr_scale(dev[h:]), spread=stats.compare_spread(dev[:h], dev[h:]),
+                     late=swing_late(ctx, s), spread=stats.compare_spread(dev[:h], dev[h:]),
                      logged=logged, autocorr=ac)
 
     return ctx.memo(("loss.swing", s.name), compute)

@@ -76,9 +76,6 @@ class DivergingLoss(Rule):
         n, i = len(s), sh.best_index
         if n - i < max(o["min_tail"], o["min_tail_fraction"] * n):
             return  # ends at (or next to) its best
-        after = L.trend(ctx, s, i, n)
-        if not (after.p_value < o["alpha"] and after.slope > 0):
-            return
         top = max(sh.first, sh.start)
         rise = sh.end - sh.best
         retained = _retained(top, sh.best, sh.end)
@@ -86,6 +83,9 @@ class DivergingLoss(Rule):
         rise_rel = rise / (abs(sh.best) if sh.best > 0 else sh.scale)
         far = retained >= o["min_retained"] or (ratio >= o["min_ratio"] and retained >= 0.1)
         if rise_rel < o["min_rise"] or not far:
+            return  # (checked before the trend test: it costs more)
+        after = L.trend(ctx, s, i, n)
+        if not (after.p_value < o["alpha"] and after.slope > 0):
             return
         L.claim(ctx, s.name)
         ratio_txt = f"{ratio:.3g}x the minimum, " if math.isfinite(ratio) else ""

@@ -74,10 +74,12 @@ class OscillatingLoss(Rule):
         if L.claimed(ctx, s.name):
             return
         o = ctx.options
+        if L.swing_late(ctx, s) < o["min_swing"]:
+            return  # small swings: the rest of `swing` is not needed
         sw = L.swing(ctx, s)
         # settling = the swings shrink, clearly (ratio) and significantly (Brown-Forsythe)
         settling = sw.spread.ratio < o["min_spread_ratio"] and sw.spread.p_value < o["settle_alpha"]
-        if sw.late < o["min_swing"] or settling or not sw.structured(o["min_autocorr"]):
+        if settling or not sw.structured(o["min_autocorr"]):
             return
         n, h = len(s), len(s) // 2
         tr = L.trend(ctx, s, h, n)

@@ -72,19 +72,19 @@ class SlowConvergence(Rule):
         whole = L.trend(ctx, s)
         if not (whole.p_value < o["alpha"] and whole.slope < 0):
             return
+        sh = L.shape(ctx, s)
+        span = float(s.steps[-1] - s.steps[0])
+        mean_slope = (sh.end - sh.start) / span if span > 0 else 0.0
+        drop = (sh.start - sh.end) / sh.scale
+        if mean_slope >= 0 or drop > o["max_drop"]:
+            return  # (checked before the late-window trend test: it costs more)
         lo = n - max(5, int(round(n * o["tail"])))
         late = L.trend(ctx, s, lo, n)
         if not (late.p_value < o["alpha"] and late.slope < 0):
             return  # flattened out: converged (possibly at a high loss)
-        sh = L.shape(ctx, s)
-        span = float(s.steps[-1] - s.steps[0])
-        mean_slope = (sh.end - sh.start) / span if span > 0 else 0.0
-        if mean_slope >= 0:
-            return
         linearity = late.slope / mean_slope
         remaining = -late.slope * span / max(abs(sh.end), 1e-12 * sh.scale)
-        drop = (sh.start - sh.end) / sh.scale
-        if linearity < o["min_linearity"] or remaining < o["min_remaining"] or drop > o["max_drop"]:
+        if linearity < o["min_linearity"] or remaining < o["min_remaining"]:
             return
         L.claim(ctx, s.name)
         yield ctx.finding(
