@@ -17,8 +17,13 @@ TensorBoard's EventAccumulator keeping every scalar; tbparse (if installed); the
 its gRPC API reports every tag complete; skipped if it cannot be driven); pyarrow
 reading the same points from one Parquet file.
 
+With ``--tools memory``: ``engine.lint`` with 1 and 2 jobs, the peak RSS of the main
+process and of the largest worker (``RUSAGE_CHILDREN``), to check that the peak per
+process does not grow with the number of runs.
+
     python benchmarks/bench_tensorboard.py                      # large 2x10x100k, tf2, small 200x8x200
     python benchmarks/bench_tensorboard.py --runs 20 --trees large   # the issue's full-size tree
+    python benchmarks/bench_tensorboard.py --trees large,tf2 --tools reader,cli,memory,ea   # peak RSS
 """
 
 from __future__ import annotations
@@ -152,6 +157,15 @@ reader = SummaryReader(sys.argv[1], pivot=False)
 print(len(reader.scalars) + len(reader.tensors))  # TF2 tensor scalars come out as tensors
 """
 
+LINT_RSS = """
+import resource, sys
+from curvelint.engine import lint
+report = lint([sys.argv[1]], jobs=int(sys.argv[2]))
+peak = lambda who: resource.getrusage(who).ru_maxrss / 1024
+# RUSAGE_CHILDREN: the largest of the worker processes (all joined when lint() returns)
+print(sum(r.points for r in report.runs), f"{peak(resource.RUSAGE_SELF):.0f}", f"{peak(resource.RUSAGE_CHILDREN):.0f}")
+"""
+
 PARQUET = """
 import sys
 import pyarrow.parquet as pq
@@ -202,6 +216,7 @@ class Result:
     points: int | None
     rss_mb: float | None
     note: str = ""
+    stdout: str = ""
 
 
 def measure(tool: str, argv: list[str], timeout: float, env: dict | None = None) -> Result:
@@ -229,9 +244,9 @@ def measure(tool: str, argv: list[str], timeout: float, env: dict | None = None)
         return Result(tool, None, None, rss, f"failed (exit {proc.returncode}): {errtext.strip()[-200:]}")
     try:
         fields = text.split()
-        return Result(tool, seconds, int(fields[0]), rss)
+        return Result(tool, seconds, int(fields[0]), rss, stdout=text)
     except (ValueError, IndexError):
-        return Result(tool, seconds, None, rss)
+        return Result(tool, seconds, None, rss, stdout=text)
 
 
 def warm_page_cache(root: Path) -> None:
@@ -263,9 +278,23 @@ def run_tools(tree: Tree, root: Path, tools: list[str], timeout: float) -> list[
                 results.append(measure("tbparse", [PY, "-c", TBPARSE, logs], timeout))
         elif tool == "rust":
             results.append(_rust(tree, logs, timeout))
+        elif tool == "memory":
+            results.extend(_lint_rss(logs, timeout))
         elif tool == "parquet":
             results.append(measure("pyarrow Parquet", [PY, "-c", PARQUET, str(root / "points.parquet")], timeout))
     return results
+
+
+def _lint_rss(logs: str, timeout: float) -> list[Result]:
+    """`engine.lint` with 1 and 2 jobs: peak RSS of the main process and of the largest worker."""
+    out = []
+    for jobs in (1, 2):
+        r = measure(f"lint --jobs {jobs}", [PY, "-c", LINT_RSS, logs, str(jobs)], timeout)
+        fields = r.stdout.split()
+        if r.seconds is not None and len(fields) == 3:
+            r.note = f"peak RSS: main {fields[1]} MB" + (f", largest worker {fields[2]} MB" if jobs > 1 else "")
+        out.append(r)
+    return out
 
 
 def _rust(tree: Tree, logs: str, timeout: float) -> Result:
@@ -314,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--small-tags", type=int, default=8)
     ap.add_argument("--small-points", type=int, default=200)
     ap.add_argument("--trees", default="large,tf2,small", help="comma-separated: large, tf2, small")
-    ap.add_argument("--tools", default="reader,cli,ea,tbparse,rust,parquet", help="comma-separated subset")
+    ap.add_argument("--tools", default="reader,cli,ea,tbparse,rust,parquet",
+                    help="comma-separated subset; also: memory (engine.lint with 1 and 2 jobs, per-process peaks)")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="where trees are generated (cached)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per tool run")
     ap.add_argument("--generate", help=argparse.SUPPRESS)  # internal: generate one tree (JSON spec) and exit
