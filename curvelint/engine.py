@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from curvelint import readers
 from curvelint.config import Config, local_suppressions
@@ -154,29 +154,60 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
     extras = extras or Extras()
     sources, errors = discover(list(paths), config.exclude)
     report = Report(errors=errors)
-    batches = _batches(sources, jobs) if jobs > 1 and len(sources) > 1 else []
-    if len(batches) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
-            for per_batch in pool.map(_lint_batch, [(b, config, extras) for b in batches]):
-                _collect(report, per_batch)
+    selected = select_rules(config)
+    if jobs > 1 and len(sources) > 1:
+        _collect(report, _in_workers(sources, config, extras, selected, jobs))
     else:
-        selected = select_rules(config)
         _collect(report, (_lint_source(s, config, extras, selected) for s in sources))
     report.elapsed = time.perf_counter() - start
     return report
 
 
-def _batches(sources: list[RunSource], jobs: int, per_job: int = 4) -> list[list[RunSource]]:
-    """Consecutive sources in about `per_job` batches per worker of about equal bytes (a few
-    batches each, so one large run does not leave the other workers idle at the end).
+def _in_workers(sources: list[RunSource], config: Config, extras: Extras, selected: list[Selected],
+                jobs: int, per_job: int = 4) -> Iterator[list[Linted]]:
+    """Lint in `jobs` worker processes; yields each source's results in source order.
+
+    With many sources, this process first lints the smallest one itself: that imports what
+    the readers load lazily (protobuf, ...) once, before the workers are forked, rather than
+    once in every worker. Consecutive sources go to a worker together (`_batches`).
+    """
+    sizes = [_size(s) for s in sources]
+    warm_at, warm = -1, None
+    if len(sources) >= 2 * jobs * per_job:
+        warm_at = min(range(len(sources)), key=sizes.__getitem__)
+        warm = _lint_source(sources[warm_at], config, extras, selected)
+    rest = [(s, n) for i, (s, n) in enumerate(zip(sources, sizes)) if i != warm_at]
+    batches = _batches([s for s, _ in rest], [n for _, n in rest], jobs * per_job)
+    if len(batches) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
+            done = pool.map(_lint_batch, [(b, config, extras) for b in batches])
+            results: Iterable[list[Linted]] = (per_source for per_batch in done for per_source in per_batch)
+            yield from _insert(results, warm_at, warm)
+    else:
+        yield from _insert((_lint_source(s, config, extras, selected) for s, _ in rest), warm_at, warm)
+
+
+def _insert(results: Iterable[list[Linted]], at: int, item: list[Linted] | None) -> Iterator[list[Linted]]:
+    """The results with `item` put back at position `at` (none when at < 0)."""
+    i = -1
+    for i, result in enumerate(results):
+        if i == at and item is not None:
+            yield item
+        yield result
+    if at == i + 1 and item is not None:
+        yield item
+
+
+def _batches(sources: list[RunSource], sizes: list[int], count: int) -> list[list[RunSource]]:
+    """Consecutive sources in about `count` batches of about equal bytes (a few batches per
+    worker, so that one large run does not leave the other workers idle at the end).
 
     Batches are consecutive and their results are collected in order: the report's order
     does not depend on `jobs`.
     """
-    sizes = [_size(s) for s in sources]
-    target = sum(sizes) / (jobs * per_job) or 1.0
+    target = sum(sizes) / count or 1.0
     out: list[list[RunSource]] = [[]]
     filled = 0.0
     for source, size in zip(sources, sizes):

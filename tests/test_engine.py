@@ -8,7 +8,7 @@ from conftest import FIXTURES
 
 from curvelint.config import Config
 from curvelint.discovery import RunSource
-from curvelint.engine import _batches, lint
+from curvelint.engine import _batches, _insert, lint
 from curvelint.roles import assign_roles
 
 
@@ -22,13 +22,22 @@ def _sources(tmp_path, sizes: list[int]) -> list[RunSource]:
 
 
 def test_batches_are_consecutive_and_cover_every_source(tmp_path):
-    sources = _sources(tmp_path, [100] * 30 + [500_000] + [100] * 9)
-    for jobs in (2, 3, 8):
-        batches = _batches(sources, jobs)
+    sizes = [100] * 30 + [500_000] + [100] * 9
+    sources = _sources(tmp_path, sizes)
+    for count in (2, 3, 8, 32):
+        batches = _batches(sources, sizes, count)
         assert [s for b in batches for s in b] == sources and all(batches)
         assert len(batches) > 1
-    big = next(b for b in _batches(sources, 2) if any("run30" in s.path for s in b))
+    big = next(b for b in _batches(sources, sizes, 8) if any("run30" in s.path for s in b))
     assert len(big) <= 2  # a large run is (nearly) a batch of its own
+
+
+def test_insert_puts_the_warm_up_result_back_in_place():
+    for n in range(4):
+        for at in range(-1, n + 1):
+            rest = [[i] for i in range(n + 1) if i != at]
+            out = list(_insert(iter(rest), at, [at] if at >= 0 else None))
+            assert out == ([[i] for i in range(n + 1)] if at >= 0 else rest)
 
 
 def test_report_order_does_not_depend_on_jobs():
@@ -38,7 +47,7 @@ def test_report_order_does_not_depend_on_jobs():
 
     paths = [str(FIXTURES / "train"), str(FIXTURES / "demo")]
     one = plain(lint(paths, Config(), jobs=1))
-    assert one[1]
+    assert one[1] and len(one[0]) >= 16  # enough runs for the warm-up run in the parent
     for jobs in (2, 3):
         assert plain(lint(paths, Config(), jobs=jobs)) == one
 
