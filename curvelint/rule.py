@@ -104,7 +104,7 @@ class Context:
         assert s is not None
         if len(s) < min_points:
             return None, f"{name}: {len(s)} finite points, need at least {min_points}"
-        if np.all(s.values == s.values[0]):
+        if self.memo(("constant", name), lambda: bool(np.all(s.values == s.values[0]))):
             return None, f"{name}: constant (reported by constant-metric)"
         return s, ""
 

@@ -271,9 +271,14 @@ def mann_kendall(y: np.ndarray, max_points: int = 2000) -> tuple[float, float, f
 def _mk_test(s: float, y: np.ndarray) -> tuple[float, float, float]:
     """(S, p, tau) from the Mann-Kendall statistic S of y (tie-corrected variance)."""
     n = len(y)
-    _, counts = np.unique(y, return_counts=True)
-    ties = counts[counts > 1].astype(np.float64)
-    var = (n * (n - 1) * (2 * n + 5) - float((ties * (ties - 1) * (2 * ties + 5)).sum())) / 18.0
+    srt = np.sort(y)
+    if srt[-1] == srt[-1] and not (srt[1:] == srt[:-1]).any():
+        tie_term = 0.0  # no ties (and no NaN): the common case, without np.unique's overhead
+    else:
+        _, counts = np.unique(srt, return_counts=True)
+        ties = counts[counts > 1].astype(np.float64)
+        tie_term = float((ties * (ties - 1) * (2 * ties + 5)).sum())
+    var = (n * (n - 1) * (2 * n + 5) - tie_term) / 18.0
     if var <= 0:
         return s, 1.0, 0.0
     z = (s - math.copysign(1.0, s)) / math.sqrt(var) if s != 0 else 0.0
