@@ -18,7 +18,7 @@ A table in neither layout is an "unreadable" problem naming the columns it has.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -130,64 +130,84 @@ def _read_long(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
     steps = _steps(table.column(cols["step"]))
     values, value_null = _floats(table.column(cols["value"]))
     walls = _wall(table, cols, pf.schema_arrow)
-    run_labels, run_index = _labels(table.column(cols[RUN])) if RUN in cols else ([""], None)
-    # one sort key: run (by name, null last) then tag (by name); a stable sort keeps row order within
-    wide = np.int32 if (len(run_labels) + 1) * (len(tags) + 1) < 1 << 31 else np.int64
-    run_rank, tag_rank = _ranks(run_labels, wide), _ranks(tags, wide)
-    key = tag_rank[tag_index]
-    run_key = None if run_index is None else run_rank[run_index]
-    if run_key is not None:
-        key += run_key * wide(len(tags) + 1)
-    logged = (tag_index >= 0) & ~value_null
-    rows = None if logged.all() else np.flatnonzero(logged)
-    if rows is not None:
+    run_labels, run_index = _labels(table.column(cols[RUN])) if RUN in cols else ([], None)
+    if run_index is not None and table.column(cols[RUN]).null_count:
+        run_index = np.where(run_index < 0, len(run_labels), run_index)  # the null run: after the others
+    # one grouping key per row: (run, tag) as label indices; names order the runs and series at the end
+    width = len(tags) + 1
+    key = tag_index if run_index is None else run_index * (np.int32(width) if (len(run_labels) + 1) * width < 1 << 31
+                                                           else np.int64(width)) + tag_index
+    rows = None
+    if table.column(cols["tag"]).null_count or value_null.any():  # drop rows without a tag or a value
+        rows = np.flatnonzero((tag_index >= 0) & ~value_null)
         key = key[rows]
-    changes = key[1:] != key[:-1]
-    pieces = int(np.count_nonzero(changes)) + 1
-    cuts = np.flatnonzero(changes) + 1 if pieces <= (len(run_labels) + 1) * (len(tags) + 1) else None
-    if len(key) and (cuts is None or pieces > _distinct(key, cuts)):
-        # some (run, tag) comes in several pieces (e.g. rows in logging order): sort the rows by key
-        order = np.argsort(key.astype(np.uint16) if key.max() < 1 << 16 else key, kind="stable")  # uint16: radix
-        counts = np.bincount(key)
-        cuts = np.cumsum(counts[counts > 0])[:-1]
-        key = key[order[np.r_[0, cuts]]]  # one key per block
-        rows = order if rows is None else rows[order]
-    elif len(key):  # each (run, tag) is one block of rows already (a writer's usual order): series are views
-        key = key[np.r_[0, cuts]]
-    if rows is not None:
         steps, values = steps[rows], values[rows]
         walls = None if walls is None else walls[rows]
-    bounds = [0, *cuts.tolist(), len(steps)]
-    tag_names = sorted(tags)
     groups: dict[int, dict[str, tuple]] = {}
-    for block, (lo, hi) in zip(key.tolist(), zip(bounds, bounds[1:])):
-        if hi > lo:
-            r, t = divmod(block, len(tags) + 1)
-            groups.setdefault(r, {})[tag_names[t]] = (steps[lo:hi], values[lo:hi],
-                                                     None if walls is None else walls[lo:hi])
-    present = np.zeros(1, dtype=np.int64) if run_key is None else \
-        np.flatnonzero(np.bincount(run_key, minlength=len(run_labels) + 1))  # no run column: one run
-    ordered = sorted(run_labels)
+    for k, sel in _blocks(key, run_index if run_index is None or rows is None else run_index[rows],
+                          len(run_labels) + 1, width):
+        r, t = divmod(k, width)
+        groups.setdefault(r, {})[tags[t]] = (steps[sel], values[sel], None if walls is None else walls[sel])
+    if run_index is None:
+        present = [0]  # no run column: one run, even for an empty table
+    elif rows is None:
+        present = list(groups)
+    else:  # every run with a row, logged or not
+        present = np.flatnonzero(np.bincount(run_index, minlength=len(run_labels) + 1)).tolist()
     runs = []
-    for r in present.tolist():  # every run with a row, logged or not, in name order; null run last
-        name = None if RUN not in cols else f"{source.path}:{ordered[r] if r < len(ordered) else ''}"
+    for r in sorted(present, key=lambda r: (r == len(run_labels), run_labels[r] if r < len(run_labels) else "")):
+        name = None if run_index is None else f"{source.path}:{run_labels[r] if r < len(run_labels) else ''}"
         run = new_run(source, FORMAT, name=name)
         add_series(run, dict(sorted(groups.get(r, {}).items())))
         runs.append(run)
     return runs
 
 
-def _distinct(key: np.ndarray, cuts: np.ndarray) -> int:
-    """Number of distinct values of `key`, given the `cuts` where it changes (each block has one value)."""
-    return len(np.unique(key[np.r_[0, cuts]]))
+def _blocks(key: np.ndarray, run_key: np.ndarray | None, runs: int, width: int
+            ) -> Iterator[tuple[int, slice | np.ndarray]]:
+    """(key, its rows in row order) for each distinct key: run by run when each run is one block of rows."""
+    if run_key is not None and len(run_key):
+        cuts = np.flatnonzero(run_key[1:] != run_key[:-1]) + 1
+        if len(cuts) < runs and len(np.unique(run_key[np.r_[0, cuts]])) == len(cuts) + 1:
+            bounds = [0, *cuts.tolist(), len(key)]
+            for a, b in zip(bounds, bounds[1:]):
+                yield from _rows_of(key[a:b], a, width)
+            return
+    yield from _rows_of(key, 0, runs * width)
 
 
-def _ranks(labels: list[str], dtype: type) -> np.ndarray:
-    """Position of each label in name order, by label index; index -1 (null) ranks last."""
-    rank = np.empty(len(labels) + 1, dtype=dtype)
-    rank[sorted(range(len(labels)), key=labels.__getitem__)] = np.arange(len(labels))
-    rank[-1] = len(labels)
-    return rank
+def _rows_of(key: np.ndarray, offset: int, most: int) -> Iterator[tuple[int, slice | np.ndarray]]:
+    """(key, rows + offset) per distinct key of `key` (at most `most` of them).
+
+    Slices where the row order allows, i.e. one block of rows per key (a writer's usual
+    order) or the keys cycling in a fixed order (every tag at every step); else index
+    arrays from a stable sort.
+    """
+    n = len(key)
+    if not n:
+        return
+    changes = key[1:] != key[:-1]
+    pieces = int(np.count_nonzero(changes)) + 1
+    if pieces <= most:
+        cuts = np.flatnonzero(changes) + 1
+        firsts = key[np.r_[0, cuts]]
+        if len(np.unique(firsts)) == pieces:
+            bounds = [0, *cuts.tolist(), n]
+            for k, a, b in zip(firsts.tolist(), bounds, bounds[1:]):
+                yield k, slice(offset + a, offset + b)
+            return
+    again = np.flatnonzero(key[1:most + 1] == key[0])
+    period = int(again[0]) + 1 if len(again) else 0
+    if period and len(np.unique(key[:period])) == period and np.array_equal(key[period:], key[:-period]):
+        for g, k in enumerate(key[:period].tolist()):
+            yield k, slice(offset + g, offset + n, period)
+        return
+    order = np.argsort(key.astype(np.uint16) if key.max() < 1 << 16 else key, kind="stable")  # uint16: radix
+    counts = np.bincount(key)
+    used = np.flatnonzero(counts)
+    ends = np.cumsum(counts[used])
+    for k, a, b in zip(used.tolist(), (ends - counts[used]).tolist(), ends.tolist()):
+        yield k, order[a:b] + offset
 
 
 def _wide_axis(pf: Any, cols: dict[str, str], metrics: list[str]) -> tuple[str | None, str | None]:
