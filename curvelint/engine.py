@@ -112,6 +112,7 @@ def _suppressed(finding: Finding, config: Config, local: list[str]) -> bool:
 
 
 Linted = tuple[RunSummary, list[Finding], list[Abstention], int]
+MIN_PARALLEL_BYTES = 1 << 20  # smaller trees are linted faster than worker processes start
 
 
 def _lint_batch(job: tuple[list[RunSource], Config, Extras]) -> list[list[Linted]]:
@@ -155,23 +156,23 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
     sources, errors = discover(list(paths), config.exclude)
     report = Report(errors=errors)
     selected = select_rules(config)
-    if jobs > 1 and len(sources) > 1:
-        _collect(report, _in_workers(sources, config, extras, selected, jobs))
-    else:
+    sizes = [_size(s) for s in sources] if jobs > 1 and len(sources) > 1 else []
+    if sizes and sum(sizes) >= MIN_PARALLEL_BYTES:
+        _collect(report, _in_workers(sources, sizes, config, extras, selected, jobs))
+    else:  # one process: also when the logs are too small to repay starting workers
         _collect(report, (_lint_source(s, config, extras, selected) for s in sources))
     report.elapsed = time.perf_counter() - start
     return report
 
 
-def _in_workers(sources: list[RunSource], config: Config, extras: Extras, selected: list[Selected],
-                jobs: int, per_job: int = 4) -> Iterator[list[Linted]]:
+def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extras: Extras,
+                selected: list[Selected], jobs: int, per_job: int = 4) -> Iterator[list[Linted]]:
     """Lint in `jobs` worker processes; yields each source's results in source order.
 
     With many sources, this process first lints the smallest one itself: that imports what
     the readers load lazily (protobuf, ...) once, before the workers are forked, rather than
     once in every worker. Consecutive sources go to a worker together (`_batches`).
     """
-    sizes = [_size(s) for s in sources]
     warm_at, warm = -1, None
     if len(sources) >= 2 * jobs * per_job:
         warm_at = min(range(len(sources)), key=sizes.__getitem__)

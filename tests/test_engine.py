@@ -6,6 +6,7 @@ import dataclasses
 
 from conftest import FIXTURES
 
+from curvelint import engine
 from curvelint.config import Config
 from curvelint.discovery import RunSource
 from curvelint.engine import _batches, _insert, lint
@@ -40,7 +41,8 @@ def test_insert_puts_the_warm_up_result_back_in_place():
             assert out == ([[i] for i in range(n + 1)] if at >= 0 else rest)
 
 
-def test_report_order_does_not_depend_on_jobs():
+def test_report_order_does_not_depend_on_jobs(monkeypatch):
+    monkeypatch.setattr(engine, "MIN_PARALLEL_BYTES", 0)  # the fixtures are small: use workers anyway
     def plain(report):
         return ([dataclasses.asdict(r) for r in report.runs], [dataclasses.asdict(f) for f in report.findings],
                 [dataclasses.asdict(a) for a in report.abstentions], report.suppressed)
@@ -59,3 +61,11 @@ def test_cached_roles_are_independent_copies():
     assert b.directions["acc"] == "max" and b.val_loss == "val_loss"
     c = assign_roles(["loss", "val_loss", "acc"], {"val_loss": ["loss"]}, {"acc": "min"})
     assert c.val_loss == "loss" and c.directions["acc"] == "min"
+
+
+def test_small_trees_stay_in_one_process(monkeypatch):
+    def no_workers(*args, **kwargs):
+        raise AssertionError("worker processes started for a tiny tree")
+
+    monkeypatch.setattr(engine, "_in_workers", no_workers)
+    assert lint([str(FIXTURES / "demo")], Config(), jobs=4).runs
