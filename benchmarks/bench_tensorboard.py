@@ -158,12 +158,28 @@ print(len(reader.scalars) + len(reader.tensors))  # TF2 tensor scalars come out 
 """
 
 LINT_RSS = """
-import resource, sys
+import os, resource, sys, threading, time
 from curvelint.engine import lint
+hwm, done = {}, threading.Event()
+def watch():  # each worker's VmHWM (its peak RSS so far), polled until lint() returns
+    me = str(os.getpid())
+    while not done.is_set():
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    status = dict(line.split(":", 1) for line in fh if ":" in line)
+                if status["PPid"].strip() == me:
+                    hwm[pid] = max(hwm.get(pid, 0), int(status["VmHWM"].split()[0]) // 1024)
+            except (OSError, KeyError, ValueError):
+                pass
+        time.sleep(0.02)
+threading.Thread(target=watch, daemon=True).start()
 report = lint([sys.argv[1]], jobs=int(sys.argv[2]))
+done.set()
 peak = lambda who: resource.getrusage(who).ru_maxrss / 1024
 # RUSAGE_CHILDREN: the largest of the worker processes (all joined when lint() returns)
-print(sum(r.points for r in report.runs), f"{peak(resource.RUSAGE_SELF):.0f}", f"{peak(resource.RUSAGE_CHILDREN):.0f}")
+workers = "/".join(str(v) for v in hwm.values()) or "-"
+print(sum(r.points for r in report.runs), f"{peak(resource.RUSAGE_SELF):.0f}", f"{peak(resource.RUSAGE_CHILDREN):.0f}", workers)
 """
 
 PARQUET = """
@@ -291,8 +307,9 @@ def _lint_rss(logs: str, timeout: float) -> list[Result]:
     for jobs in (1, 2):
         r = measure(f"lint --jobs {jobs}", [PY, "-c", LINT_RSS, logs, str(jobs)], timeout)
         fields = r.stdout.split()
-        if r.seconds is not None and len(fields) == 3:
-            r.note = f"peak RSS: main {fields[1]} MB" + (f", largest worker {fields[2]} MB" if jobs > 1 else "")
+        if r.seconds is not None and len(fields) == 4:
+            r.note = f"peak RSS: main {fields[1]} MB" + (f", largest worker {fields[2]} MB (each: {fields[3]} MB)"
+                                                         if jobs > 1 else "")
         out.append(r)
     return out
 
