@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from curvelint.graph import input_preprocessing
 from curvelint.model import InputStats, Severity
 from curvelint.rule import Context, Option, Rule
 
@@ -54,6 +53,8 @@ class InputRange(Rule):
             return
         g = ctx.run.graph
         if g is not None and g.inputs:
+            from curvelint.graph import input_preprocessing  # imported only when a run has a graph
+
             pre = input_preprocessing(g)
             if pre and all(t.name in pre for t in g.inputs):
                 yield ctx.abstain(f"the model normalizes its inputs itself: {', '.join(sorted(pre.values()))}")

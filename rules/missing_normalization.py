@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from curvelint.graph import normalization_nodes, weight_depth
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
@@ -39,6 +38,8 @@ class MissingNormalization(Rule):
         if g is None:
             yield ctx.abstain("no model graph")
             return
+        from curvelint.graph import normalization_nodes, weight_depth  # only with a graph
+
         norms = normalization_nodes(g)
         if norms:
             yield ctx.abstain(f"{len(norms)} normalization layer(s), e.g. {norms[0]}")

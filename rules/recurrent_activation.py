@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from curvelint.graph import RECURRENT_OPS, loop_cells, recurrent_depth, tied_chains
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
@@ -54,6 +53,8 @@ class RecurrentActivation(Rule):
         if g is None:
             yield ctx.abstain("no model graph")
             return
+        from curvelint.graph import RECURRENT_OPS, loop_cells, recurrent_depth, tied_chains  # only with a graph
+
         unbounded = set(ctx.options["unbounded"])
         cells = [n for n in g.nodes if n.op in RECURRENT_OPS]
         unrolled = [c for c in ctx.memo("graph:tied-chains", lambda: tied_chains(g)) if unbounded & set(c.activations)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from curvelint.graph import saturating_paths
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
@@ -47,6 +46,8 @@ class SigmoidDepth(Rule):
         if g is None:
             yield ctx.abstain("no model graph")
             return
+        from curvelint.graph import saturating_paths  # only with a graph
+
         n = int(ctx.options["min_depth"])
         paths = ctx.memo("graph:saturating-paths", lambda: saturating_paths(g))
         deep = [p for p in paths if p.depth >= n]
