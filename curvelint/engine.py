@@ -166,7 +166,7 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
 
 
 def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extras: Extras,
-                selected: list[Selected], jobs: int, per_job: int = 4) -> Iterator[list[Linted]]:
+                selected: list[Selected], jobs: int) -> Iterator[list[Linted]]:
     """Lint in `jobs` worker processes; yields each source's results in source order.
 
     With many sources, this process first lints the smallest one itself: that imports what
@@ -174,11 +174,11 @@ def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extr
     once in every worker. Consecutive sources go to a worker together (`_batches`).
     """
     warm_at, warm = -1, None
-    if len(sources) >= 2 * jobs * per_job:
+    if len(sources) >= 8 * jobs:
         warm_at = min(range(len(sources)), key=sizes.__getitem__)
         warm = _lint_source(sources[warm_at], config, extras, selected)
     rest = [(s, n) for i, (s, n) in enumerate(zip(sources, sizes)) if i != warm_at]
-    batches = _batches([s for s, _ in rest], [n for _, n in rest], jobs * per_job)
+    batches = _batches([s for s, _ in rest], [n for _, n in rest], jobs)
     if len(batches) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -201,22 +201,27 @@ def _insert(results: Iterable[list[Linted]], at: int, item: list[Linted] | None)
         yield item
 
 
-def _batches(sources: list[RunSource], sizes: list[int], count: int) -> list[list[RunSource]]:
-    """Consecutive sources in about `count` batches of about equal bytes (a few batches per
-    worker, so that one large run does not leave the other workers idle at the end).
+def _batches(sources: list[RunSource], sizes: list[int], jobs: int) -> list[list[RunSource]]:
+    """Consecutive sources in batches of decreasing size (guided scheduling): each batch takes
+    about 1 / (2 * jobs) of the bytes not yet assigned, down to 1 / (16 * jobs) of the total.
+    Few tasks to send, and the small last batches keep all workers busy until the end.
 
     Batches are consecutive and their results are collected in order: the report's order
     does not depend on `jobs`.
     """
-    target = sum(sizes) / count or 1.0
+    remaining = float(sum(sizes))
+    floor = remaining / (16 * jobs)
+    target = max(remaining / (2 * jobs), floor)
     out: list[list[RunSource]] = [[]]
     filled = 0.0
     for source, size in zip(sources, sizes):
         if out[-1] and filled + size / 2 > target:
             out.append([])
             filled = 0.0
+            target = max(remaining / (2 * jobs), floor)
         out[-1].append(source)
         filled += size
+        remaining -= size
     return out
 
 
