@@ -3,7 +3,7 @@
 Names follow the conventions of Keras (`loss`/`val_loss`, `train/epoch_loss` +
 `validation/epoch_loss`), PyTorch users (`train/loss`, `Loss/train`), Lightning
 (`train_loss`, `val_loss_epoch`), and the HF Trainer (`loss`, `eval_loss`,
-`learning_rate`, `grad_norm`). Configuration (`[tool.curvelint.metrics]`) wins.
+`learning_rate`, `grad_norm`), and YOLOv5/v8 (`train/box_loss`, `metrics/mAP_0.5`). Configuration (`[tool.curvelint.metrics]`) wins.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"loss[/_]{_VAL}",
         rf"{_VAL}_g?0?_?loss",
         rf"{_VAL}[/_]mean_loss",
+        rf"{_VAL}/box_loss",  # YOLOv5/v8 log loss components only; the box loss is the main one
     ),
     "train_loss": (
         r"loss",
@@ -39,12 +40,13 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"mean_loss",
         r"train/total_loss",
         r"total_loss",
+        rf"{_TRAIN}/box_loss",
     ),
     "val_metric": tuple(
         rf"{_VAL}[/._]{m}" for m in (
             r"(?:epoch_)?acc(?:uracy)?(?:_epoch)?", r"(?:epoch_)?f1", r"(?:epoch_)?auc", r"mean_token_accuracy",
         )
-    ) + (r"(?:acc|accuracy)[/_]" + _VAL,),
+    ) + (r"(?:acc|accuracy)[/_]" + _VAL, r"metrics/mAP_0\.5", r"metrics/mAP50\(B\)"),  # YOLOv5, YOLOv8
     "train_metric": (
         r"acc(?:uracy)?", r"epoch_acc(?:uracy)?",
         rf"{_TRAIN}[/._](?:epoch_)?acc(?:uracy)?(?:_epoch|_step)?",
