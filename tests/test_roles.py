@@ -1,0 +1,34 @@
+"""Role assignment from the naming conventions of the frameworks people use."""
+
+from __future__ import annotations
+
+import pytest
+
+from curvelint.roles import assign_roles, direction
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["loss", "val_loss", "accuracy", "val_accuracy", "lr"],  # Keras
+     ("loss", "val_loss", "accuracy", "val_accuracy", "lr")),
+    (["train/epoch_loss", "validation/epoch_loss", "validation/epoch_accuracy"],  # Keras TensorBoard
+     ("train/epoch_loss", "validation/epoch_loss", None, "validation/epoch_accuracy", None)),
+    (["Loss/train", "Loss/validation"], ("Loss/train", "Loss/validation", None, None, None)),  # PyTorch
+    (["train_loss_step", "train_loss_epoch", "val_loss", "val_acc", "lr-Adam"],  # Lightning
+     ("train_loss_epoch", "val_loss", None, "val_acc", "lr-Adam")),
+    (["loss", "eval_loss", "learning_rate", "grad_norm"], ("loss", "eval_loss", None, None, "learning_rate")),  # HF
+    (["train/box_loss", "train/cls_loss", "val/box_loss", "metrics/mAP_0.5", "x/lr0"],  # YOLOv5
+     ("train/box_loss", "val/box_loss", None, "metrics/mAP_0.5", "x/lr0")),
+    (["train/box_loss", "val/box_loss", "metrics/mAP50(B)", "lr/pg0"],  # YOLOv8
+     ("train/box_loss", "val/box_loss", None, "metrics/mAP50(B)", "lr/pg0")),
+])
+def test_framework_conventions(names, expected):
+    roles = assign_roles(names)
+    assert (roles.train_loss, roles.val_loss, roles.train_metric, roles.val_metric, roles.lr) == expected
+
+
+@pytest.mark.parametrize("name, want", [
+    ("val_loss", "min"), ("eval_wer", "min"), ("val_accuracy", "max"), ("metrics/mAP_0.5", "max"),
+    ("eval_mean_token_accuracy", "max"), ("hp_metric", None),
+])
+def test_direction(name, want):
+    assert direction(name) == want
