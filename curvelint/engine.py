@@ -226,13 +226,14 @@ def _batches(sources: list[RunSource], sizes: list[int], jobs: int) -> list[list
 
 
 def _size(source: RunSource) -> int:
+    """Bytes of a run's files, plus 4 KiB for the fixed cost of a run (for batching)."""
     total = 0
     for path in source.files:
         try:
             total += os.path.getsize(path)
         except OSError:
             pass
-    return total + 4096  # the fixed cost of a run
+    return total + 4096
 
 
 def _collect(report: Report, results: Iterable[list[Linted]]) -> None:
