@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any, Iterable, Iterator
 
 from curvelint import readers
-from curvelint.config import Config, local_suppressions
+from curvelint.config import RUN_FILE, Config, local_suppressions
 from curvelint.discovery import RunSource, discover
 from curvelint.model import Abstention, Finding, InputStats, LabelStats, Run, Severity
 from curvelint.registry import load_rules
@@ -101,14 +101,11 @@ def check_run(run: Run, selected: list[Selected], config: Config) -> tuple[list[
     return findings, abstentions
 
 
-def _suppressed(finding: Finding, config: Config, local: list[str]) -> bool:
+def _matches_any(finding: Finding, selectors: list[str]) -> bool:
     from curvelint.registry import find_rule
 
     rule = find_rule(finding.rule)
-    if rule is None:
-        return False
-    selectors = [*local, *config.ignores_for(finding.path)]
-    return any(matches(rule, s) for s in selectors)
+    return rule is not None and any(matches(rule, s) for s in selectors)
 
 
 Linted = tuple[RunSummary, list[Finding], list[Abstention], int]
@@ -134,8 +131,11 @@ def _lint_source(source: RunSource, config: Config, extras: Extras, selected: li
             run.labels = extras.labels
         findings, abstentions = check_run(run, selected, config)
         run_dir = run.path if os.path.isdir(run.path) else os.path.dirname(run.path)
-        local, _reason = local_suppressions(run_dir) if config.run_files else ([], "")
-        kept = [f for f in findings if not _suppressed(f, config, local)]
+        local, reason = local_suppressions(run_dir) if config.run_files else ([], "")
+        kept = [f for f in findings if not _matches_any(f, [*local, *config.ignores_for(f.path)])]
+        by_run_file = sorted({f.rule for f in findings if _matches_any(f, local)})
+        if by_run_file:  # say it where the run is shown: a reviewer sees what was accepted and why
+            run.notes.append(f"{os.path.join(run_dir, RUN_FILE)} suppresses {', '.join(by_run_file)}: {reason}")
         summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points, tuple(run.notes))
         out.append((summary, kept, abstentions, len(findings) - len(kept)))
     return out

@@ -342,6 +342,9 @@ def test_run_local_file_suppresses_only_its_run(tmp_path):
     assert {(os.path.basename(f.path), f.rule) for f in report.findings if f.rule in CL10X} == {
         ("a", "CL100"), ("b", "CL100"), ("b", "CL101")}
     assert report.suppressed == 1
+    notes = {os.path.basename(r.path): r.notes for r in report.runs}
+    assert notes["a"][-1].endswith(".curvelint.toml suppresses CL101: eval was disabled on purpose for this ablation")
+    assert not any("suppresses" in n for n in notes["b"])
     # --isolated ignores every configuration file, run-local ones included
     assert len([f for f in lint([str(tmp_path / "runs")], load_config([], isolated=True)).findings
                 if f.rule in CL10X]) == 4
