@@ -7,23 +7,30 @@ number of points: per-step logs with 100,000+ points are binned (medians of equa
 bins) before any quadratic estimator such as Mann-Kendall or Theil-Sen. Thresholds in
 the rules are relative (ratios, fractions of a level), never absolute loss values.
 
-scipy is imported lazily, and only for long series (rolling medians) and the unused `ema`:
-the test p-values (Mann-Kendall, Brown-Forsythe, Mann-Whitney) are computed here, so a
-short lint never pays scipy's start-up.
+No lint imports scipy's packages (scipy.stats ~0.6 s, scipy.ndimage ~0.3 s of start-up): the
+test p-values (Mann-Kendall, Brown-Forsythe, Mann-Whitney) are computed here, rolling medians
+of short series with numpy, and those of long series with scipy's compiled 1-D median filter
+loaded on its own (`rolling_median`). Only the unused `ema` and odd inputs (NaN in a window
+wider than twice the series, an old scipy) import scipy.signal / scipy.ndimage.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import math
+import os
+import sys
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 MAX_TREND_POINTS = 500  # bins used by trend(): Mann-Kendall/Theil-Sen cost O(bins^2)
 _NUMPY_MEDIAN_CELLS = 1 << 16  # rolling medians up to n * window cells are taken with numpy
-_PAD_MODES = ("mirror", "nearest")  # scipy.ndimage modes that rolling_median pads itself
+_PAD_MODES = {"nearest": 0, "mirror": 3}  # scipy.ndimage modes rolling_median pads itself: their C codes
+_RANK_FILTER_MODULE = "scipy.ndimage._rank_filter_1d"
 _MK_BLOCK = 256  # Mann-Kendall rows compared per numpy operation
 
 
@@ -164,26 +171,80 @@ def bin_medians(x: np.ndarray, y: np.ndarray, max_bins: int = MAX_TREND_POINTS) 
 
 def rolling_median(values: np.ndarray, window: int, mode: str = "nearest") -> np.ndarray:
     """Centered rolling median; edges repeat the nearest value (mode "nearest") or mirror the
-    series (mode "mirror", better for noise scales). Short series: numpy windows; long ones:
-    scipy's 1-D filter (~O(n log w))."""
+    series (mode "mirror", better for noise scales). The values of
+    ``scipy.ndimage.median_filter(values, window | 1, mode=mode)``: short series (and windows
+    wider than twice the series) with numpy windows, long ones with scipy's compiled 1-D
+    filter (O(n log w)), loaded without the rest of scipy.ndimage."""
     v = np.asarray(values, dtype=np.float64)
     w = max(1, int(window)) | 1  # odd
     if w <= 1 or len(v) < 3:
         return v.copy()
-    h = w // 2
-    if len(v) * w <= _NUMPY_MEDIAN_CELLS and h < len(v) and mode in _PAD_MODES and np.isfinite(v).all():
-        # the same values as scipy's filter (the median of an odd window is one of its
-        # elements), without importing scipy.ndimage (~0.3 s) for short series
-        if mode == "mirror":  # d c b | a b c d | c b a
-            padded = np.concatenate((v[h:0:-1], v, v[-2:-h - 2:-1]))
-        else:  # a a a | a b c d | d d d
-            padded = np.concatenate((np.full(h, v[0]), v, np.full(h, v[-1])))
-        step = padded.strides[0]
-        windows = np.lib.stride_tricks.as_strided(padded, (len(v), w), (step, step), writeable=False)
-        return np.partition(windows, h, axis=1)[:, h]
-    from scipy.ndimage import median_filter
+    n, h = len(v), w // 2
+    if mode in _PAD_MODES and (n * w <= _NUMPY_MEDIAN_CELLS or h >= n) and np.isfinite(v).all():
+        return _window_medians(v, h, mode)
+    rank_filter = _compiled_rank_filter() if mode in _PAD_MODES and h < n else None
+    if rank_filter is None:  # NaN in a window wider than twice the series, other modes, old scipy
+        from scipy.ndimage import median_filter
 
-    return median_filter(v, size=w, mode=mode)
+        return median_filter(v, size=w, mode=mode)
+    x = np.ascontiguousarray(v)
+    out = np.empty_like(x)
+    rank_filter(x, h, w, out, _PAD_MODES[mode], 0.0, 0)  # what median_filter runs for 1-D input
+    return out
+
+
+def _window_medians(v: np.ndarray, h: int, mode: str) -> np.ndarray:
+    """Medians of the 2h+1 windows around each value of a finite series, padded as scipy.ndimage
+    pads (O(n * h)). The median of an odd window is one of its elements: the same values as
+    scipy's filter, except at h == n in mode "mirror", where scipy reads past the array (here:
+    the series reflected again, as scipy itself does for every h > n)."""
+    if h >= len(v):
+        padded = np.pad(v, h, mode="reflect" if mode == "mirror" else "edge")
+    elif mode == "mirror":  # d c b | a b c d | c b a
+        padded = np.concatenate((v[h:0:-1], v, v[-2:-h - 2:-1]))
+    else:  # a a a | a b c d | d d d
+        padded = np.concatenate((np.full(h, v[0]), v, np.full(h, v[-1])))
+    w = 2 * h + 1
+    windows = np.lib.stride_tricks.sliding_window_view(padded, w)
+    rows = max(1, _NUMPY_MEDIAN_CELLS // w)  # bounded temporaries for wide windows
+    if len(v) <= rows:
+        return np.partition(windows, h, axis=1)[:, h]
+    out = np.empty(len(v))
+    for lo in range(0, len(v), rows):
+        out[lo:lo + rows] = np.partition(windows[lo:lo + rows], h, axis=1)[:, h]
+    return out
+
+
+@lru_cache(maxsize=1)
+def _compiled_rank_filter() -> Callable[..., None] | None:
+    """scipy's compiled 1-D rank filter (``scipy.ndimage._rank_filter_1d.rank_filter`` in recent
+    scipy versions), loaded from its file on its own: importing scipy.ndimage costs ~0.3 s, more than
+    the filter itself on a 100k-point series. None when this scipy has no such module or it does
+    not give the expected medians on a probe; callers then use ``median_filter``."""
+    try:
+        module = sys.modules.get(_RANK_FILTER_MODULE)
+        if module is None:
+            scipy_spec = importlib.util.find_spec("scipy")  # finds the package without importing it
+            roots = (scipy_spec.submodule_search_locations or []) if scipy_spec else []
+            paths = [os.path.join(root, "ndimage", "_rank_filter_1d" + suffix)
+                     for root in roots for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+            path = next((p for p in paths if os.path.isfile(p)), None)
+            if path is None:
+                return None
+            loader = importlib.machinery.ExtensionFileLoader(_RANK_FILTER_MODULE, path)
+            module = importlib.util.module_from_spec(importlib.util.spec_from_loader(_RANK_FILTER_MODULE, loader))
+            loader.exec_module(module)
+            sys.modules.pop(_RANK_FILTER_MODULE, None)  # a later scipy.ndimage import loads it as usual
+        rank_filter = module.rank_filter
+        probe = np.array([5.0, 1.0, 4.0, 2.0, 3.0, 0.0, 6.0, -1.0, 2.5])
+        for mode, code in _PAD_MODES.items():  # a private API: check its signature and results
+            out = np.empty_like(probe)
+            rank_filter(probe, 2, 5, out, code, 0.0, 0)
+            if not np.array_equal(out, _window_medians(probe, 2, mode)):
+                return None
+        return rank_filter
+    except Exception:  # noqa: BLE001 - any failure means: use the public median_filter
+        return None
 
 
 def ema(values: np.ndarray, alpha: float) -> np.ndarray:

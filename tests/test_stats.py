@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -225,15 +227,106 @@ def test_median_and_percentiles_are_numpys():
     assert math.isnan(stats.median(np.array([]))) and math.isnan(stats.percentiles(np.array([]), 50)[0])
 
 
+def _reference_rolling_median(v: np.ndarray, w: int, mode: str) -> np.ndarray:
+    """Sorted windows over the series padded by np.pad (the ndimage modes: mirror = reflect)."""
+    h = w // 2
+    padded = np.pad(v, h, mode="reflect" if mode == "mirror" else "edge")
+    return np.sort(np.lib.stride_tricks.sliding_window_view(padded, w), axis=1)[:, h]
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64).view(np.int64)
+
+
 def test_rolling_median_numpy_path_equals_scipy():
     from scipy.ndimage import median_filter
 
     r = np.random.default_rng(1)
     for n in (3, 4, 7, 20, 61, 200, 301):
         v = r.normal(size=n)
-        for w in (1, 3, 5, 9, 41, 2 * n + 1):
+        for w in (1, 3, 5, 9, 41, 2 * n - 1, 2 * n + 1, 2 * n + 3, 6 * n + 1):
             for mode in ("mirror", "nearest"):
-                assert np.array_equal(stats.rolling_median(v, w, mode), median_filter(v, size=w | 1, mode=mode))
+                got = stats.rolling_median(v, w, mode)
+                if w > 1:
+                    assert np.array_equal(got, _reference_rolling_median(v, w | 1, mode))
+                if not (mode == "mirror" and w // 2 == n):  # there scipy reads one value past the array
+                    assert np.array_equal(got, median_filter(v, size=w | 1, mode=mode))
+
+
+def _adversarial(n: int, r: np.random.Generator) -> dict[str, np.ndarray]:
+    t = np.arange(n)
+    cases = {
+        "noise": r.normal(size=n),
+        "ties": np.round(r.normal(size=n), 1),
+        "few levels": r.integers(0, 3, n).astype(float),
+        "constant": np.full(n, 2.5),
+        "signed zeros": np.where(r.random(n) < 0.5, -0.0, 0.0) + r.integers(-1, 2, n),
+        "increasing": np.exp(t / n),
+        "decreasing": 2.3 * np.exp(-6 * t / n) + 0.15 + 1e-3 * r.normal(size=n),
+        "zigzag": np.where(t % 2, 1.0, -1.0) * (1 + t / n),
+        "two levels": np.where((t // 97) % 2 == 0, 1e9, -1e9) + r.normal(size=n),
+        "spikes": np.where(r.random(n) < 0.01, 1e6, 1.0) * r.random(n),
+        "infinities": np.where(r.random(n) < 0.1, np.inf, np.where(r.random(n) < 0.1, -np.inf, r.normal(size=n))),
+        "tiny and huge": r.normal(size=n) * 10.0 ** r.integers(-300, 300, n),
+    }
+    nans = r.normal(size=n)
+    nans[r.random(n) < 0.05] = np.nan
+    cases["nans"] = nans
+    return cases
+
+
+@pytest.mark.parametrize("n", [700, 5000, 30_001])
+def test_rolling_median_of_long_series_equals_scipys_filter(n):
+    """Long series: the compiled 1-D filter loaded on its own gives median_filter's exact bits,
+    on random and adversarial inputs (ties, signed zeros, infinities, NaN, trends), both modes."""
+    from scipy.ndimage import median_filter
+
+    r = np.random.default_rng(n)
+    assert stats._compiled_rank_filter() is not None  # this scipy has it: the fast path is tested
+    for name, v in _adversarial(n, r).items():
+        for w in (95, 201, 1005, max(9, int(0.2 * n)) | 1, 2 * n - 1):
+            for mode in ("mirror", "nearest"):
+                got = stats.rolling_median(v, w, mode)
+                assert np.array_equal(_bits(got), _bits(median_filter(v, size=w, mode=mode))), (name, w, mode)
+
+
+def test_rolling_median_without_the_compiled_filter(monkeypatch):
+    """If scipy has no loadable 1-D filter, scipy.ndimage.median_filter gives the same numbers."""
+    r = np.random.default_rng(5)
+    v = np.round(r.normal(size=4000), 2)
+    fast = [stats.rolling_median(v, w, mode) for w in (51, 401) for mode in ("mirror", "nearest")]
+    monkeypatch.setattr(stats, "_compiled_rank_filter", lambda: None)
+    slow = [stats.rolling_median(v, w, mode) for w in (51, 401) for mode in ("mirror", "nearest")]
+    assert all(np.array_equal(_bits(a), _bits(b)) for a, b in zip(fast, slow))
+
+
+def test_linting_long_series_imports_no_scipy_package():
+    """scipy.ndimage (~0.3 s) and scipy.stats (~0.6 s) stay out of a lint of 100k-point series."""
+    code = """if True:
+        import sys
+        import numpy as np
+        from curvelint.config import Config
+        from curvelint.engine import check_run, select_rules
+        from curvelint.model import Run, Series
+        from curvelint import stats
+        n = 100_000
+        r = np.random.default_rng(0)
+        t = np.arange(n) / n
+        steps = np.arange(n)
+        run = Run(name="r", path="r", format="test")
+        for name, v in {"train/loss": (2.3 * np.exp(-6 * t) + 0.15) * np.exp(0.12 * r.normal(size=n)),
+                        "val/loss": 2.3 * np.exp(-5.5 * t) + 0.22 + 0.004 * r.normal(size=n),
+                        "grad_norm": np.exp(0.7 - 1.5 * t + 0.3 * r.normal(size=n)),
+                        "lr": 3e-4 * (1 + np.cos(np.pi * t)) / 2}.items():
+            run.series[name] = Series(name, steps.copy(), v)
+        config = Config()
+        check_run(run, select_rules(config), config)
+        assert stats._compiled_rank_filter.cache_info().currsize == 1  # the long-series path ran
+        print(sorted(m for m in sys.modules if m == "scipy" or m.startswith("scipy.")))
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_p_values_match_scipy():
