@@ -386,7 +386,7 @@ def test_record_windows_give_the_whole_file_result(tmp_path: Path, monkeypatch: 
     assert_same(read_both(source_of(f)), whole)
 
 
-def test_crc_by_linearity_equals_per_record_crc(tmp_path: Path) -> None:
+def test_crc_chain_equals_per_record_crc(tmp_path: Path) -> None:
     from curvelint.readers import tfrecord
 
     f = _large_file(tmp_path)
@@ -395,15 +395,113 @@ def test_crc_by_linearity_equals_per_record_crc(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     lengths = recs.ends - recs.starts
     same = np.flatnonzero(lengths == np.bincount(lengths).argmax())
-    cases = [[int(i)] for i in rng.choice(len(recs), 5)] + [list(map(int, rng.choice(same, 2, replace=False)))
-                                                          for _ in range(10)]
+    cases = [[int(i)] for i in rng.choice(len(recs), 5)] + [list(map(int, rng.choice(same, k, replace=False)))
+                                                          for k in (2, 2, 2, 3, 3, 8)]
     for damaged in cases:
         data = bytearray(clean)
-        for i in damaged:  # identical damage at the same offset of same-length records: XORs cancel
+        for i in damaged:  # identical damage at the same offset of same-length records
             data[int(recs.starts[i]) + 3] ^= 0x40
         arr = np.frombuffer(bytes(data), np.uint8)
         ok = tfrecord.data_crcs_ok(bytes(data), arr, recs.starts, recs.ends)
         assert sorted(np.flatnonzero(~ok).tolist()) == sorted(damaged)
+
+
+def test_crc_chain_constants_and_records_with_gaps(tmp_path: Path) -> None:
+    import crc32c
+
+    from curvelint.readers import tfrecord
+
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 5, 37, 1000):
+        d = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert crc32c.crc32c(d + crc32c.crc32c(d).to_bytes(4, "little")) == tfrecord.RESIDUE
+    assert crc32c.crc32c(tfrecord.BRIDGE, tfrecord.RESIDUE) == 0
+    f = _large_file(tmp_path)
+    data = bytearray(f.read_bytes())
+    recs = tfrecord.scan(bytes(data), str(f))
+    data[int(recs.starts[101]) + 3] ^= 0x01
+    arr = np.frombuffer(bytes(data), np.uint8)
+    ok = tfrecord.data_crcs_ok(bytes(data), arr, recs.starts[::2], recs.ends[::2])  # gaps: one by one
+    assert np.flatnonzero(~ok).tolist() == [] and tfrecord.data_crcs_ok(bytes(data), arr, recs.starts[1::2],
+                                                                       recs.ends[1::2]).sum() == len(recs) // 2 - 1
+
+
+def _raw_file(path: Path, records: list[bytes]) -> Path:
+    """An event file of the given serialized records, framed by TensorBoard's RecordWriter."""
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        writer = RecordWriter(fh)
+        for record in records:
+            writer.write(record)
+    return path
+
+
+def _source_metadata_header() -> bytes:
+    ev = event_pb2.Event(wall_time=1.7e9, file_version="brain.Event:2")
+    ev.source_metadata.writer = "tensorboard.summary.writer.event_file_writer"
+    return ev.SerializeToString()
+
+
+@pytest.mark.parametrize("header,bad", [
+    (event_pb2.Event(wall_time=1.7e9, file_version="brain.Event:2").SerializeToString(), False),
+    (_source_metadata_header(), False),
+    (event_pb2.Event(file_version="brain.Event:2").SerializeToString(), False),  # no wall time
+    (event_pb2.Event(wall_time=1.7e9).SerializeToString(), False),
+    (b"", False),  # an empty Event
+    (event_pb2.Event(wall_time=1.7e9, step=3, file_version="brain.Event:2").SerializeToString(), False),  # protos
+    (event_pb2.Event(wall_time=1.7e9, file_version="brain.Évent:2").SerializeToString(), False),  # not ASCII
+    (bytes.fromhex("09" + "00" * 8 + "1a02fffe"), True),  # file_version not UTF-8
+    (bytes.fromhex("09" + "00" * 8 + "1a05" + "41" * 4), True),  # string past the end
+    (bytes.fromhex("09" + "00" * 8 + "5204" + "0a03" + "41" * 2), True),  # writer past source_metadata's end
+    (bytes.fromhex("09" + "00" * 8 + "5201" + "0a"), True),  # source_metadata of one byte
+])
+def test_file_version_events_agree_between_paths(tmp_path: Path, header: bytes, bad: bool) -> None:
+    """Writers begin files with a file_version event; the fast path skips it without the protos."""
+    scalars = [event_pb2.Event(wall_time=1.7e9 + s, step=s, summary=simple("loss", s)).SerializeToString()
+               for s in range(100)]
+    run = read_both(source_of(_raw_file(tmp_path / "run" / "events.out.tfevents.1.h", [header, *scalars])))
+    assert len(run.series["loss"]) == 100
+    assert [p.kind for p in run.problems] == (["unreadable"] if bad else [])
+
+
+def test_plain_scalars_need_neither_protos_nor_numpy_ma(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    f = _large_file(tmp_path)
+    code = ("import sys; from curvelint.discovery import discover; from curvelint.readers import read; "
+            "[read(s) for s in discover([sys.argv[1]])[0]]; "
+            "print(sorted(m for m in sys.modules if m.startswith(('google.protobuf', 'tensorboard', 'numpy.ma.'))))")
+    out = subprocess.run([sys.executable, "-c", code, str(f.parent)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("layout", ["cycle", "cycle-broken", "repeats-in-cycle", "irregular", "collision"])
+def test_tag_grouping_agrees_with_the_protos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
+    """Tags in a fixed cycle (exact check by position), otherwise hashed; short, long and multi-word tags."""
+    tags = ["a", "loss", "lr00", "val/accuracy_top5", "x" * 40, "ab"]
+    rng = np.random.default_rng(11)
+    order = {"cycle": tags * 60, "cycle-broken": tags * 60 + tags[:2] + tags[3:],
+             "repeats-in-cycle": (tags[:3] + tags[:2] + tags[3:]) * 50,
+             "irregular": list(rng.choice(tags, 400)), "collision": list(rng.choice(tags, 400))}[layout]
+    if layout == "collision":  # every key collides with the other tags of its length: the dict path
+        monkeypatch.setattr(tb, "_MULT", np.zeros_like(tb._MULT))
+    events = [(k, simple(tag, k * 0.5)) for k, tag in enumerate(order)]
+    run = read_both(source_of(write(tmp_path / "run", events)))
+    assert sorted(run.series) == sorted(set(order))
+    for tag in set(order):
+        assert run.series[tag].values.tolist() == [k * 0.5 for k, t in enumerate(order) if t == tag]
+
+
+def test_tag_not_utf8_is_not_an_event(tmp_path: Path) -> None:
+    good = [event_pb2.Event(wall_time=1.7e9, step=s, summary=simple("loss", s)).SerializeToString()
+            for s in range(100)]
+    bad = event_pb2.Event(wall_time=1.7e9, step=7, summary=simple("QQ", 1.0)).SerializeToString()
+    bad = bad.replace(b"QQ", b"\xff\xfe")
+    run = read_both(source_of(_raw_file(tmp_path / "run" / "events.out.tfevents.1.h", [*good[:50], bad, *good[50:]])))
+    assert len(run.series["loss"]) == 100 and [p.kind for p in run.problems] == ["unreadable"]
 
 
 def _record_offsets(data: bytes) -> list[int]:

@@ -25,9 +25,10 @@ bytes with numpy, vectorised over windows of records (`tfrecord.RECORDS` records
 most `tfrecord.BYTES` bytes: temporaries stay a few MB whatever the file size, and a
 file's series are joined once at the end); anything else goes through the protos. Both paths give bit-identical results (tests check it on every fixture and
 real-world file). `VERIFY_CRC` checks every record's data CRC32C (length CRCs are always
-checked). It stays on by default: checked by linearity over same-length records (see
-`tfrecord.data_crcs_ok`) it costs ~0.07 us per record, against ~0.3 us for one
-``crc32c`` call per record; turning it off saves ~15% of the reading time.
+checked). It stays on by default: checked with one ``crc32c`` call per window of records
+(see `tfrecord.data_crcs_ok`) it costs ~0.03-0.06 us per record, against ~0.3 us for one
+``crc32c`` call per record. A file's first record (the ``file_version`` event) is
+recognised from its bytes: plain scalar files need neither the protos nor their import.
 """
 
 from __future__ import annotations
@@ -83,25 +84,29 @@ class _Points:
             self.value.append(value)
             self.wall.append(wall)
 
-    def per_tag(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """tag -> (steps, values, wall_times) in record order."""
+    def per_tag(self) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], bool]:
+        """tag -> (steps, values, wall_times) in record order; and whether every tag's steps strictly increase."""
         if not self.record:
-            return {}
-        rec = np.concatenate(self.record)
-        tid = np.concatenate(self.tag_id)
-        by_record = None if len(self.record) == 1 else np.argsort(rec, kind="stable")
+            return {}, True
+        one = len(self.record) == 1
+        join = (lambda parts: parts[0]) if one else np.concatenate
+        rec, tid = join(self.record), join(self.tag_id)
+        by_record = None if one else np.argsort(rec, kind="stable")
         ids = tid if by_record is None else tid[by_record]
         order = np.argsort(ids.astype(np.uint16) if len(self.tags) < 1 << 16 else ids, kind="stable")  # radix
         if by_record is not None:
             order = by_record[order]
         tid = tid[order]
-        step = np.concatenate(self.step).astype(np.int64)[order]
-        value = np.concatenate(self.value).astype(np.float64)[order]
-        wall = np.concatenate(self.wall).astype(np.float64)[order]
-        cuts = np.flatnonzero(np.diff(tid)) + 1
-        bounds = [0, *cuts.tolist(), len(tid)]
-        groups = sorted(zip(bounds, bounds[1:]), key=lambda ab: rec[order[ab[0]]])  # by first appearance
-        return {self.tags[int(tid[a])]: (step[a:b], value[a:b], wall[a:b]) for a, b in groups}
+        step = join(self.step).astype(np.int64, copy=False)[order]
+        value = join(self.value).astype(np.float64, copy=False)[order]
+        wall = join(self.wall).astype(np.float64, copy=False)[order]
+        cuts = np.flatnonzero(tid[1:] != tid[:-1]) + 1
+        rising = step[1:] > step[:-1]
+        rising[cuts - 1] = True  # a new tag
+        starts = np.concatenate(([0], cuts))
+        bounds = [*starts.tolist(), len(tid)]
+        groups = sorted(zip(rec[order[starts]].tolist(), bounds, bounds[1:], tid[starts].tolist()))  # by first record
+        return {self.tags[t]: (step[a:b], value[a:b], wall[a:b]) for _, a, b, t in groups}, bool(rising.all())
 
 
 @dataclass
@@ -294,7 +299,7 @@ class _Fast:
     """Records the fast path decoded (indices into the file's records) and what is left."""
 
     index: np.ndarray
-    tags: list[str]  # tag names, by local tag id
+    tags: list[str | None]  # tag names, by local tag id (None: not UTF-8, no records)
     tag: np.ndarray  # local tag id per decoded record
     tensor: np.ndarray  # bool: a tensor scalar (needs the tag's plugin to be `scalars`)
     meta: np.ndarray  # bool: carries the `scalars` metadata
@@ -304,164 +309,203 @@ class _Fast:
     rest: list[int]
 
 
+_BYTE_ONES = np.uint64(0x0101010101010101)
+
+
 def _varint8(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Decode the varints at the start of the little-endian words `x`: (values, byte lengths).
+    """Decode the varints at the start of the little-endian words `x`: (values, byte lengths as int32).
 
     Length 0 marks a varint longer than 8 bytes (steps >= 2**56 or negative): not decoded.
     """
-    stops = ~x & np.uint64(0x8080808080808080)  # a clear high bit ends the varint
-    lowest = stops & (~stops + np.uint64(1))
-    bit = np.frexp(lowest.astype(np.float64))[1] - 1  # index of that bit (exact: a power of two)
-    length = np.where(stops == 0, 0, (bit - 7) // 8 + 1)
-    shift = (8 * np.minimum(length, 7)).astype(np.uint64)
-    keep = np.where(length >= 8, np.uint64(0xFFFFFFFFFFFFFFFF), (np.uint64(1) << shift) - np.uint64(1))
-    v = x & keep & np.uint64(0x7F7F7F7F7F7F7F7F)
-    v = (v & np.uint64(0x007F007F007F007F)) | ((v & np.uint64(0x7F007F007F007F00)) >> np.uint64(1))
-    v = (v & np.uint64(0x00003FFF00003FFF)) | ((v & np.uint64(0x3FFF00003FFF0000)) >> np.uint64(2))
-    v = (v & np.uint64(0x000000000FFFFFFF)) | ((v & np.uint64(0x0FFFFFFF00000000)) >> np.uint64(4))
+    u64 = np.uint64
+    stops = ~x & u64(0x8080808080808080)  # a clear high bit ends the varint
+    keep = ((stops & (~stops + u64(1))) << u64(1)) - u64(1)  # the varint's bytes (all 8 if no stop)
+    length = (((keep & _BYTE_ONES) * _BYTE_ONES) >> u64(56)).astype(np.int32)  # a byte count by multiplication
+    length[stops == 0] = 0
+    v = x & keep & u64(0x7F7F7F7F7F7F7F7F)
+    most = int(length.max()) if len(length) else 0  # compact 7-bit groups only as far as needed
+    if most > 1:
+        v = (v & u64(0x007F007F007F007F)) | ((v & u64(0x7F007F007F007F00)) >> u64(1))
+    if most > 2:
+        v = (v & u64(0x00003FFF00003FFF)) | ((v & u64(0x3FFF00003FFF0000)) >> u64(2))
+    if most > 4:
+        v = (v & u64(0x000000000FFFFFFF)) | ((v & u64(0x0FFFFFFF00000000)) >> u64(4))
     return v, length
 
 
 _PAD = 512  # bytes appended so that every gather below stays inside the buffer
+# The Summary field of a plain scalar Event: 2a L1 0a L2 0a L3 with L1 = t - 2 and L2 = t - 4, where t
+# is the number of bytes from the 2a to the end of the record; byte 5 (L3) only needs a clear high bit.
+_HEAD_MASK = np.uint64(0x0000_80FF_FFFF_FFFF)
+_HEAD_BASE = 0x0A_00_0A_00_2A - (2 << 8) - (4 << 24)
+_HEAD_T = np.uint64((1 << 8) + (1 << 24))
+_MIN_T, _MAX_T = 11, 129  # an empty tag and a 5-byte body; L1 < 128
 
 
 def _classify(padded: bytes, starts: np.ndarray, ends: np.ndarray) -> _Fast:
     """Decode every record that matches the plain scalar layout; the others go to `rest`.
 
-    `padded` ends with `_PAD` zero bytes after the last record.
+    `padded` ends with `_PAD` zero bytes after the last record. Checks that no record
+    of the common case needs (metadata, tensor bodies, a partial selection) are skipped.
     """
     arr = np.frombuffer(padded, dtype=np.uint8)
     words32, words64 = tfrecord.unaligned(padded, "<u4"), tfrecord.unaligned(padded, "<u8")
     u64 = np.uint64
     s, e = starts, ends
-    ok = (e - s >= 20) & (arr[s] == 0x09)
-    wall = words64[s + 1].view(np.float64)
     p = s + 9
-    field = arr[p]
-    has_step = field == 0x10
+    has_step = arr[p] == 0x10
     step, vlen = _varint8(words64[p + 1])
-    ok &= np.where(has_step, vlen > 0, field == 0x2A)
-    step = np.where(has_step, step, u64(0))
-    q = p + np.where(has_step, 1 + vlen, 0)
-    # q: 2a L1 0a L2 0a L3 <tag>, with L1 = L2 + 2 = the rest of the record, all lengths < 128
+    step[~has_step] = 0
+    q = p + np.where(has_step, vlen + 1, 0).astype(s.dtype)  # the Summary field (byte 2a)
+    t = e - q
     h = words64[q]
-    ok &= (h & u64(0x0000_80FF_80FF_80FF)) == u64(0x0000_000A_000A_002A)
-    size1 = ((h >> u64(8)) & u64(0xFF)).astype(np.int64)
-    size2 = ((h >> u64(24)) & u64(0xFF)).astype(np.int64)
-    ok &= (e - q == size1 + 2) & (size1 == size2 + 2)
+    ok = (h & _HEAD_MASK) == t.astype(u64) * _HEAD_T + u64(_HEAD_BASE)
+    ok &= (t - _MIN_T).astype(np.uint32) <= _MAX_T - _MIN_T
+    ok &= arr[s] == 0x09  # (a step varint over 8 bytes leaves q on a byte >= 0x80: not 2a, the protos decide)
     tag_start = q + 6
-    r = tag_start + ((h >> u64(40)) & u64(0x7F)).astype(np.int64)
-    meta = (e - r >= 13 + _SIMPLE) & (words64[e - 13] == _u64(_META[:8])) & (words64[e - 8] == _u64(_META[5:]))
-    body = e - r - 13 * meta
+    r = tag_start + ((h >> u64(40)) & u64(0x7F)).astype(s.dtype)  # the tag's end: the Value's body
+    body = e - r
+    meta = np.zeros(len(s), dtype=bool)
+    if len(body) and body.max() >= 13 + _SIMPLE:
+        meta = (body >= 13 + _SIMPLE) & (words64[e - 13] == _u64(_META[:8])) & (words64[e - 8] == _u64(_META[5:]))
+        body = body - 13 * meta
     head = words64[r]
     simple = (body == _SIMPLE) & ((head & u64(0xFF)) == u64(0x15))
-    f32 = (body == _F32_TENSOR) & ((head == _u64(_F32_HEADS[0])) | (head == _u64(_F32_HEADS[1])))
-    f64 = (body == _F64_TENSOR) & ((head == _u64(_F64_HEADS[0])) | (head == _u64(_F64_HEADS[1])))
-    ok &= simple | f32 | f64
-    index = np.flatnonzero(ok)
-    rest = np.flatnonzero(~ok).tolist()
-    simple, f32 = simple[index], f32[index]
-    ri = r[index]
-    f64 = ~(simple | f32)
-    value = words32[ri + np.where(simple, 1, 8)].view(np.float32).astype(np.float64)
-    if f64.any():
-        value[f64] = words64[ri[f64] + 8].view(np.float64)
-    names, tag = _group_tags(padded, words64, tag_start[index], r[index])
-    bad_tag = tag < 0  # not UTF-8: the protos decide
-    if bad_tag.any():
-        rest = sorted(rest + index[bad_tag].tolist())
-        keep = ~bad_tag
-        index, tag, simple, value = index[keep], tag[keep], simple[keep], value[keep]
-    return _Fast(index, names, tag, ~simple, meta[index], step[index].view(np.int64), value, wall[index], rest)
+    f32 = np.zeros(len(s), dtype=bool)
+    all_simple = bool(simple.all())
+    if not all_simple:
+        f32 = (body == _F32_TENSOR) & ((head == _u64(_F32_HEADS[0])) | (head == _u64(_F32_HEADS[1])))
+        f64 = (body == _F64_TENSOR) & ((head == _u64(_F64_HEADS[0])) | (head == _u64(_F64_HEADS[1])))
+        ok &= simple | f32 | f64
+    else:
+        ok &= simple
+    if ok.all():  # the common case: no selection
+        index, rest = np.arange(len(s)), []
+        wall = words64[s + 1].view(np.float64)
+    else:
+        index = np.flatnonzero(ok)
+        rest = np.flatnonzero(~ok).tolist()
+        simple, f32, meta, step, r, tag_start = simple[index], f32[index], meta[index], step[index], r[index], \
+            tag_start[index]
+        wall = words64[s[index] + 1].view(np.float64)
+    if all_simple or simple.all():
+        value = words32[r + 1].view(np.float32).astype(np.float64)
+    else:
+        value = words32[r + np.where(simple, 1, 8)].view(np.float32).astype(np.float64)
+        f64 = ~(simple | f32)
+        if f64.any():
+            value[f64] = words64[r[f64] + 8].view(np.float64)
+    names, tag = _group_tags(padded, words64, tag_start, r - tag_start)
+    if None in names:  # a tag that is not UTF-8: the protos decide
+        bad = np.asarray([name is None for name in names])[tag]
+        rest = sorted(rest + index[bad].tolist())
+        keep = ~bad
+        index, tag, simple, meta, step, value, wall = (x[keep] for x in (index, tag, simple, meta, step, value, wall))
+    return _Fast(index, names, tag, ~simple, meta, step.view(np.int64), value, wall, rest)
 
 
-def _group_tags(data: bytes, words: np.ndarray, tag_start: np.ndarray, tag_end: np.ndarray
-                ) -> tuple[list[str], np.ndarray]:
-    """Tag names and the local tag id of each byte range; -1 for a tag that is not UTF-8.
+_MULT = np.array([0x9E3779B97F4A7C15 + 2 * k for k in range(64)], dtype=np.uint64)  # odd: key mixing
+# _LOW_BYTES[c]: the lowest c bytes of a little-endian word (c = 8: all of it)
+_LOW_BYTES = np.array([(1 << (8 * c)) - 1 for c in range(9)], dtype=np.uint64)
+
+
+def _group_tags(data: bytes, words: np.ndarray, tag_start: np.ndarray, length: np.ndarray
+                ) -> tuple[list[str | None], np.ndarray]:
+    """Tag names (None: not UTF-8) and the local tag id of each byte range.
 
     Tags are read as 8-byte words (`words`: the unaligned uint64 view of the zero-padded
-    file; the last word overlaps the previous one, tags under 8 bytes are masked) and mixed
-    into one uint64 key. The grouping is then verified word by word and redone with a dict
-    of byte strings in the (never seen) case of a key collision.
+    file; the last word overlaps the previous one, tags under 8 bytes are masked). When
+    the records cycle through a fixed sequence of tags (every tag at every step), each
+    record's words equal those one period earlier, which is checked exactly; otherwise the
+    words are mixed into one uint64 key, the grouping by key is verified word by word and
+    redone with a dict of byte strings in the (never seen) case of a key collision.
     """
     if not len(tag_start):
         return [], np.zeros(0, np.int64)
-    length = tag_end - tag_start
     shortest, longest = int(length.min()), int(length.max())
-    columns = [length.astype(np.uint64)]
-    mask = None
+    width = max(1, -(-longest // 8))  # words that cover the longest tag
+    if width > len(_MULT):
+        return _group_tags_slow(data, tag_start, tag_start + length)
+    tail = np.maximum(length - 8, 0)  # where the last word starts
+    cols = np.empty((len(tag_start), width), dtype=np.uint64)
+    for j in range(width):  # word j at 8 j, or the last word when the tag ends before
+        cols[:, j] = words[tag_start if j == 0 else tag_start + np.minimum(tail, 8 * j)]
     if shortest < 8:
-        bits = (8 * np.minimum(length, 7)).astype(np.uint64)
-        mask = np.where(length < 8, (np.uint64(1) << bits) - np.uint64(1), np.uint64(0xFFFFFFFFFFFFFFFF))
-    for j in range(max(1, -(-longest // 8))):  # ceil(longest / 8) words cover every tag
-        if shortest >= 8 * (j + 1):
-            col = words[tag_start + 8 * j]
-        else:
-            col = words[tag_start + np.clip(length - 8, 0, 8 * j)]
-        columns.append(col if mask is None else col & mask)
-    key = np.zeros(len(tag_start), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k, col in enumerate(columns):
-            key = key * np.uint64(0x9E3779B97F4A7C15 + 2 * k) + col
+        cols &= _LOW_BYTES[np.minimum(length, 8)][:, None]
+    period = _period(cols, length)
+    if period:  # tags logged in a fixed cycle: the tag of each record follows from its position
+        ids: dict[bytes, int] = {}
+        first = [ids.setdefault(data[a:a + n], len(ids)) for a, n in zip(tag_start[:period].tolist(),
+                                                                         length[:period].tolist())]
+        return _decoded(list(ids)), np.resize(np.asarray(first, dtype=np.int64), len(tag_start))
+    key = cols @ _MULT[:width] + length.astype(np.uint64)  # wraps around (no overflow checks on arrays)
     uniq, local = _few_unique(key)
     first_at = np.zeros(len(uniq), dtype=np.int64)
     first_at[local] = np.arange(len(local))  # some occurrence of each key: its representative
     rep = first_at[local]
-    if not all(np.array_equal(col, col[rep]) for col in columns):
-        return _group_tags_slow(data, tag_start, tag_end)
-    names: list[str] = []
-    remap = np.arange(len(uniq))
-    for i, at in enumerate(first_at.tolist()):
+    if not ((cols[rep] == cols).all() and (length[rep] == length).all()):
+        return _group_tags_slow(data, tag_start, tag_start + length)
+    return _decoded([data[a:a + n] for a, n in zip(tag_start[first_at].tolist(), length[first_at].tolist())]), local
+
+
+def _period(cols: np.ndarray, length: np.ndarray, most: int = 64) -> int:
+    """The period k <= `most` with which the rows of (`cols`, `length`) repeat exactly, or 0."""
+    m = len(length)
+    if m < 2:
+        return m
+    same = (cols[1:most + 1] == cols[0]).all(axis=1) & (length[1:most + 1] == length[0])
+    if not same.any():
+        return 0
+    k = int(same.argmax()) + 1
+    return k if (cols[k:] == cols[:-k]).all() and (length[k:] == length[:-k]).all() else 0
+
+
+def _decoded(raw: list[bytes]) -> list[str | None]:
+    """UTF-8 names; None for bytes that are not UTF-8."""
+    names: list[str | None] = []
+    for tag in raw:
         try:
-            names.append(data[int(tag_start[at]):int(tag_end[at])].decode("utf-8"))
+            names.append(tag.decode("utf-8"))
         except UnicodeDecodeError:
-            remap[i] = -1
-            names.append("")
-    return names, remap[local]
+            names.append(None)
+    return names
 
 
 def _few_unique(key: np.ndarray, most: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(key, return_inverse=True), faster when there are few distinct keys (tags).
 
-    Distinct keys are taken from a contiguous window of the keys not yet assigned (tags
-    are interleaved, so one window usually holds them all), then assigned with one
-    comparison per key; past `most` keys it falls back to np.unique.
+    Distinct keys are taken from a contiguous sample of the keys not yet found (tags are
+    interleaved, so one sample usually holds them all), then every key is looked up with
+    one binary search; past `most` keys it falls back to np.unique.
     """
-    local = np.full(len(key), -1, dtype=np.int64)
-    found: list[int] = []
-    missing = np.arange(len(key))
-    while len(missing):
-        new = np.unique(key[missing[:4096]]).tolist()
-        if len(found) + len(new) > most:
+    uniq = np.zeros(0, dtype=np.uint64)
+    todo = key
+    while True:
+        sample = np.sort(todo[:4096])
+        new = sample[np.concatenate(([True], sample[1:] != sample[:-1]))]
+        uniq = new if not len(uniq) else np.sort(np.concatenate([uniq, new]))
+        if len(uniq) > most:
             uniq, inverse = np.unique(key, return_inverse=True)
             return uniq, inverse.reshape(-1)
-        for u in new:
-            local[key == u] = len(found)
-            found.append(u)
-        missing = np.flatnonzero(local < 0)
-    order = np.argsort(np.asarray(found, dtype=np.uint64))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return np.asarray(found, dtype=np.uint64)[order], rank[local] if len(local) else local
+        local = np.searchsorted(uniq, key)
+        found = uniq[np.minimum(local, len(uniq) - 1)] == key
+        if found.all():
+            return uniq, local
+        todo = key[~found]
 
 
-def _group_tags_slow(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _group_tags_slow(data: bytes, tag_start: np.ndarray, tag_end: np.ndarray
+                     ) -> tuple[list[str | None], np.ndarray]:
     ids: dict[bytes, int] = {}
     local = np.fromiter((ids.setdefault(data[a:b], len(ids)) for a, b in zip(tag_start.tolist(), tag_end.tolist())),
                         dtype=np.int64, count=len(tag_start))
-    names: list[str] = []
-    remap = np.arange(len(ids))
-    for raw, i in ids.items():
-        try:
-            names.append(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            remap[i] = -1
-            names.append("")
-    return names, remap[local]
+    return _decoded(list(ids)), local
 
 
 def _first_meta(fast: _Fast, prefix: str) -> dict[str, int]:
     """Full name -> index of the first fast record carrying the `scalars` metadata."""
+    if not fast.meta.any():
+        return {}
     idx = fast.index[fast.meta]
     tags = fast.tag[fast.meta]
     uniq, first = np.unique(tags, return_index=True)
@@ -475,16 +519,22 @@ def _add_fast(fast: _Fast, prefix: str, points: _Points, known: dict[str, str],
     `known` holds the plugins known before this file, `first_meta` the first metadata of
     this file per name (record index, plugin), both from fast and proto records.
     """
-    threshold = np.full(len(fast.tags), np.iinfo(np.int64).max, dtype=np.int64)
-    for t, tag in enumerate(fast.tags):
-        name = prefix + tag
-        if name in known:
-            threshold[t] = -1 if known[name] == "scalars" else threshold[t]
-        elif name in first_meta and first_meta[name][1] == "scalars":
-            threshold[t] = first_meta[name][0]
-    keep = ~fast.tensor | (fast.index >= threshold[fast.tag])
-    ids = np.array([points.tag_index(tag) for tag in fast.tags] or [0], dtype=np.int64)
-    points.add(fast.index[keep], ids[fast.tag[keep]], fast.step[keep], fast.value[keep], fast.wall[keep])
+    index, tag, step, value, wall = fast.index, fast.tag, fast.step, fast.value, fast.wall
+    if fast.tensor.any():
+        threshold = np.full(len(fast.tags), np.iinfo(np.int64).max, dtype=np.int64)
+        for t, tag_name in enumerate(fast.tags):
+            name = prefix + (tag_name or "")
+            if name in known:
+                threshold[t] = -1 if known[name] == "scalars" else threshold[t]
+            elif name in first_meta and first_meta[name][1] == "scalars":
+                threshold[t] = first_meta[name][0]
+        keep = ~fast.tensor | (index >= threshold[tag])
+        if not keep.all():
+            index, tag, step, value, wall = (x[keep] for x in (index, tag, step, value, wall))
+    ids = [-1 if name is None else points.tag_index(name) for name in fast.tags]
+    if ids != list(range(len(ids))):
+        tag = np.array(ids, dtype=np.int64)[tag]
+    points.add(index, tag, step, value, wall)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -495,6 +545,7 @@ class _FileData:
     path: str
     prefix: str
     series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # full name -> (steps, values, walls)
+    increasing: bool = False  # every series' steps strictly increase (nothing to purge within the file)
 
 
 @dataclass
@@ -503,8 +554,8 @@ class _Pieces:
 
     parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
-    def add(self, prefix: str, points: _Points) -> None:
-        for tag, arrays in points.per_tag().items():  # first appearance in the window: file order kept
+    def add(self, prefix: str, series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        for tag, arrays in series.items():  # first appearance in the window: file order kept
             self.parts.setdefault(prefix + tag, []).append(arrays)
 
     def join(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -515,15 +566,29 @@ class _Pieces:
         return out
 
 
-def _windows(recs: tfrecord.Records) -> list[tuple[int, int]]:
-    """Record ranges of at most `tfrecord.RECORDS` records and (unless one record is larger) `tfrecord.BYTES` bytes."""
-    m = len(recs)
-    cuts = set(range(0, m, tfrecord.RECORDS))
-    if m and int(recs.ends[-1]) - int(recs.starts[0]) > tfrecord.BYTES:
-        marks = np.arange(int(recs.starts[0]) + tfrecord.BYTES, int(recs.ends[-1]), tfrecord.BYTES)
-        cuts.update(np.searchsorted(recs.starts, marks, side="right").tolist())
-    bounds = sorted(cuts - {m}) + [m]
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if a < b]
+def _plain_header(data: bytes, start: int, end: int) -> bool:
+    """Whether record [start, end) is an Event of wall_time, file_version and source_metadata only.
+
+    Writers begin every file with one (``brain.Event:2``). The protos would find no summary
+    in it: nothing to read, so it is skipped without them (and without importing them).
+    Only the canonical layout with ASCII strings is recognised; anything else goes to the protos.
+    """
+    pos = start + 9 if end - start >= 9 and data[start] == 0x09 else start  # wall_time
+    for field_tag in (0x1A, 0x52):  # file_version (string), source_metadata (message: writer = 1, string)
+        if pos + 2 > end or data[pos] != field_tag:
+            continue
+        n = data[pos + 1]
+        text = data[pos + 2:pos + 2 + n]
+        if n >= 128 or pos + 2 + n > end:
+            return False
+        if field_tag == 0x52 and n:
+            if n < 2 or text[0] != 0x0A or text[1] != n - 2:
+                return False
+            text = text[2:]
+        if not text.isascii():
+            return False
+        pos += 2 + n
+    return pos == end
 
 
 def _read_window(data: bytes, recs: tfrecord.Records, a: int, b: int, prefix: str, path: str,
@@ -538,6 +603,10 @@ def _read_window(data: bytes, recs: tfrecord.Records, a: int, b: int, prefix: st
     starts, ends = recs.starts, recs.ends
     if not fast:
         return points, _decode_protos(data, starts, ends, list(range(a, b)), prefix, path, points, state)
+    while a < b and _plain_header(data, int(starts[a]), int(ends[a])):  # a file's first record, usually
+        a += 1
+    if a == b:
+        return points, None
     lo, hi = int(starts[a]), int(ends[b - 1])
     window = data[lo:hi] + bytes(_PAD)
     narrow = np.int32 if hi - lo < (1 << 31) - _PAD else np.int64  # int32: less memory traffic, same results
@@ -546,8 +615,8 @@ def _read_window(data: bytes, recs: tfrecord.Records, a: int, b: int, prefix: st
     known = dict(state.plugins)
     pending = {k: v for k, v in _first_meta(quick, prefix).items() if k not in known}
     met: dict[str, tuple[int, str]] = {}
-    rest = [i + a for i in quick.rest]
-    bad = _decode_protos(data, starts, ends, rest, prefix, path, points, state, pending, met)
+    rest = [i for i in (i + a for i in quick.rest) if not _plain_header(data, int(starts[i]), int(ends[i]))]
+    bad = _decode_protos(data, starts, ends, rest, prefix, path, points, state, pending, met) if rest else None
     for name, i in pending.items():
         if name not in met or met[name][0] > i:
             met[name] = (i, "scalars")
@@ -571,15 +640,19 @@ def read_file(path: str, prefix: str, state: _RunState, problems: list[Problem],
     problems.extend(recs.problems)
     pieces = _Pieces()
     bad: int | None = None
-    for a, b in _windows(recs):
+    windows = tfrecord.windows(recs.starts, recs.ends)
+    increasing = len(windows) <= 1  # (across windows: checked per series when merging)
+    for a, b in windows:
         points, bad_here = _read_window(data, recs, a, b, prefix, path, state, fast)
         bad = bad_here if bad is None else bad
-        pieces.add(prefix, points)
+        series, rising = points.per_tag()
+        increasing &= rising
+        pieces.add(prefix, series)
     del data, recs  # before the series are joined
     if bad is not None:
         problems.append(Problem("unreadable", path, f"record at byte {bad} has a good CRC but is not an "
                                 "Event proto; skipped", bad))
-    return _FileData(path, prefix, pieces.join())
+    return _FileData(path, prefix, pieces.join(), increasing)
 
 
 def _keep_last_per_step(steps: np.ndarray) -> np.ndarray:
@@ -611,8 +684,8 @@ def _merge(files: list[_FileData], run: Run) -> None:
     for name, parts in chunks.items():
         steps, values, walls = parts[0][1] if len(parts) == 1 else \
             (np.concatenate([a[i] for _, a in parts]) for i in range(3))
-        keep = _keep_last_per_step(steps)
-        if not keep.all():
+        keep = None if len(parts) == 1 and files[parts[0][0]].increasing else _keep_last_per_step(steps)
+        if keep is not None and not keep.all():
             origin = np.concatenate([np.full(len(a[0]), j) for j, a in parts])
             back = np.flatnonzero(steps[1:] < steps[:-1]) + 1
             if len(back):

@@ -14,12 +14,14 @@ returns the byte ranges of the complete, intact records plus the problems met:
 Speed: no per-record Python in the common case. Record headers are located with numpy
 (in windows of `BYTES`, so temporaries stay small) and accepted only when they chain exactly (`_frame_guess`; otherwise a plain loop
 follows the lengths). Length CRCs (always checked: a wrong length derails everything
-after it) use a table-driven CRC32C in numpy; data CRCs (when `verify` is on) use the
-C-accelerated ``crc32c`` package on XORs of same-length records (`data_crcs_ok`).
+after it) are looked up in a table of the CRCs of small lengths, or computed in numpy;
+data CRCs (when `verify` is on) are checked with one call of the C-accelerated
+``crc32c`` package over a window of records (`data_crcs_ok`, `_chain_ok`).
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass, field
 
@@ -33,6 +35,8 @@ _MASK_DELTA = 0xA282EAD8
 _CHUNK = 1 << 15  # records per vectorised CRC check (keeps temporaries small)
 RECORDS = 1 << 16  # records per window of CRC checks and of decoding (bounds temporaries)
 BYTES = 1 << 22  # bytes per window of the vectorised header search (bounds its temporaries)
+_WALK_BELOW = 1 << 16  # bytes: smaller files are framed by following the lengths in Python
+_TABLE_LENGTHS = 1 << 12  # record lengths whose length CRC is looked up in a table
 _MAX_PROBLEMS = 5  # per file; further damage is summarised in the last message
 _U64 = struct.Struct("<Q").unpack_from
 
@@ -106,7 +110,7 @@ def _walk(data: bytes, pos: int) -> list[int]:
     return heads
 
 
-def _frame_guess(data: bytes, arr: np.ndarray, pos: int) -> np.ndarray | None:
+def _frame_guess(data: bytes, arr: np.ndarray, pos: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The record headers from `pos` on, found without a per-record Python loop, or None.
 
     Nearly every Event starts with its wall time (byte 0x09), so the headers are among
@@ -114,20 +118,23 @@ def _frame_guess(data: bytes, arr: np.ndarray, pos: int) -> np.ndarray | None:
     Those candidates are accepted only if they chain exactly (each one's length leads to
     the next, the first is `pos`, the last reaches the end of the file): that is the very
     list the sequential walk would produce. Anything else returns None (walk instead).
+    Returns the headers and their lengths.
     """
     n = len(data)
-    if n - pos < 1 << 16:  # small files: the plain walk is as fast
+    if n - pos < _WALK_BELOW:  # small files: the plain walk is as fast
         return None
     cand = _candidates(data, arr, pos)
     if not len(cand) or cand[0] != pos:
         return None
-    if not _chains(arr, cand, n):  # false candidates inside record data: drop those with a bad length CRC
+    lengths = u64_at(arr, cand)
+    if not _chains(cand, lengths, n):  # false candidates inside record data: drop those with a bad length CRC
         cand = cand[_length_crc_ok_each(arr, cand)]
-        if not _chains(arr, cand, n):
+        lengths = u64_at(arr, cand)
+        if not _chains(cand, lengths, n):
             return None
-    elif not _length_crcs_ok(arr, cand):
+    elif not _length_crcs_ok(arr, cand, lengths):
         return None
-    return cand
+    return cand, lengths
 
 
 def _candidates(data: bytes, arr: np.ndarray, pos: int) -> np.ndarray:
@@ -155,18 +162,32 @@ def _length_crc_ok_each(arr: np.ndarray, heads: np.ndarray) -> np.ndarray:
                     for h in np.split(heads, range(_CHUNK, len(heads), _CHUNK))], bool)
 
 
-def _chains(arr: np.ndarray, cand: np.ndarray, n: int) -> bool:
+def _chains(cand: np.ndarray, lengths: np.ndarray, n: int) -> bool:
     """Whether each candidate's length leads exactly to the next one and the last reaches the end."""
     if not len(cand):
         return False
-    nxt = cand + u64_at(arr, cand).astype(np.int64) + HEADER + FOOTER
+    nxt = cand + lengths.astype(np.int64) + HEADER + FOOTER
     return bool(np.array_equal(nxt[:-1], cand[1:]) and nxt[-1] + HEADER > n)
 
 
-def _length_crcs_ok(arr: np.ndarray, heads: np.ndarray) -> bool:
-    """All length CRCs at once, by linearity (`_linear_check`); False means: check one by one."""
-    return all(_linear_check(u64_at(arr, h)[:, None], [0], 8, unmasked(u32_at(arr, h + 8)))
-               for h in np.split(heads, range(_CHUNK, len(heads), _CHUNK)))
+@functools.lru_cache(maxsize=None)
+def _length_crc_table(size: int) -> np.ndarray:
+    """The masked CRC32C a header stores for each length 0..size-1 (of its 8 little-endian bytes)."""
+    import crc32c
+
+    return masked(np.fromiter(map(crc32c.crc32c, map(struct.Struct("<Q").pack, range(size))), np.uint32, size))
+
+
+def _length_crcs_ok(arr: np.ndarray, heads: np.ndarray, lengths: np.ndarray) -> bool:
+    """All length CRCs at once; False means: check one by one.
+
+    Lengths under `_TABLE_LENGTHS` (scalar events: a few dozen bytes) are looked up in a
+    table of their exact CRCs; otherwise they are computed in numpy (`_length_crc_ok_each`).
+    """
+    top = int(lengths.max()) if len(lengths) else 0
+    if top < _TABLE_LENGTHS:
+        return bool(np.array_equal(_length_crc_table(max(64, 1 << top.bit_length()))[lengths], u32_at(arr, heads + 8)))
+    return bool(_length_crc_ok_each(arr, heads).all())
 
 
 def _resync(arr: np.ndarray, start: int, chunk: int = 1 << 20) -> int | None:
@@ -197,90 +218,67 @@ def _per_record_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.nd
     return masked(crcs) == u32_at(arr, ends)
 
 
-def _subset_xors(cols: np.ndarray) -> np.ndarray:
-    """Row t = 0: XOR of all rows of `cols` (m x k); row j + 1: XOR of the rows whose index has bit j set.
-
-    Folding pairs of rows halves the array at each bit, so all of it costs about 3 m x k XORs.
-    """
-    bits = max(1, (len(cols) - 1).bit_length())
-    x = np.zeros((1 << bits, cols.shape[1]), dtype=cols.dtype)
-    x[:len(cols)] = cols
-    out = []
-    for _ in range(bits):
-        pairs = x.reshape(-1, 2, cols.shape[1])
-        out.append(np.bitwise_xor.reduce(pairs[:, 1], axis=0))
-        x = pairs[:, 0] ^ pairs[:, 1]
-    return np.stack([x[0], *out])
+# CRC32C's residue: crc32c(D + crc32c(D) as 4 little-endian bytes) is RESIDUE for every D, and
+# crc32c(BRIDGE, RESIDUE) == 0, the CRC of nothing (BRIDGE: 8 zero bytes, then 4 bytes solved for that).
+RESIDUE = 0x48674BC7
+BRIDGE = bytes(8) + bytes.fromhex("f62e80b0")
 
 
-def _subset_sizes(m: int) -> list[int]:
-    bits = max(1, (m - 1).bit_length())
-    return [m] + [((m >> (j + 1)) << j) + max(0, m % (1 << (j + 1)) - (1 << j)) for j in range(bits)]
-
-
-def _linear_check(words: np.ndarray, offsets: list[int], length: int, stored: np.ndarray) -> bool:
-    """Check the CRC32Cs `stored` of m records of `length` bytes, given as m x k 8-byte words at `offsets`.
-
-    CRC32C is affine over GF(2) for a fixed length L: crc(a ^ b) = crc(a) ^ crc(b) ^ crc(0^L).
-    So for any k of the records, XOR(crc(D_i)) = crc(XOR(D_i)) ^ (crc(0^L) if k is even), and one
-    C call on XOR(D_i) (computed with numpy) checks them together. It is done for all records
-    and for the records whose position has bit j set, for every bit j: damage confined to one
-    record is caught exactly as by that record's own CRC (the mismatch is the same bits), and
-    damage in two or three records cannot cancel out in all of these subsets.
-    """
-    import crc32c
-
-    zero_crc = crc32c.crc32c(bytes(length))
-    xors = _subset_xors(np.column_stack([words, stored.astype(np.uint64)]))
-    for size, row in zip(_subset_sizes(len(stored)), xors):
-        if not size:
-            continue
-        buf = bytearray(length)
-        raw = row[:-1].astype("<u8").tobytes()
-        for i, off in enumerate(offsets):  # overlapping last word: the same bytes, the same XOR
-            buf[off:off + 8] = raw[8 * i:8 * i + 8]
-        if int(row[-1]) != crc32c.crc32c(bytes(buf)) ^ (zero_crc if size % 2 == 0 else 0):
-            return False
-    return True
+def windows(starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
+    """Record ranges of at most `RECORDS` records and (unless one record is larger) `BYTES` bytes."""
+    m = len(starts)
+    cuts = set(range(0, m, RECORDS))
+    if m and int(ends[-1]) - int(starts[0]) > BYTES:
+        marks = np.arange(int(starts[0]) + BYTES, int(ends[-1]), BYTES)
+        cuts.update(np.searchsorted(starts, marks, side="right").tolist())
+    bounds = sorted(cuts - {m}) + [m]
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if a < b]
 
 
 def data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                 min_group: int = 256) -> np.ndarray:
-    """Whether each record's data matches its stored CRC32C.
+                 min_group: int = 64) -> np.ndarray:
+    """Whether each record's data matches its stored CRC32C (records in file order, as `scan` finds them).
 
-    Per-record ``crc32c`` calls cost ~0.25 us each, mostly call overhead; records of one
-    length are instead checked together by linearity (`_linear_check`). A mismatch falls
-    back to per-record CRCs for that group, which say exactly which records are bad.
-    Small groups and records under 8 bytes are checked one by one. Records are taken in
-    windows of `RECORDS` (bounded temporaries).
+    Per-record ``crc32c`` calls cost ~0.25 us each, mostly call overhead; consecutive
+    records are instead checked with one call (`_chain_ok`). A mismatch falls back to
+    per-record CRCs, which say exactly which records are bad. Fewer than `min_group`
+    records are checked one by one. Records are taken in `windows` (bounded temporaries).
     """
-    return _concat([_data_crcs_ok(data, arr, starts[a:a + RECORDS], ends[a:a + RECORDS], min_group)
-                    for a in range(0, len(starts), RECORDS)], bool)
+    return _concat([_data_crcs_ok(data, arr, starts[a:b], ends[a:b], min_group)
+                    for a, b in windows(starts, ends)], bool)
 
 
 def _data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_group: int) -> np.ndarray:
-    ok = np.ones(len(starts), dtype=bool)
-    lengths = ends - starts
-    small = len(lengths) and lengths.max() < 1 << 16
-    order = np.argsort(lengths.astype(np.uint16) if small else lengths, kind="stable")  # uint16: radix sort
-    cuts = np.flatnonzero(np.diff(lengths[order])) + 1
-    stored = unmasked(u32_at(arr, ends))
-    words = unaligned(data, "<u8")
-    single: list[np.ndarray] = []
-    for group in np.split(order, cuts):
-        length = int(lengths[group[0]])
-        if len(group) < min_group or length < 8:
-            single.append(group)
-            continue
-        offsets = sorted({min(8 * j, length - 8) for j in range(-(-length // 8))})
-        for chunk in np.split(group, range(_CHUNK, len(group), _CHUNK)):  # cache-sized temporaries
-            block = words[starts[chunk][:, None] + np.asarray(offsets)[None, :]]
-            if not _linear_check(block, offsets, length, stored[chunk]):
-                single.append(chunk)
-    if single:
-        idx = np.concatenate(single)
-        ok[idx] = _per_record_ok(data, arr, starts[idx], ends[idx])
-    return ok
+    if len(starts) >= min_group and _chain_ok(data, arr, starts, ends):
+        return np.ones(len(starts), dtype=bool)
+    return _per_record_ok(data, arr, starts, ends)
+
+
+def _chain_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+    """Whether every record's data CRC is right, by one ``crc32c`` call over a copy of their bytes.
+
+    In the copy, each record's footer holds its CRC unmasked, so that record + footer is a
+    codeword, after which CRC32C's state is `RESIDUE` whatever the record; each header is
+    replaced with `BRIDGE`, which takes that state back to the initial one. The CRC of the
+    copy from `RESIDUE` on is then `RESIDUE` again when every record is intact. A record
+    with a wrong CRC leaves its mismatch in the state, and what follows maps it one-to-one:
+    damage in one record is always caught, exactly as by that record's own CRC. Damage in
+    several records could only go unseen if the mismatches cancelled out, a 2**-32
+    coincidence (the odds at which random damage passes any one CRC32C). Bytes between
+    the records (not the case in `scan`) also make the check fail: per-record CRCs then decide.
+    """
+    import crc32c
+
+    lo = int(starts[0]) - HEADER
+    if lo < 0:
+        return False
+    buf = arr[lo:int(ends[-1]) + FOOTER].copy()
+    heads, feet = starts - (lo + HEADER), ends - lo
+    np.ndarray((len(buf) - 7,), "<u8", buf, strides=(1,))[heads] = 0  # BRIDGE: 8 zero bytes, then 4 solved ones
+    u32 = np.ndarray((len(buf) - 3,), "<u4", buf, strides=(1,))
+    u32[heads + 8] = int.from_bytes(BRIDGE[8:], "little")
+    u32[feet] = unmasked(u32_at(arr, ends))
+    return crc32c.crc32c(buf, RESIDUE) == RESIDUE
 
 
 def scan(data: bytes, path: str, verify: bool = True) -> Records:
@@ -301,8 +299,11 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
     pos = 0
     while pos < n:
         guess = _frame_guess(data, arr, pos)
-        heads = guess if guess is not None else np.asarray(_walk(data, pos), dtype=np.int64)
-        lengths = u64_at(arr, heads)
+        if guess is not None:
+            heads, lengths = guess
+        else:
+            heads = np.asarray(_walk(data, pos), dtype=np.int64)
+            lengths = u64_at(arr, heads)
         good = True if guess is not None else _length_crc_ok_each(arr, heads)
         bad_at = None if np.all(good) else int(np.argmin(good))
         if bad_at is not None:
