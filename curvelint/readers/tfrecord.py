@@ -35,7 +35,7 @@ _MASK_DELTA = 0xA282EAD8
 _CHUNK = 1 << 15  # records per vectorised CRC check (keeps temporaries small)
 RECORDS = 1 << 16  # records per window of CRC checks and of decoding (bounds temporaries)
 BYTES = 1 << 22  # bytes per window of the vectorised header search (bounds its temporaries)
-_WALK_BELOW = 1 << 16  # bytes: smaller files are framed by following the lengths in Python
+_WALK_BELOW = 1 << 14  # bytes: smaller files are framed by following the lengths in Python
 _TABLE_LENGTHS = 1 << 12  # record lengths whose length CRC is looked up in a table
 _MAX_PROBLEMS = 5  # per file; further damage is summarised in the last message
 _U64 = struct.Struct("<Q").unpack_from
@@ -157,7 +157,11 @@ def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
 
 
 def _length_crc_ok_each(arr: np.ndarray, heads: np.ndarray) -> np.ndarray:
-    """Whether each header's length CRC is right (table-driven, in windows of `_CHUNK` headers)."""
+    """Whether each header's length CRC is right (looked up, or table-driven in windows of `_CHUNK` headers)."""
+    lengths = u64_at(arr, heads)
+    top = int(lengths.max()) if len(lengths) else 0
+    if top < _TABLE_LENGTHS:
+        return _length_crc_table(max(64, 1 << top.bit_length()))[lengths] == u32_at(arr, heads + 8)
     return _concat([masked(crc8_at(arr, h)) == u32_at(arr, h + 8)
                     for h in np.split(heads, range(_CHUNK, len(heads), _CHUNK))], bool)
 
