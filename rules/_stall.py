@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from curvelint.rule import Context
+from curvelint.rule import Context, Option
 
 from ._loss import claimed
 from ._validation import Curve, Plateau, plateau, validation_pair
 from .overfitting import overfit_verdict
+
+STALL_OPTIONS = {  # the options both rules share (long_stall, constant_lr); each adds its own share of the run
+    "min_points": Option(6, "fewest validation points to judge"),
+    "patience": Option(10, "fewest evaluations without improvement to report (above the usual EarlyStopping "
+                            "patience, so early-stopped runs stay quiet)"),
+    "min_delta": Option(0.005, "an improvement must beat the best so far by this fraction of it"),
+    "noise_k": Option(2.0, "... and by this many noise scales (robust first-difference noise)"),
+    "alpha": Option(0.05, "a significant Mann-Kendall fall after the stall, larger than the margin, "
+                          "means still improving"),
+    "lr_tolerance": Option(0.01, "a learning rate varying by less than this (relative) counts as constant"),
+}
 
 
 @dataclass(frozen=True)

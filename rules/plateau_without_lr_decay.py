@@ -6,7 +6,7 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from ._stall import long_stall
+from ._stall import STALL_OPTIONS, long_stall
 from ._validation import constant_lr, fmt
 
 
@@ -49,15 +49,8 @@ class PlateauWithoutLrDecay(Rule):
     hint = ("decay the learning rate on plateau: keras.callbacks.ReduceLROnPlateau(factor=0.2, patience=3) / "
             "torch.optim.lr_scheduler.ReduceLROnPlateau, or a cosine schedule; then stop early")
     options = {
-        "min_points": Option(6, "fewest validation points to judge"),
-        "patience": Option(10, "fewest evaluations without improvement to report (above the usual EarlyStopping "
-                                "patience, so early-stopped runs stay quiet)"),
+        **STALL_OPTIONS,
         "min_fraction": Option(0.25, "smallest share of the run's steps spent on the plateau"),
-        "min_delta": Option(0.005, "an improvement must beat the best so far by this fraction of it"),
-        "noise_k": Option(2.0, "... and by this many noise scales (robust first-difference noise)"),
-        "alpha": Option(0.05, "a significant Mann-Kendall fall after the stall, larger than the margin, "
-                              "means still improving"),
-        "lr_tolerance": Option(0.01, "a learning rate varying by less than this (relative) counts as constant"),
     }
 
     def check(self, ctx: Context):
