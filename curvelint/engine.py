@@ -19,7 +19,7 @@ from curvelint.discovery import RunSource, discover
 from curvelint.model import Abstention, Finding, InputStats, LabelStats, Run, Severity
 from curvelint.registry import load_rules
 from curvelint.roles import assign_roles
-from curvelint.rule import Context, Rule, run_rule
+from curvelint.rule import Context, Rule, resolve_options, run_rule
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,8 @@ class Selected:
 
     @cached_property
     def resolved(self) -> dict[str, Any]:
-        """The rule's option defaults updated with the configured options (what `Context.for_rule` gives)."""
-        return {**{k: o.default for k, o in self.rule.options.items()}, **self.options}
+        """The rule's resolved options, once per lint rather than once per run."""
+        return resolve_options(self.rule, self.options)
 
 
 def matches(rule: type[Rule], selector: str) -> bool:

@@ -68,9 +68,8 @@ class Context:
     def for_rule(self, rule: type[Rule], options: dict[str, Any] | None = None,
                  severity: Severity | None = None) -> Context:
         """A view of the same run for one rule, with that rule's resolved options."""
-        merged = {k: o.default for k, o in rule.options.items()}
-        merged.update(options or {})
-        return Context(self.run, self.roles, rule, merged, severity or rule.severity, self.cache)
+        return Context(self.run, self.roles, rule, resolve_options(rule, options), severity or rule.severity,
+                       self.cache)
 
     # -- series access ---------------------------------------------------------------------------
     def name_of(self, role_or_name: str) -> str | None:
@@ -139,6 +138,11 @@ class Context:
     def abstain(self, reason: str, metric: str | None = None) -> Abstention:
         assert self.rule is not None
         return Abstention(self.rule.code, self.run.name, metric, reason)
+
+
+def resolve_options(rule: type[Rule], options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The rule's option defaults updated with the configured `options`."""
+    return {**{k: o.default for k, o in rule.options.items()}, **(options or {})}
 
 
 def _plain(value: Any) -> Any:
