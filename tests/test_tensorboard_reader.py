@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -672,3 +673,25 @@ def test_realworld_nan_metric_row14() -> None:
     assert len(run.series["train_loss"]) == 375 and len(run.series["val_loss"]) == 10
     assert np.isnan(run.series["avg_val_projected_errors"].values).all()
     assert run.series["val_loss"].values.min() == pytest.approx(0.885, abs=1e-3)
+
+
+def test_crc32c_function_is_the_packages_without_its_init(monkeypatch) -> None:
+    """`tfrecord.crc32c` loads the C function alone (the package's __init__ costs ~4 MB); same results."""
+    import importlib.util
+
+    import crc32c as package
+
+    from curvelint.readers import tfrecord
+
+    data = np.random.default_rng(3).integers(0, 256, 10_000, dtype=np.uint8)
+    for present in (True, False):
+        if not present:
+            monkeypatch.delitem(sys.modules, "crc32c")
+        tfrecord.crc32c.cache_clear()
+        fn = tfrecord.crc32c()
+        assert fn(b"123456789") == 0xE3069283  # the CRC-32C check value
+        assert fn(data, 12345) == package.crc32c(data.tobytes(), 12345)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # an unexpected layout
+    tfrecord.crc32c.cache_clear()
+    assert tfrecord.crc32c()(b"123456789") == 0xE3069283 and "crc32c" in sys.modules
+    tfrecord.crc32c.cache_clear()
