@@ -9,7 +9,7 @@ from conftest import FIXTURES
 from curvelint import engine
 from curvelint.config import Config
 from curvelint.discovery import RunSource
-from curvelint.engine import _batches, _insert, lint
+from curvelint.engine import _batches, lint
 from curvelint.roles import assign_roles
 
 
@@ -35,14 +35,6 @@ def test_batches_are_consecutive_and_cover_every_source(tmp_path):
     assert even == sorted(even, reverse=True) and even[0] > even[-1]  # guided: the last batches are small
 
 
-def test_insert_puts_the_warm_up_result_back_in_place():
-    for n in range(4):
-        for at in range(-1, n + 1):
-            rest = [[i] for i in range(n + 1) if i != at]
-            out = list(_insert(iter(rest), at, [at] if at >= 0 else None))
-            assert out == ([[i] for i in range(n + 1)] if at >= 0 else rest)
-
-
 def test_report_order_does_not_depend_on_jobs(monkeypatch):
     monkeypatch.setattr(engine, "MIN_PARALLEL_BYTES", 0)  # the fixtures are small: use workers anyway
     def plain(report):
@@ -51,7 +43,7 @@ def test_report_order_does_not_depend_on_jobs(monkeypatch):
 
     paths = [str(FIXTURES / "train"), str(FIXTURES / "demo")]
     one = plain(lint(paths, Config(), jobs=1))
-    assert one[1] and len(one[0]) >= 16  # enough runs for the warm-up run in the parent
+    assert one[1] and len(one[0]) >= 16  # enough runs for several batches per worker
     for jobs in (2, 3):
         assert plain(lint(paths, Config(), jobs=jobs)) == one
 
