@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Iterator
 
-from curvelint import readers
+from curvelint import readers, workers
 from curvelint.config import RUN_FILE, Config, local_suppressions
 from curvelint.discovery import RunSource, discover
 from curvelint.model import Abstention, Finding, InputStats, LabelStats, Run, Severity
@@ -158,7 +158,7 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
     selected = select_rules(config)
     sizes = [_size(s) for s in sources] if jobs > 1 and len(sources) > 1 else []
     if sizes and sum(sizes) >= MIN_PARALLEL_BYTES:
-        _collect(report, _in_workers(sources, sizes, config, extras, selected, jobs))
+        _collect(report, _in_workers(sources, sizes, config, extras, jobs))
     else:  # one process: also when the logs are too small to repay starting workers
         _collect(report, (_lint_source(s, config, extras, selected) for s in sources))
     report.elapsed = time.perf_counter() - start
@@ -166,22 +166,16 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
 
 
 def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extras: Extras,
-                selected: list[Selected], jobs: int) -> Iterator[list[Linted]]:
-    """Lint in `jobs` worker processes; yields each source's results in source order.
+                jobs: int) -> Iterator[list[Linted]]:
+    """Lint in `jobs` worker processes (`curvelint.workers`); yields each source's results in source order.
 
     Consecutive sources go to a worker together (`_batches`). This process reads nothing
     itself: what the readers import lazily is imported in each worker, in parallel (as fast
     as importing it here first, and this process's peak RSS stays at its imports).
     """
-    batches = _batches(sources, sizes, jobs)
-    if len(batches) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
-            done = pool.map(_lint_batch, [(b, config, extras) for b in batches])
-            yield from (per_source for per_batch in done for per_source in per_batch)
-    else:
-        yield from (_lint_source(s, config, extras, selected) for s in sources)
+    tasks = [(batch, config, extras) for batch in _batches(sources, sizes, jobs)]
+    for per_batch in workers.ordered_map(_lint_batch, tasks, jobs):
+        yield from per_batch
 
 
 def _batches(sources: list[RunSource], sizes: list[int], jobs: int) -> list[list[RunSource]]:
