@@ -33,6 +33,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -236,29 +237,40 @@ class Result:
     stdout: str = ""
 
 
+# Linux keeps a process's peak RSS across execve, so a tool started straight from this process
+# would report at least this process's RSS (tens of MB after a few trees: above the small tree's
+# real figures). Each tool is forked afresh by a small launcher that reports its time and peak.
+LAUNCH = """
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{time.perf_counter() - t0} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def measure(tool: str, argv: list[str], timeout: float, env: dict | None = None) -> Result:
-    """Run argv in a subprocess; wall time, its peak RSS (os.wait4) and the point count it prints."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
-        deadline = t0 + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                return Result(tool, None, None, None, f"timed out after {timeout:.0f}s")
-            time.sleep(0.005)
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run argv in a fresh process (`LAUNCH`); wall time, its peak RSS and the point count it prints."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".stat") as stat:
+        proc = subprocess.Popen([PY, "-c", LAUNCH, stat.name, *argv], stdout=out, stderr=err, env=env,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return Result(tool, None, None, None, f"timed out after {timeout:.0f}s")
+        seconds, rss_kb, returncode = stat.read().split()
         out.seek(0)
         err.seek(0)
         text, errtext = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    rss = usage.ru_maxrss / 1024
-    if proc.returncode not in (0, 1, 2) or (not text.strip() and tool != "curvelint CLI"):
-        return Result(tool, None, None, rss, f"failed (exit {proc.returncode}): {errtext.strip()[-200:]}")
+    seconds, rss, returncode = float(seconds), int(rss_kb) / 1024, int(returncode)
+    if returncode not in (0, 1, 2) or (not text.strip() and tool != "curvelint CLI"):
+        return Result(tool, None, None, rss, f"failed (exit {returncode}): {errtext.strip()[-200:]}")
     try:
         fields = text.split()
         return Result(tool, seconds, int(fields[0]), rss, stdout=text)
@@ -346,7 +358,7 @@ def table(tree: Tree, results: list[Result]) -> str:
             continue
         rate = f"{(r.points or 0) / r.seconds / 1e6:.2f}" if r.points else "-"
         ratio = f"{r.seconds / ref:.1f}" if ref else "-"
-        rss = f"{r.rss_mb:.0f}" if r.rss_mb is not None else "-"
+        rss = f"{r.rss_mb:.1f}" if r.rss_mb is not None else "-"
         lines.append(f"  {r.tool:<20} {r.seconds:>8.2f} {r.points or '-':>11} {rate:>10} {rss:>12} {ratio:>10}  {r.note}")
     return "\n".join(lines)
 
