@@ -10,6 +10,7 @@ imported lazily so that linting one format never pays for the others' imports.
 from __future__ import annotations
 
 import importlib
+import os
 
 from curvelint.discovery import RunSource
 from curvelint.model import Problem, Run
@@ -36,9 +37,34 @@ def read(source: RunSource) -> list[Run]:
         return [run]
     if source.graphs and source.format != "onnx":
         _attach_graphs(runs, source)
+    if source.format in HPARAMS_FILE_FORMATS:
+        _attach_hparams(runs, source)
     for run in runs:
         run.notes.extend(source.notes)
     return runs
+
+
+HPARAMS_FILE_FORMATS = ("tensorboard", "csv")  # Lightning's TensorBoardLogger and CSVLogger
+
+
+def _attach_hparams(runs: list[Run], source: RunSource) -> None:
+    """Lightning's ``hparams.yaml`` in a run's folder fills in hyperparameters the log lacks."""
+    from curvelint.readers import hparams_yaml
+
+    folder = source.path if os.path.isdir(source.path) else os.path.dirname(source.path)
+    path = os.path.join(folder, hparams_yaml.FILENAME)
+    if not runs or not os.path.isfile(path):
+        return
+    try:
+        values = hparams_yaml.read(path)
+    except OSError as exc:
+        for run in runs:
+            run.notes.append(f"{path} not read: {exc.strerror or exc}")
+        return
+    for run in runs:
+        for key, value in values.items():
+            run.hparams.setdefault(key, value)
+        run.sources.append(path)
 
 
 def _attach_graphs(runs: list[Run], source: RunSource) -> None:
