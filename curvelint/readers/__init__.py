@@ -49,12 +49,12 @@ HPARAMS_FILE_FORMATS = ("tensorboard", "csv")  # Lightning's TensorBoardLogger a
 
 def _attach_hparams(runs: list[Run], source: RunSource) -> None:
     """Lightning's ``hparams.yaml`` in a run's folder fills in hyperparameters the log lacks."""
-    from curvelint.readers import hparams_yaml
-
     folder = source.path if os.path.isdir(source.path) else os.path.dirname(source.path)
-    path = os.path.join(folder, hparams_yaml.FILENAME)
+    path = os.path.join(folder, "hparams.yaml")
     if not runs or not os.path.isfile(path):
         return
+    from curvelint.readers import hparams_yaml
+
     try:
         values = hparams_yaml.read(path)
     except OSError as exc:

@@ -22,7 +22,6 @@ from typing import Any
 
 from curvelint.readers._common import read_text
 
-FILENAME = "hparams.yaml"
 _KEY = re.compile(r"""(?P<key>'[^']*'|"[^"]*"|[^\s'"#\-?:,\[\]{}&*!|>%@`](?:[^:]|:(?!\s|$))*?)\s*:(?:\s+(?P<value>.*))?$""")
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)$")
 _FLOAT = re.compile(r"[-+]?[0-9][0-9_]*\.[0-9_]*([eE][-+][0-9]+)?$|\.[0-9_]+([eE][-+][0-9]+)?$")  # PyYAML's
