@@ -608,7 +608,7 @@ def _read_window(data: bytes, recs: tfrecord.Records, a: int, b: int, prefix: st
     if a == b:
         return points, None
     lo, hi = int(starts[a]), int(ends[b - 1])
-    window = data[lo:hi] + bytes(_PAD)
+    window = b"".join((memoryview(data)[lo:hi], bytes(_PAD)))  # one copy (a slice + concatenation made two)
     narrow = np.int32 if hi - lo < (1 << 31) - _PAD else np.int64  # int32: less memory traffic, same results
     quick = _classify(window, (starts[a:b] - lo).astype(narrow), (ends[a:b] - lo).astype(narrow))
     quick.index += a
