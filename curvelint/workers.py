@@ -57,7 +57,14 @@ def _forked(fn: Callable[[Any], Any], tasks: Sequence[Any], jobs: int) -> Iterat
     finished = False
     try:
         for _ in range(jobs):
-            workers.append(_start(fn, tasks, workers))
+            try:
+                workers.append(_start(fn, tasks, workers))
+            except OSError:  # no more processes (EAGAIN, ENOMEM): go on with the workers there are
+                break
+        if not workers:
+            yield from map(fn, tasks)
+            finished = True
+            return
         sent = 0
         for worker in workers:
             _send(worker, sent)

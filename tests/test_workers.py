@@ -74,3 +74,19 @@ def test_stopping_early_reaps_the_workers() -> None:
 def test_without_fork_concurrent_futures_gives_the_same(monkeypatch) -> None:
     monkeypatch.setattr(workers, "FORK", False)
     assert list(workers.ordered_map(_square_slowly, list(range(6)), 2)) == [t * t for t in range(6)]
+
+
+def test_when_fork_fails_the_tasks_still_run(monkeypatch) -> None:
+    real_fork, forks = os.fork, []
+
+    def fork_once() -> int:  # the second fork fails, as under a process limit
+        if forks:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork_once)
+    assert list(workers.ordered_map(_square_slowly, list(range(8)), 3)) == [t * t for t in range(8)]
+    forks.append(1)  # now every fork fails: this process runs them
+    assert list(workers.ordered_map(_square_slowly, list(range(4)), 2)) == [t * t for t in range(4)]
+    assert _no_children_left()
