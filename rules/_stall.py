@@ -52,7 +52,7 @@ def long_stall(ctx: Context, o: dict, min_fraction: float, need_lr: bool = False
     code = next((c for c in codes if c), None)
     if code:  # not learning / diverging is the story, not wasted epochs
         return Stalled(reason=f"training reported by {code}", metric=val.name)
-    p = plateau(val, o["min_delta"], o["noise_k"])
+    p = plateau(ctx, val, o["min_delta"], o["noise_k"])
     st = p.stall
     if st.index == 0:
         return Stalled(reason=f"{val.name}: never improved on its first value (see CL112)", metric=val.name)

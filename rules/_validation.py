@@ -144,16 +144,24 @@ def rel_noise(c: Curve) -> float:
     return stats.noise_scale(c.values) / med if med else 0.0
 
 
-def best_near_smoothed(c: Curve, smooth_fraction: float) -> tuple[stats.Extremum, stats.Extremum]:
+def smooth_curve(ctx: Context, c: Curve, fraction: float) -> np.ndarray:
+    """`stats.smooth` of the oriented curve over `fraction` of its points, computed once per run
+    (several validation rules smooth the same curve alike)."""
+    w = stats.auto_window(len(c.y), fraction)
+    key = ("validation.smooth", c.name, c.direction, int(c.steps[0]) if len(c.steps) else 0, len(c.y), w)
+    return ctx.memo(key, lambda: stats.smooth(c.y, w))
+
+
+def best_near_smoothed(ctx: Context, c: Curve, smooth_fraction: float) -> tuple[stats.Extremum, stats.Extremum]:
     """(minimum of the smoothed curve, raw best point next to it): smoothing locates the best
     stretch robustly (and gives its level), the raw point there is what gets reported."""
     n = len(c.y)
     w = stats.auto_window(n, smooth_fraction)
-    smoothed = stats.smooth(c.y, w)
-    i = int(np.argmin(smoothed))
+    smoothed_y = smooth_curve(ctx, c, smooth_fraction)
+    i = int(np.argmin(smoothed_y))
     lo, hi = max(0, i - w // 2), min(n, i + w // 2 + 1)
     j = lo + int(np.argmin(c.y[lo:hi]))
-    return (stats.Extremum(index=i, step=int(c.steps[i]), value=float(smoothed[i])),
+    return (stats.Extremum(index=i, step=int(c.steps[i]), value=float(smoothed_y[i])),
             stats.Extremum(index=j, step=int(c.steps[j]), value=float(c.y[j])))
 
 
@@ -181,14 +189,20 @@ class Plateau:
         return self.trend.significant(alpha, "down") and -self.trend.change > self.margin
 
 
-def plateau(c: Curve, min_delta: float, noise_k: float, smooth_fraction: float = 0.1) -> Plateau:
+def plateau(ctx: Context, c: Curve, min_delta: float, noise_k: float, smooth_fraction: float = 0.1) -> Plateau:
     """EarlyStopping emulation on the smoothed curve (a single lucky evaluation is not a new best).
 
     The stall starts at the first point that nothing later beats by more than `min_delta`
     (relative) and `noise_k` noise scales (stats.noise_scale): on a noisy plateau, noise is
     no progress. `trend` tells whether the curve still creeps down significantly after it.
+    Computed once per run for the same curve and settings (CL111 and CL120 both ask).
     """
-    smoothed = stats.smooth(c.y, stats.auto_window(len(c.y), smooth_fraction))
+    key = ("validation.plateau", c.name, c.direction, int(c.steps[0]) if len(c.steps) else 0, len(c.y),
+           min_delta, noise_k, smooth_fraction)
+    return ctx.memo(key, lambda: _plateau(smooth_curve(ctx, c, smooth_fraction), c, min_delta, noise_k))
+
+
+def _plateau(smoothed: np.ndarray, c: Curve, min_delta: float, noise_k: float) -> Plateau:
     late = c.values[len(c.values) // 2:]  # the noise of the stretch a plateau would be in
     noise = stats.noise_scale(late)
     if stats.can_log(late):  # multiplicative noise: scale the relative noise to the late level

@@ -11,7 +11,8 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from ._validation import Curve, best_near_smoothed, fmt, improvement, span, start_level, validation_pair
+from ._validation import (Curve, best_near_smoothed, fmt, improvement, smooth_curve, span, start_level,
+                          validation_pair)
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,13 @@ def _judge(ctx: Context, o: dict[str, Any]) -> Verdict:
         return Verdict("", reason=reason)
     if train is None:
         return Verdict("", metric=val.name, reason=f"{val.name}: no training series to compare with")
-    return _rising(val, train, o) or _gap(val, train, o) or Verdict("", metric=val.name)
+    return _rising(ctx, val, train, o) or _gap(ctx, val, train, o) or Verdict("", metric=val.name)
 
 
-def _rising(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
+def _rising(ctx: Context, val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
     """Validation rises significantly after its (smoothed) best while training keeps improving."""
     n = len(val.y)
-    b, raw = best_near_smoothed(val, o["smooth_fraction"])  # b: smoothed level, raw: the point to report
+    b, raw = best_near_smoothed(ctx, val, o["smooth_fraction"])  # b: smoothed level, raw: the point to report
     if n - b.index < o["min_after"]:
         return None
     after = val.after(max(b.step, raw.step))  # mirror-edged smoothing can put b before the raw best
@@ -85,13 +86,13 @@ def _rising(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
     return Verdict("rising", val.name, raw.step, msg, evidence)
 
 
-def _gap(val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
+def _gap(ctx: Context, val: Curve, train: Curve, o: dict[str, Any]) -> Verdict | None:
     """Mild overfitting: validation stalls over the second half while training keeps improving,
     so the generalisation gap widens (reported as info)."""
     n = len(val.y)
     if n < o["gap_min_points"]:
         return None
-    smoothed = stats.smooth(val.y, stats.auto_window(n, o["smooth_fraction"]))
+    smoothed = smooth_curve(ctx, val, o["smooth_fraction"])
     if improvement(val, start_level(val.y), float(smoothed.min())) < o["min_val_improvement"]:
         return None  # never improved at all: validation-not-improving (CL112) says so
     half = val.after(float(val.steps[n // 2]))

@@ -8,7 +8,8 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from ._validation import Curve, curve, end_level, fmt, improvement, metric_top, rel_noise, span, start_level
+from ._validation import (Curve, curve, end_level, fmt, improvement, metric_top, rel_noise, smooth_curve, span,
+                          start_level)
 from .overfitting import overfit_verdict
 
 PAIRS = (("val_loss", ("train_loss",)), ("val_metric", ("train_metric", "train_loss")))
@@ -122,7 +123,7 @@ class ValidationNotImproving(Rule):
         if not ttr.significant(o["alpha"], "down") or t_impr < o["min_train_improvement"]:
             return None
         v0 = float(np.mean(val.y[:2]))  # the first two: one noisy first value is no baseline
-        smoothed = stats.smooth(val.y, stats.auto_window(len(val.y), 0.1))
+        smoothed = smooth_curve(ctx, val, 0.1)
         i = int(smoothed.argmin())
         v_impr = improvement(val, v0, float(smoothed[i]))
         vtr = stats.trend(val.steps, val.y)
