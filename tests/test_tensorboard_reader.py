@@ -695,3 +695,16 @@ def test_crc32c_function_is_the_packages_without_its_init(monkeypatch) -> None:
     tfrecord.crc32c.cache_clear()
     assert tfrecord.crc32c()(b"123456789") == 0xE3069283 and "crc32c" in sys.modules
     tfrecord.crc32c.cache_clear()
+
+
+def test_first_of_each_is_np_unique_return_index() -> None:
+    from curvelint.readers.tensorboard import _first_of_each
+
+    rng = np.random.default_rng(11)
+    for trial in range(500):
+        k, n = int(rng.integers(1, 80)), int(rng.integers(1, 3000))
+        ids = rng.integers(0, k, n)
+        if trial % 3 == 0:  # one id first met far into the window
+            ids = np.r_[np.zeros(int(rng.integers(0, 2000)), np.int64), ids]
+        uniq, first = np.unique(ids, return_index=True)
+        assert _first_of_each(ids, k) == dict(zip(uniq.tolist(), first.tolist()))

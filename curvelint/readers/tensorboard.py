@@ -507,9 +507,26 @@ def _first_meta(fast: _Fast, prefix: str) -> dict[str, int]:
     if not fast.meta.any():
         return {}
     idx = fast.index[fast.meta]
-    tags = fast.tag[fast.meta]
-    uniq, first = np.unique(tags, return_index=True)
-    return {prefix + fast.tags[int(t)]: int(idx[f]) for t, f in zip(uniq, first)}
+    return {prefix + fast.tags[t]: int(idx[f]) for t, f in _first_of_each(fast.tag[fast.meta], len(fast.tags)).items()}
+
+
+def _first_of_each(ids: np.ndarray, count: int) -> dict[int, int]:
+    """Id -> position of its first occurrence, for ids in range(count).
+
+    As np.unique(ids, return_index=True), without sorting every id: growing prefixes are
+    searched until each id present has been met (usually within the first few dozen).
+    """
+    present = np.zeros(count, dtype=bool)
+    present[ids] = True
+    need = int(present.sum())
+    first: dict[int, int] = {}
+    start, size = 0, 64
+    while len(first) < need:
+        uniq, at = np.unique(ids[start:start + size], return_index=True)
+        for i, f in zip(uniq.tolist(), at.tolist()):
+            first.setdefault(i, start + f)
+        start, size = start + size, size * 4
+    return first
 
 
 def _add_fast(fast: _Fast, prefix: str, points: _Points, known: dict[str, str],
