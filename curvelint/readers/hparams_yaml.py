@@ -2,7 +2,7 @@
 
 Lightning's TensorBoardLogger and CSVLogger write what ``save_hyperparameters()`` saved
 to ``<version folder>/hparams.yaml`` with ``yaml.dump`` (block style). The CSV logger has
-no other place for them, so without this file CL100 (learning rate) and CL103 (number of
+no other place for them, so without this file CL121 (learning rate) and CL103 (number of
 classes) know nothing of the run's settings.
 
 Read without a YAML library (same results in every environment): nested mappings whose
