@@ -99,19 +99,38 @@ def _labels(column: Any) -> tuple[list[str], np.ndarray]:
     return labels, index.astype(np.int32 if len(labels) < 1 << 31 else np.int64, copy=False)
 
 
+def _run_ids(table: Any, cols: dict[str, str]) -> tuple[list[str], np.ndarray | None]:
+    """(labels, run id per row) of the run column: a label's index, len(labels) for a null run;
+    ([], None) without a run column."""
+    if RUN not in cols:
+        return [], None
+    column = table.column(cols[RUN])
+    labels, index = _labels(column)
+    if column.null_count:
+        index = np.where(index < 0, len(labels), index)
+    return labels, index
+
+
+def _named_runs(source: RunSource, labels: list[str], ids: list[int] | None) -> list[tuple[int, Run]]:
+    """(id, run) for the run ids present, ordered by label with the null run last, each named
+    ``path:label``; without a run column (`ids` None) the one run of the file (id 0)."""
+    if ids is None:
+        return [(0, new_run(source, FORMAT))]
+
+    def label(r: int) -> str:
+        return labels[r] if r < len(labels) else ""  # the null run: ""
+
+    return [(r, new_run(source, FORMAT, name=f"{source.path}:{label(r)}"))
+            for r in sorted(ids, key=lambda r: (r == len(labels), label(r)))]
+
+
 def _runs(table: Any, cols: dict[str, str], source: RunSource) -> list[tuple[Run, np.ndarray | None]]:
     """One (run, row indices) per value of the run column, or the whole table as one run (rows None)."""
-    if RUN not in cols:
+    labels, index = _run_ids(table, cols)
+    if index is None:
         return [(new_run(source, FORMAT), None)]
-    labels, index = _labels(table.column(cols[RUN]))
-    out = []
-    for k, label in sorted(enumerate(labels), key=lambda kl: kl[1]):
-        rows = np.flatnonzero(index == k)
-        if len(rows):
-            out.append((new_run(source, FORMAT, name=f"{source.path}:{label}"), rows))
-    if (index < 0).any():
-        out.append((new_run(source, FORMAT, name=f"{source.path}:"), np.flatnonzero(index < 0)))
-    return out
+    present = np.flatnonzero(np.bincount(index, minlength=len(labels) + 1)).tolist()
+    return [(run, np.flatnonzero(index == r)) for r, run in _named_runs(source, labels, present)]
 
 
 def _wall(table: Any, cols: dict[str, str], schema: Any) -> np.ndarray | None:
@@ -130,9 +149,7 @@ def _read_long(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
     steps = _steps(table.column(cols["step"]))
     values, value_null = _floats(table.column(cols["value"]))
     walls = _wall(table, cols, pf.schema_arrow)
-    run_labels, run_index = _labels(table.column(cols[RUN])) if RUN in cols else ([], None)
-    if run_index is not None and table.column(cols[RUN]).null_count:
-        run_index = np.where(run_index < 0, len(run_labels), run_index)  # the null run: after the others
+    run_labels, run_index = _run_ids(table, cols)
     # one grouping key per row: (run, tag) as label indices; names order the runs and series at the end
     width = len(tags) + 1
     key = tag_index if run_index is None else run_index * (np.int32(width) if (len(run_labels) + 1) * width < 1 << 31
@@ -149,15 +166,13 @@ def _read_long(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
         r, t = divmod(k, width)
         groups.setdefault(r, {})[tags[t]] = (steps[sel], values[sel], None if walls is None else walls[sel])
     if run_index is None:
-        present = [0]  # no run column: one run, even for an empty table
+        present = None  # no run column: one run, even for an empty table
     elif rows is None:
         present = list(groups)
     else:  # every run with a row, logged or not
         present = np.flatnonzero(np.bincount(run_index, minlength=len(run_labels) + 1)).tolist()
     runs = []
-    for r in sorted(present, key=lambda r: (r == len(run_labels), run_labels[r] if r < len(run_labels) else "")):
-        name = None if run_index is None else f"{source.path}:{run_labels[r] if r < len(run_labels) else ''}"
-        run = new_run(source, FORMAT, name=name)
+    for r, run in _named_runs(source, run_labels, present):
         add_series(run, dict(sorted(groups.get(r, {}).items())))
         runs.append(run)
     return runs
