@@ -156,11 +156,11 @@ def _frame_guess(data: bytes, arr: np.ndarray, pos: int) -> tuple[np.ndarray, np
         return None
     lengths = u64_at(arr, cand)
     if not _chains(cand, lengths, n):  # false candidates inside record data: drop those with a bad length CRC
-        cand = cand[_length_crc_ok_each(arr, cand)]
-        lengths = u64_at(arr, cand)
+        ok = _length_crc_ok_each(arr, cand, lengths)
+        cand, lengths = cand[ok], lengths[ok]
         if not _chains(cand, lengths, n):
             return None
-    elif not _length_crcs_ok(arr, cand, lengths):
+    elif not _length_crc_ok_each(arr, cand, lengths).all():
         return None
     return cand, lengths
 
@@ -184,9 +184,11 @@ def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _length_crc_ok_each(arr: np.ndarray, heads: np.ndarray) -> np.ndarray:
-    """Whether each header's length CRC is right (looked up, or table-driven in windows of `_CHUNK` headers)."""
-    lengths = u64_at(arr, heads)
+def _length_crc_ok_each(arr: np.ndarray, heads: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Whether each header's length CRC is right: lengths under `_TABLE_LENGTHS` (scalar events:
+    a few dozen bytes) are looked up in a table of their exact CRCs, others computed in numpy in
+    windows of `_CHUNK` headers. `lengths`: the headers' lengths, when already read."""
+    lengths = u64_at(arr, heads) if lengths is None else lengths
     top = int(lengths.max()) if len(lengths) else 0
     if top < _TABLE_LENGTHS:
         return _length_crc_table(max(64, 1 << top.bit_length()))[lengths] == u32_at(arr, heads + 8)
@@ -206,18 +208,6 @@ def _chains(cand: np.ndarray, lengths: np.ndarray, n: int) -> bool:
 def _length_crc_table(size: int) -> np.ndarray:
     """The masked CRC32C a header stores for each length 0..size-1 (of its 8 little-endian bytes)."""
     return masked(np.fromiter(map(crc32c(), map(struct.Struct("<Q").pack, range(size))), np.uint32, size))
-
-
-def _length_crcs_ok(arr: np.ndarray, heads: np.ndarray, lengths: np.ndarray) -> bool:
-    """All length CRCs at once; False means: check one by one.
-
-    Lengths under `_TABLE_LENGTHS` (scalar events: a few dozen bytes) are looked up in a
-    table of their exact CRCs; otherwise they are computed in numpy (`_length_crc_ok_each`).
-    """
-    top = int(lengths.max()) if len(lengths) else 0
-    if top < _TABLE_LENGTHS:
-        return bool(np.array_equal(_length_crc_table(max(64, 1 << top.bit_length()))[lengths], u32_at(arr, heads + 8)))
-    return bool(_length_crc_ok_each(arr, heads).all())
 
 
 def _resync(arr: np.ndarray, start: int, chunk: int = 1 << 20) -> int | None:
@@ -330,7 +320,7 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
         else:
             heads = np.asarray(_walk(data, pos), dtype=np.int64)
             lengths = u64_at(arr, heads)
-        good = True if guess is not None else _length_crc_ok_each(arr, heads)
+        good = True if guess is not None else _length_crc_ok_each(arr, heads, lengths)
         bad_at = None if np.all(good) else int(np.argmin(good))
         if bad_at is not None:
             heads, lengths = heads[:bad_at], lengths[:bad_at]
