@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from curvelint.rule import Context, Option
 
 from ._loss import claimed
-from ._validation import Curve, Plateau, plateau, validation_pair
+from ._validation import Plateau, plateau, validation_pair
 from .overfitting import overfit_verdict
 
 STALL_OPTIONS = {  # the options both rules share (long_stall, constant_lr); each adds its own share of the run
@@ -29,10 +29,9 @@ STALL_OPTIONS = {  # the options both rules share (long_stall, constant_lr); eac
 
 @dataclass(frozen=True)
 class Stalled:
-    """A validation curve and its plateau, or why there is nothing to judge (`reason`;
+    """A validation curve's plateau (`plateau.curve`), or why there is nothing to judge (`reason`;
     empty when the data is fine but the stall is too short or still creeping down)."""
 
-    val: Curve | None = None
     plateau: Plateau | None = None
     reason: str = ""
     metric: str | None = None
@@ -58,4 +57,4 @@ def long_stall(ctx: Context, o: dict, min_fraction: float, need_lr: bool = False
         return Stalled(reason=f"{val.name}: never improved on its first value (see CL112)", metric=val.name)
     if st.since < o["patience"] or st.fraction < min_fraction or p.creeping(o["alpha"]):
         return Stalled()  # short stall, or still creeping down
-    return Stalled(val, p)
+    return Stalled(p)

@@ -39,6 +39,11 @@ class Curve:
     def y(self) -> np.ndarray:
         return self.series.values if self.direction == "min" else -self.series.values
 
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        """The curve within its run, for memo keys: name, direction, and its slice (first step, length)."""
+        return self.name, self.direction, int(self.steps[0]) if len(self.steps) else 0, len(self.series)
+
     def real(self, oriented: float) -> float:
         """An oriented value (e.g. a level of `y`) back in the series' own units."""
         return oriented if self.direction == "min" else -oriented
@@ -148,8 +153,7 @@ def smooth_curve(ctx: Context, c: Curve, fraction: float) -> np.ndarray:
     """`stats.smooth` of the oriented curve over `fraction` of its points, computed once per run
     (several validation rules smooth the same curve alike)."""
     w = stats.auto_window(len(c.y), fraction)
-    key = ("validation.smooth", c.name, c.direction, int(c.steps[0]) if len(c.steps) else 0, len(c.y), w)
-    return ctx.memo(key, lambda: stats.smooth(c.y, w))
+    return ctx.memo(("validation.smooth", *c.key, w), lambda: stats.smooth(c.y, w))
 
 
 def best_near_smoothed(ctx: Context, c: Curve, smooth_fraction: float) -> tuple[stats.Extremum, stats.Extremum]:
@@ -197,9 +201,8 @@ def plateau(ctx: Context, c: Curve, min_delta: float, noise_k: float, smooth_fra
     no progress. `trend` tells whether the curve still creeps down significantly after it.
     Computed once per run for the same curve and settings (CL111 and CL120 both ask).
     """
-    key = ("validation.plateau", c.name, c.direction, int(c.steps[0]) if len(c.steps) else 0, len(c.y),
-           min_delta, noise_k, smooth_fraction)
-    return ctx.memo(key, lambda: _plateau(smooth_curve(ctx, c, smooth_fraction), c, min_delta, noise_k))
+    return ctx.memo(("validation.plateau", *c.key, min_delta, noise_k, smooth_fraction),
+                    lambda: _plateau(smooth_curve(ctx, c, smooth_fraction), c, min_delta, noise_k))
 
 
 def _plateau(smoothed: np.ndarray, c: Curve, min_delta: float, noise_k: float) -> Plateau:

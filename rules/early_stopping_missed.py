@@ -59,11 +59,12 @@ class EarlyStoppingMissed(Rule):
     def check(self, ctx: Context):
         o = ctx.options
         s = long_stall(ctx, o, o["min_wasted_fraction"])
-        if s.val is None or s.plateau is None:
+        if s.plateau is None:
             if s.reason:
                 yield ctx.abstain(s.reason, s.metric)
             return
-        val, p = s.val, s.plateau
+        p = s.plateau
+        val = p.curve
         st = p.stall
         lr, _ = constant_lr(ctx, st.step, float(val.steps[-1]), o["lr_tolerance"])
         if lr is not None:

@@ -56,11 +56,12 @@ class PlateauWithoutLrDecay(Rule):
     def check(self, ctx: Context):
         o = ctx.options
         s = long_stall(ctx, o, o["min_fraction"], need_lr=True)
-        if s.val is None or s.plateau is None:
+        if s.plateau is None:
             if s.reason:
                 yield ctx.abstain(s.reason, s.metric)
             return
-        val, p = s.val, s.plateau
+        p = s.plateau
+        val = p.curve
         st = p.stall
         last = int(val.steps[-1])
         lr, why = constant_lr(ctx, st.step, last, o["lr_tolerance"])
