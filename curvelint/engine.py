@@ -112,10 +112,9 @@ Linted = tuple[RunSummary, list[Finding], list[Abstention], int]
 MIN_PARALLEL_BYTES = 1 << 20  # smaller trees are linted faster than worker processes start
 
 
-def _lint_batch(job: tuple[list[RunSource], Config, Extras]) -> list[list[Linted]]:
+def _lint_batch(job: tuple[list[RunSource], Config, Extras, list[Selected]]) -> list[list[Linted]]:
     """Lint a batch of sources in a worker process (jobs > 1): one task per batch, not per run."""
-    sources, config, extras = job
-    selected = select_rules(config)
+    sources, config, extras, selected = job
     return [_lint_source(source, config, extras, selected) for source in sources]
 
 
@@ -158,7 +157,7 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
     selected = select_rules(config)
     sizes = [_size(s) for s in sources] if jobs > 1 and len(sources) > 1 else []
     if sizes and sum(sizes) >= MIN_PARALLEL_BYTES:
-        _collect(report, _in_workers(sources, sizes, config, extras, jobs))
+        _collect(report, _in_workers(sources, sizes, config, extras, selected, jobs))
     else:  # one process: also when the logs are too small to repay starting workers
         _collect(report, (_lint_source(s, config, extras, selected) for s in sources))
     report.elapsed = time.perf_counter() - start
@@ -166,14 +165,14 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
 
 
 def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extras: Extras,
-                jobs: int) -> Iterator[list[Linted]]:
+                selected: list[Selected], jobs: int) -> Iterator[list[Linted]]:
     """Lint in `jobs` worker processes (`curvelint.workers`); yields each source's results in source order.
 
     Consecutive sources go to a worker together (`_batches`). This process reads nothing
     itself: what the readers import lazily is imported in each worker, in parallel (as fast
     as importing it here first, and this process's peak RSS stays at its imports).
     """
-    tasks = [(batch, config, extras) for batch in _batches(sources, sizes, jobs)]
+    tasks = [(batch, config, extras, selected) for batch in _batches(sources, sizes, jobs)]
     for per_batch in workers.ordered_map(_lint_batch, tasks, jobs):
         yield from per_batch
 

@@ -18,7 +18,6 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from types import ModuleType
 from typing import Any, Iterable, Iterator
 
@@ -124,7 +123,7 @@ def _rules_in(obj: object) -> Iterable[type[Rule]]:
             yield from _rules_in(item)
 
 
-@lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)
 def load_rules() -> tuple[type[Rule], ...]:
     """All registered rules, sorted by code. Duplicate codes or names are an error."""
     found: dict[str, type[Rule]] = {}

@@ -24,6 +24,7 @@ READERS: dict[str, str] = {
     "mlflow": "curvelint.readers.mlflow",
     "onnx": "curvelint.readers.onnx_graph",
 }
+HPARAMS_FILE_FORMATS = ("tensorboard", "csv")  # Lightning's TensorBoardLogger and CSVLogger write hparams.yaml
 
 
 def read(source: RunSource) -> list[Run]:
@@ -42,9 +43,6 @@ def read(source: RunSource) -> list[Run]:
     for run in runs:
         run.notes.extend(source.notes)
     return runs
-
-
-HPARAMS_FILE_FORMATS = ("tensorboard", "csv")  # Lightning's TensorBoardLogger and CSVLogger
 
 
 def _attach_hparams(runs: list[Run], source: RunSource) -> None:
