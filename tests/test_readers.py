@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from curvelint import readers
@@ -231,8 +233,6 @@ def test_trainer_state_broken(tmp_path, text, offset):
 
 # -- Parquet ---------------------------------------------------------------------------------------
 def test_parquet_long_form_with_runs(tmp_path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     rows = [(run, tag, step, 1.0 / (step + 1) + (run == "b"), 1000.0 + step)
             for run in ("a", "b") for step in range(5) for tag in ("loss", "val_loss") if tag == "loss" or step % 2]
     rows.reverse()  # unordered table: the reader sorts by step
@@ -263,8 +263,6 @@ def _same_runs(a: list[Run], b: list[Run]) -> None:
 @pytest.mark.parametrize("with_run", [True, False])
 def test_parquet_long_row_order_does_not_matter(tmp_path, with_run):
     """Blocks per (run, tag) are read as views, other orders are sorted: the same runs either way."""
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     rng = np.random.default_rng(0)
     n = 4000
     runs = rng.choice(np.array(["b", "a", None], dtype=object), n) if with_run else None
@@ -289,8 +287,6 @@ def test_parquet_long_row_order_does_not_matter(tmp_path, with_run):
 
 def test_parquet_long_tags_cycling_per_step(tmp_path):
     """Every tag at every step (a logger's order, last step cut short): read as strided views, same runs."""
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     n = 3001
     run = np.where(np.arange(n) < 1500, "second", "first")
     tag = np.array(["loss", "acc", "lr"])[np.arange(n) % 3]
@@ -307,8 +303,6 @@ def test_parquet_long_tags_cycling_per_step(tmp_path):
 
 
 def test_parquet_wide_form_nulls_and_nan(tmp_path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     table = pa.table({"epoch": [0, 1, 2, 3], "loss": [1.0, 0.8, float("nan"), 0.5],
                       "val_loss": pa.array([None, 0.9, None, 0.7], pa.float64()), "note": ["a", "b", "c", "d"]})
     pq.write_table(table, tmp_path / "wide.parquet")
@@ -320,8 +314,6 @@ def test_parquet_wide_form_nulls_and_nan(tmp_path):
 
 
 def test_parquet_broken(tmp_path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     pq.write_table(pa.table({"host": ["n1", "n2"], "message": ["up", "down"]}), tmp_path / "wrong.parquet")
     (tmp_path / "empty.parquet").write_bytes(b"")
     (tmp_path / "junk.parquet").write_bytes(b"PAR1 this is not parquet")
@@ -332,8 +324,6 @@ def test_parquet_broken(tmp_path):
 
 
 def test_parquet_without_step(tmp_path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     index = pa.array([0, 0, 0], pa.int64())
     pq.write_table(pa.table({"model_map": [None, 0.5, 0.4], "__index_level_0__": index}), tmp_path / "evals.parquet")
     pq.write_table(pa.table({"f0": [0.1, 0.2], "label": [0, 1]}), tmp_path / "sample.parquet")
@@ -484,8 +474,6 @@ def test_odd_inputs_never_crash(tmp_path, name, content):
 
 
 def test_odd_parquet_never_crashes(tmp_path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     pq.write_table(pa.table({"tag": ["a", None], "step": [1, 2], "value": ["x", "y"]}), tmp_path / "text.parquet")
     huge = pa.array([2**63 - 1, 0], pa.uint64())
     pq.write_table(pa.table({"step": huge, "loss": [1.0, 2.0]}), tmp_path / "u.parquet")
