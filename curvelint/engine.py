@@ -84,21 +84,85 @@ def select_rules(config: Config) -> list[Selected]:
     return chosen
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A rule in the order a run is checked: `shown` is False for a rule run only because a
+    selected rule defers to it (its findings are read, never reported)."""
+
+    selected: Selected
+    shown: bool
+
+
+def plan(selected: list[Selected]) -> list[Planned]:
+    """The selected rules plus every rule they defer to (transitively), each after the rules it
+    defers to, otherwise in code order. A deference cycle or an unknown code is an error."""
+    by_code = {r.code: r for r in load_rules()}
+    chosen = {s.rule.code: s for s in selected}
+    needed: dict[str, Selected] = dict(chosen)
+    todo = list(chosen)
+    while todo:
+        rule = needed[todo.pop()].rule
+        for code in rule.defers_to:
+            if code not in by_code:
+                raise ValueError(f"rule {rule.code} defers to {code}, which is not registered")
+            if code not in needed:
+                dep = by_code[code]
+                needed[code] = Selected(dep, dep.severity, {})
+                todo.append(code)
+    ordered: list[Planned] = []
+    done: set[str] = set()
+    visiting: list[str] = []
+
+    def visit(code: str) -> None:
+        if code in done:
+            return
+        if code in visiting:
+            raise ValueError(f"rules defer to each other in a cycle: {' -> '.join(visiting + [code])}")
+        visiting.append(code)
+        for dep in sorted(needed[code].rule.defers_to):
+            visit(dep)
+        visiting.pop()
+        done.add(code)
+        ordered.append(Planned(needed[code], code in chosen))
+
+    for code in sorted(needed):
+        visit(code)
+    return ordered
+
+
 def check_run(run: Run, selected: list[Selected], config: Config) -> tuple[list[Finding], list[Abstention]]:
-    """Run the selected rules on one run, in code order; later rules see earlier findings."""
+    """Run the selected rules on one run, each after the rules it defers to (`plan`)."""
     directions = config.metrics.get("directions", {})
     overrides = {k: v for k, v in config.metrics.items() if k != "directions"}
     base = Context(run, assign_roles(list(run.series), overrides, directions))
+    every: list[Finding] = []  # what deferring rules read, hidden rules' findings included
     findings: list[Finding] = []
     abstentions: list[Abstention] = []
-    base.cache["findings"] = findings
-    for sel in selected:
+    base.cache["findings"] = every
+    for step in _plan_of(selected):
+        sel = step.selected
         if sel.rule.needs_graph and run.graph is None:
             continue
         ctx = Context(run, base.roles, sel.rule, dict(sel.resolved), sel.severity, base.cache)
         for result in run_rule(sel.rule(), ctx):
-            (findings if isinstance(result, Finding) else abstentions).append(result)
+            if isinstance(result, Finding):
+                every.append(result)
+                if step.shown:
+                    findings.append(result)
+            elif step.shown:
+                abstentions.append(result)
     return findings, abstentions
+
+
+def _plan_of(selected: list[Selected]) -> list[Planned]:
+    """`plan(selected)`, computed once per lint (the engine passes the same list for every run)."""
+    global _last_plan
+    if _last_plan is None or _last_plan[0] is not selected:
+        _last_plan = (selected, plan(selected))
+    return _last_plan[1]
+
+
+_last_plan: tuple[list[Selected], list[Planned]] | None = None
 
 
 def _matches_any(finding: Finding, selectors: list[str]) -> bool:

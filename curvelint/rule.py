@@ -37,6 +37,10 @@ class Rule:
     options: ClassVar[dict[str, Option]] = {}
     hint: ClassVar[str] = ""  # the fix, in one or two sentences; used when a finding gives none
     needs_graph: ClassVar[bool] = False  # True: only run when the run has a model graph
+    defers_to: ClassVar[tuple[str, ...]] = ()
+    """Codes of the rules whose findings this rule reads (through `Context.reported`), usually to
+    yield a series to a rule that names its cause better. The engine runs them first, also when
+    they are not selected: deselecting a rule hides its findings and changes no other rule's."""
 
     def check(self, ctx: Context) -> Iterable[Finding | Abstention]:
         raise NotImplementedError
@@ -109,6 +113,19 @@ class Context:
 
     def direction(self, name: str) -> str | None:
         return self.roles.directions.get(name)
+
+    def reported(self, codes: Iterable[str] | None, metric: str) -> str | None:
+        """The code of the first rule among `codes` (default: every rule in this rule's
+        `defers_to`) that reported `metric` in this run, else None. Only declared rules may be
+        asked about: the engine runs exactly those before this one."""
+        declared = self.rule.defers_to if self.rule is not None else ()
+        asked = tuple(declared if codes is None else codes)
+        undeclared = [c for c in asked if c not in declared]
+        assert not undeclared, f"{self.rule and self.rule.code} reads {undeclared} without declaring them in defers_to"
+        for f in self.cache.get("findings", ()):
+            if f.metric == metric and f.rule in asked:
+                return f.rule
+        return None
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """Compute a value once per run and share it between rules."""

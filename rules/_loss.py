@@ -1,10 +1,8 @@
 """Shared helpers of the training-loss rules CL102-CL107 (not a rule module).
 
-Precedence: one symptom per series. The loss rules run in code order and the first
-one that reports a series claims it under the cache key ``"symptom:<series>"``; later
-rules skip a claimed series. Order: CL102 not-decreasing > CL103 chance-level >
-CL104 diverging > CL105 oscillating > CL106 spikes > CL107 slow (CL106 and CL107
-may both report a series: isolated spikes and slow progress are distinct symptoms).
+Precedence is declared: a rule that yields a series to another lists that rule in its
+``defers_to`` and asks `claimed` (`Context.reported`) whether it reported the series; the
+engine runs the rules deferred to first (see `curvelint.engine.plan`).
 
 Statistics are memoised per series through ``ctx.memo`` so every rule shares them.
 """
@@ -21,19 +19,14 @@ from curvelint.model import Series
 from curvelint.rule import Context
 
 
-def symptom_key(name: str) -> str:
-    return f"symptom:{name}"
-
-
 def claimed(ctx: Context, name: str, *codes: str) -> str | None:
-    """The code that claimed this series (only among `codes` when given), else None."""
-    code = ctx.cache.get(symptom_key(name))
-    return code if code and (not codes or code in codes) else None
+    """The code of the rule (among `codes`, default: the calling rule's `defers_to`) that
+    reported this series, else None."""
+    return ctx.reported(codes or None, name)
 
 
 def claim(ctx: Context, name: str) -> None:
-    assert ctx.rule is not None
-    ctx.cache.setdefault(symptom_key(name), ctx.rule.code)
+    """Kept for rules not yet moved to declared deference: a finding on a series is the claim."""
 
 
 def train_loss(ctx: Context) -> tuple[Series | None, str]:

@@ -174,6 +174,7 @@ class ChanceLevel(Rule):
     code = "CL103"
     name = "chance-level"
     severity = Severity.ERROR
+    defers_to = ("CL102",)
     summary = "classification loss or accuracy stays at chance level: the model predicts priors only"
     hint = ("check that labels match the inputs, overfit one small batch, reweight imbalanced classes, "
             "and make sure the loss receives raw logits")

@@ -69,8 +69,6 @@ class DivergingLoss(Rule):
         if s is None:
             yield ctx.abstain(why, ctx.name_of("train_loss"))
             return
-        if L.claimed(ctx, s.name):
-            return
         o = ctx.options
         sh = L.shape(ctx, s)
         n, i = len(s), sh.best_index

@@ -48,6 +48,7 @@ class EarlyStoppingMissed(Rule):
     code = "CL111"
     name = "early-stopping-missed"
     severity = Severity.INFO
+    defers_to = ("CL102", "CL103", "CL104", "CL105", "CL106", "CL107")
     summary = "the best validation epoch is far before the end: the epochs after it were wasted"
     hint = ("use EarlyStopping(monitor='val_loss', patience=5, restore_best_weights=True) "
             "(HF: EarlyStoppingCallback + load_best_model_at_end=True) and keep the best checkpoint")

@@ -54,6 +54,7 @@ class LossNotDecreasing(Rule):
     code = "CL102"
     name = "loss-not-decreasing"
     severity = Severity.ERROR
+    defers_to = ("CL104",)
     summary = "training loss never significantly decreased: training stalled from the start"
     hint = ("check the learning rate (Adam ~1e-3), that the optimizer updates the model, and that inputs "
             "and labels are correct: a single small batch must be overfittable")
@@ -73,6 +74,8 @@ class LossNotDecreasing(Rule):
         if s is None:
             yield ctx.abstain(why, ctx.name_of("train_loss"))
             return
+        if L.claimed(ctx, s.name):
+            return  # a blow-up (CL104) is the cause; "did not decrease" is its symptom
         alpha, min_drop = ctx.options["alpha"], ctx.options["min_drop"]
         tr = L.trend(ctx, s)
         sh = L.shape(ctx, s)

@@ -43,6 +43,7 @@ class LossSpikes(Rule):
     code = "CL106"
     name = "loss-spikes"
     severity = Severity.WARNING
+    defers_to = ("CL103", "CL104", "CL105")
     summary = "isolated large jumps in the training loss (exploding gradients; clip gradients)"
     hint = ("clip gradients (Keras clipnorm=1.0, PyTorch torch.nn.utils.clip_grad_norm_(params, 1.0)), "
             "lower the learning rate or add warmup, and inspect the batches at the spike steps")
@@ -58,7 +59,7 @@ class LossSpikes(Rule):
         if s is None:
             yield ctx.abstain(why, ctx.name_of("train_loss"))
             return
-        if L.claimed(ctx, s.name, "CL102", "CL103", "CL104", "CL105"):
+        if L.claimed(ctx, s.name):
             return
         z, jump = ctx.options["z"], ctx.options["min_jump"]
         found = ctx.memo(("stats.spikes", s.name, z, jump),

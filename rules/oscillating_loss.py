@@ -53,6 +53,7 @@ class OscillatingLoss(Rule):
     code = "CL105"
     name = "oscillating-loss"
     severity = Severity.WARNING
+    defers_to = ("CL102", "CL103", "CL104")
     summary = "training loss swings without settling (learning rate too high, batch too small)"
     hint = "lower the learning rate 3-10x or increase the batch size; shuffle the data; add an LR decay schedule"
     options = {

@@ -45,6 +45,7 @@ class PlateauWithoutLrDecay(Rule):
     code = "CL120"
     name = "plateau-without-lr-decay"
     severity = Severity.INFO
+    defers_to = ("CL102", "CL103", "CL104", "CL105", "CL106", "CL107")
     summary = "validation plateaus for many epochs while the logged learning rate stays constant"
     hint = ("decay the learning rate on plateau: keras.callbacks.ReduceLROnPlateau(factor=0.2, patience=3) / "
             "torch.optim.lr_scheduler.ReduceLROnPlateau, or a cosine schedule; then stop early")

@@ -47,6 +47,7 @@ class SlowConvergence(Rule):
     code = "CL107"
     name = "slow-convergence"
     severity = Severity.WARNING
+    defers_to = ("CL102", "CL103", "CL104", "CL105")
     summary = "training loss decreases so slowly that the run ends far from converged (learning rate too low)"
     hint = "raise the learning rate 3-10x (LR range test), standardize the inputs, or train for more epochs"
     options = {
@@ -65,7 +66,7 @@ class SlowConvergence(Rule):
         if s is None:
             yield ctx.abstain(why, ctx.name_of("train_loss"))
             return
-        if L.claimed(ctx, s.name, "CL102", "CL103", "CL104", "CL105"):
+        if L.claimed(ctx, s.name):
             return
         o = ctx.options
         n = len(s)

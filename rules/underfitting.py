@@ -59,6 +59,7 @@ class Underfitting(Rule):
     code = "CL114"
     name = "underfitting"
     severity = Severity.WARNING
+    defers_to = ("CL102", "CL103", "CL104", "CL105")
     summary = "training and validation both converge to a high loss with a small gap"
     hint = ("increase capacity (wider/deeper model, unfreeze layers), reduce regularisation, improve/normalise "
             "the features, tune the learning rate, train longer")
