@@ -849,3 +849,46 @@ def terminal_jump(values: np.ndarray, window: int = 7) -> float:
         return 1.0
     before = median(v[-1 - window:-1])
     return ratio(float(v[-1]), before) if before > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class Jump:
+    """A lasting rise of a positive series: everything from `after` on stays at least `ratio`
+    times above the lowest value before it (`best_index`); `floor_index` is where the raised
+    part comes lowest."""
+
+    best_index: int
+    after: int
+    floor_index: int
+    ratio: float
+    best: float  # the (smoothed) levels compared
+    floor: float
+
+
+def lasting_jump(values: np.ndarray, min_after: int, min_ratio: float, window: int = 1) -> Jump | None:
+    """The first lasting rise of a positive series by at least `min_ratio`, or None.
+
+    For every split j the lowest (rolling-median, edges kept: an early minimum survives)
+    level from j on is compared with the lowest level before j; the first split with at least
+    `min_after` points after it and a ratio >= `min_ratio` is the jump. A curve that falls,
+    blows up and settles above its best, steps up and stays, or blows up in its first logs
+    and never comes back has one; a curve that later returns to its best has none. O(n)
+    after the smoothing.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v)
+    if n < min_after + 1 or not can_log(v):
+        return None
+    sm = rolling_median(v, window, mode="nearest") if window > 1 else v
+    before = np.minimum.accumulate(sm)
+    after = np.minimum.accumulate(sm[::-1])[::-1]
+    j = np.arange(1, n - min_after + 1)
+    r = after[j] / before[j - 1]
+    hits = np.flatnonzero(r >= min_ratio)
+    if not len(hits):
+        return None
+    split = int(j[hits[0]])
+    best_index = int(np.argmin(sm[:split]))
+    floor_index = split + int(np.argmin(sm[split:]))
+    return Jump(best_index=best_index, after=split, floor_index=floor_index, ratio=float(r[hits[0]]),
+                best=float(sm[best_index]), floor=float(sm[floor_index]))

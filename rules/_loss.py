@@ -10,6 +10,7 @@ Statistics are memoised per series through ``ctx.memo`` so every rule shares the
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,22 @@ def claimed(ctx: Context, name: str, *codes: str) -> str | None:
 
 def claim(ctx: Context, name: str) -> None:
     """Kept for rules not yet moved to declared deference: a finding on a series is the claim."""
+
+
+_RL_RETURN = re.compile(r"(^|[/_.])(ep_?rew(ard)?|episode_?reward|reward|return|ep_?ret)s?(_?mean)?$", re.I)
+
+
+def rl_return(ctx: Context) -> str | None:
+    """The run's reinforcement-learning return, 'name first -> last', when it logs one.
+
+    In RL the losses are not progress measures (a critic loss rises as the policy finds larger
+    returns), so rules about a training loss that rises or stalls say so at info level only."""
+    for name, s in ctx.run.series.items():
+        if _RL_RETURN.search(name) and len(s) >= 2:
+            v = s.values[np.isfinite(s.values)]
+            if len(v) >= 2:
+                return f"{name} {v[0]:.4g} -> {v[-1]:.4g}"
+    return None
 
 
 def train_loss(ctx: Context) -> tuple[Series | None, str]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
-from curvelint.model import Severity
+import numpy as np
+
+from curvelint import stats
+from curvelint.model import Finding, Severity
 from curvelint.rule import Context, Option, Rule
 
 from . import _loss as L
@@ -22,6 +25,18 @@ class DivergingLoss(Rule):
     not go up for long; a validation loss going up while the training loss falls is
     overfitting, judged by the validation rules instead. A brief rise during LR warmup
     is not a divergence (the minimum comes later).
+
+    A blow-up is often a step or a hump rather than a trend: the loss falls, blows up and
+    settles above its best, or steps up and stays, or blows up in its first logs and never
+    returns to its first value. That is reported too: a *lasting jump*, where every level
+    after some step stays at least ``min_jump`` times above the best level before it
+    (rolling medians that keep the first points, so an early minimum is not smoothed away),
+    for at least ``min_jump_tail`` of the run, giving back at least ``min_given_back`` of the
+    decrease made before it (a 0.001 -> 0.005 wobble after 0.6 -> 0.001 is noise at the
+    run's scale; the same share applies to a rising trend). Runs of fewer than ``short_run`` points get a warning instead of an
+    error. In a reinforcement-learning run (a return or reward series is logged) losses are
+    no measure of progress: a lasting jump is info there. A blow-up is the cause of a loss
+    that "did not decrease", so loss-not-decreasing (CL102) yields such a series to this rule.
 
     Usual causes: learning rate too high (or a schedule that raises it, a warm restart
     that is too hot); exploding gradients (deep/recurrent nets, no normalization);
@@ -62,33 +77,47 @@ class DivergingLoss(Rule):
         "min_rise": Option(0.1, "smallest rise above the minimum, relative to it, worth reporting"),
         "min_tail": Option(4, "fewest points after the minimum to judge a rise"),
         "min_tail_fraction": Option(0.05, "smallest share of the run after the minimum to judge a rise"),
+        "min_jump": Option(1.5, "a lasting jump: everything after it stays this many times above the best "
+                                "value before it (positive losses)"),
+        "short_run": Option(6, "below this many points a lasting jump is a warning, not an error"),
+        "min_jump_tail": Option(0.1, "smallest share of the run after a lasting jump"),
+        "noise_k": Option(4.0, "a lasting jump must exceed this many point-to-point noise scales (log units)"),
+        "min_given_back": Option(0.05, "a lasting jump must give back this share of the decrease made before "
+                                       "it (linear: 0.001 -> 0.005 after 0.6 -> 0.001 is noise at the run's scale)"),
     }
 
     def check(self, ctx: Context):
-        s, why = L.train_loss(ctx)
+        s, why = ctx.usable("train_loss", min_points=4)
         if s is None:
             yield ctx.abstain(why, ctx.name_of("train_loss"))
             return
+        trend = self._trend(ctx, s) if len(s) >= ctx.options["min_points"] else None
+        found = trend or self._jump(ctx, s)
+        if found is not None:
+            yield found
+
+    def _trend(self, ctx: Context, s) -> Finding | None:
+        """A significant upward trend after the minimum, ending far above it."""
         o = ctx.options
         sh = L.shape(ctx, s)
         n, i = len(s), sh.best_index
         if n - i < max(o["min_tail"], o["min_tail_fraction"] * n):
-            return  # ends at (or next to) its best
+            return None  # ends at (or next to) its best
         top = max(sh.first, sh.start)
         rise = sh.end - sh.best
         retained = _retained(top, sh.best, sh.end)
         ratio = sh.end / sh.best if sh.best > 0 else math.inf
         rise_rel = rise / (abs(sh.best) if sh.best > 0 else sh.scale)
         far = retained >= o["min_retained"] or (ratio >= o["min_ratio"] and retained >= 0.1)
-        if rise_rel < o["min_rise"] or not far:
-            return  # (checked before the trend test: it costs more)
+        linear = (sh.end - sh.best) / (top - sh.best) if top > sh.best else math.inf
+        if rise_rel < o["min_rise"] or not far or linear < o["min_given_back"]:
+            return None  # (checked before the trend test: it costs more)
         after = L.trend(ctx, s, i, n)
         if not (after.p_value < o["alpha"] and after.slope > 0):
-            return
-        L.claim(ctx, s.name)
+            return None
         ratio_txt = f"{ratio:.3g}x the minimum, " if math.isfinite(ratio) else ""
         gave = "it never decreased" if not math.isfinite(retained) else f"{retained:.0%} of the decrease given back"
-        yield ctx.finding(
+        return ctx.finding(
             f"training loss rises after its minimum {sh.best:.4g} at step {sh.best_step} and ends at "
             f"{sh.end:.4g} ({ratio_txt}{gave}); trend over {L.window(s, i)}: Sen slope "
             f"{after.slope:.3g}/step, Mann-Kendall {L.fmt_p(after.p_value)}, tau={after.tau:.2f}",
@@ -97,6 +126,44 @@ class DivergingLoss(Rule):
                       "end": sh.end, "last_step": s.steps[-1], "end_over_best": ratio, "retained": retained,
                       "slope_after_best": after.slope, "p_value": after.p_value, "tau": after.tau,
                       "points_after_best": n - i})
+
+
+    def _jump(self, ctx: Context, s) -> Finding | None:
+        """A lasting jump up: the loss blows up and never comes back to its best (`stats.lasting_jump`)."""
+        o = ctx.options
+        n = len(s)
+        window = stats.auto_window(n, 0.02) if n >= 50 else 1
+        jump = ctx.memo(("stats.lasting_jump", s.name, window, o["min_jump"]),
+                        lambda: stats.lasting_jump(s.values, max(min(o["min_tail"], n - 1), math.ceil(o["min_jump_tail"] * n)),
+                                                   o["min_jump"], window))
+        if jump is None:
+            return None
+        noise = ctx.memo(("diverging.log_noise", s.name, window), lambda: stats.noise_scale(np.log(
+            stats.rolling_median(s.values, window, mode="nearest") if window > 1 else s.values)))
+        if math.log(jump.ratio) < o["noise_k"] * noise:
+            return None  # the best before it was a noise dip
+        v, x = s.values, s.steps
+        b, f, a = jump.best_index, jump.floor_index, jump.after
+        top = stats.rolling_median(v[:b + 1], window, mode="nearest").max() if window > 1 else v[:b + 1].max()
+        given_back = (jump.floor - jump.best) / (top - jump.best) if top > jump.best else math.inf
+        if given_back < o["min_given_back"]:
+            return None
+        rl = L.rl_return(ctx)
+        if window > 1:
+            seen = (f"its best level (rolling median of {window}) {jump.best:.4g} near step {x[b]}", f"its lowest "
+                    f"level afterwards {jump.floor:.4g} near step {x[f]}")
+        else:
+            seen = f"{v[b]:.4g} at step {x[b]}", f"its lowest value afterwards {v[f]:.4g} at step {x[f]}"
+        first = "" if b == 0 else f" (first value {v[0]:.4g} at step {x[0]})"
+        return ctx.finding(
+            f"training loss blew up after {seen[0]}{first}: from step {x[a]} on it never came back; {seen[1]} "
+            f"is {jump.ratio:.3g}x that best; last value {v[-1]:.4g} at step {x[-1]} ({n - a} of {n} points "
+            "after the jump)" + (f"; an RL run ({rl}): its losses are no measure of progress" if rl else ""),
+            metric=s.name, step=x[a],
+            severity=Severity.INFO if rl else Severity.WARNING if n < o["short_run"] else None,
+            evidence={"best": jump.best, "best_step": x[b], "jump_step": x[a], "floor": jump.floor, "floor_step": x[f],
+                      "ratio": jump.ratio, "last": v[-1], "last_step": x[-1], "points_after": n - a,
+                      "points": n, "smoothing_window": window, "given_back": given_back, "rl_return": rl})
 
 
 def _retained(top: float, best: float, end: float) -> float:

@@ -69,8 +69,10 @@ def test_healthy_run_with_validation_and_accuracy(seed):
 def test_very_short_runs_abstain(n):
     findings, abstentions = check(C.run_of(C.short(n=n)))
     assert findings == []
-    assert {a.rule for a in abstentions} >= {"CL102", "CL104"}
-    assert all("finite points" in a.reason for a in abstentions if a.rule in ("CL102", "CL104"))
+    judged_from_4 = {"CL104"}  # a lasting jump is clear on 4 points (tests/test_diagnosis_loss.py)
+    expected = {"CL102"} | (judged_from_4 if n < 4 else set())
+    assert {a.rule for a in abstentions} >= expected
+    assert all("finite points" in a.reason for a in abstentions if a.rule in expected)
 
 
 def test_runs_without_a_loss_role_abstain():
@@ -307,7 +309,9 @@ def test_loss_rules_on_100k_points():
 # -- real-world logs (../shared/realworld, skipped when absent) -----------------------------------
 
 REALWORLD_EXPECTED = {
-    "best1cookie1_nn-oedometer/tensorboard_logs": {"CL104"},  # row 12: swings over 12 decades, ends 1e5x its min
+    # row 12: swings over 12 decades: oscillating (its late swings are tiny next to its 4e8 start, so
+    # no lasting rise at the run's scale)
+    "best1cookie1_nn-oedometer/tensorboard_logs": {"CL105"},
     "macro1027_pendulum-pinn/lightning_logs/version_18": {"CL106"},  # row 31: isolated spikes on a plateau
     "macro1027_pendulum-pinn/lightning_logs/version_9": set(),  # drops in one epoch, then flat: converged
     "abdul-aa_text-gen-lstm": set(),  # row 1: healthy, 7,691 per-step points

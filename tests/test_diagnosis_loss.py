@@ -1,0 +1,111 @@
+"""Training-loss diagnoses on general shapes seen in real runs (issue: diagnoses that hold on
+real runs nobody tuned for): each shape with several seeds and lengths, and a healthy twin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import curves
+from curvelint.config import Config
+from curvelint.engine import check_run, select_rules
+
+SEEDS = range(4)
+LENGTHS = (8, 30, 400)
+
+
+def lint_series(*series, hparams=None):
+    run = curves.run_of(*series, hparams=hparams)
+    findings, _ = check_run(run, select_rules(Config()), Config())
+    return findings
+
+
+def warned(findings) -> set[str]:
+    return {f.rule for f in findings if f.severity >= 2}
+
+
+def noisy(values, seed: int, sigma: float) -> np.ndarray:
+    return np.asarray(values, float) * np.exp(np.random.default_rng(seed).normal(0, sigma, len(values)))
+
+
+def sigma_for(n: int) -> float:
+    return 0.02 if n <= 30 else 0.12  # epoch means are smooth, per-step losses are not
+
+
+def decay(n: int, start: float = 2.0, end: float = 0.2, tau: float = 0.1) -> np.ndarray:
+    t = np.arange(n) / max(n - 1, 1)
+    return end + (start - end) * np.exp(-t / tau)
+
+
+# -- a blow-up is a step or a hump, not a trend ---------------------------------------------------
+def hump_settles(n: int) -> np.ndarray:
+    v = decay(n)
+    k = max(2, int(0.4 * n))
+    v[k:] = np.maximum(v[k:], 4 * 0.2)  # blows up and settles 4x above its best
+    return v
+
+
+def steps_up(n: int) -> np.ndarray:
+    v = decay(n)
+    k = max(2, int(0.4 * n))
+    v[k:] = v[k] * 10
+    return v
+
+
+def early_blow_up(n: int) -> np.ndarray:
+    v = 8 + 40 * np.exp(-np.arange(n) / (0.3 * n))
+    v[0] = 0.7  # first log fine, then the loss is 10-70x above it and never comes back
+    return v
+
+
+@pytest.mark.parametrize("shape", [hump_settles, steps_up, early_blow_up])
+@pytest.mark.parametrize("n", LENGTHS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_blow_up_is_diverging_not_loss_not_decreasing(shape, n, seed):
+    found = lint_series(curves.series("loss", noisy(shape(n), seed, sigma_for(n))))
+    rules = {f.rule for f in found}
+    assert "CL104" in rules, [f.message for f in found]
+    assert "CL102" not in rules  # the blow-up is the cause; "not decreasing" its symptom
+    cl104 = next(f for f in found if f.rule == "CL104")
+    assert "blew up" in cl104.message or "rises after its minimum" in cl104.message
+
+
+def test_blow_up_quotes_logged_values_with_their_steps():
+    v = np.array([0.70, 35.0, 30.0, 28.0, 27.0, 26.5, 26.0, 25.8])
+    f = next(f for f in lint_series(curves.series("loss", v)) if f.rule == "CL104")
+    assert "0.7 at step 1" in f.message and "25.8 at step 8" in f.message
+    assert "level" not in f.message  # no smoothing on 8 points: every number was logged
+
+
+def warm_restarts(n: int) -> np.ndarray:
+    t = np.arange(n)
+    period = max(4, n // 4)
+    return decay(n) * (1 + 0.3 * ((t % period) == 0))
+
+
+def warmup_then_fall(n: int) -> np.ndarray:
+    v = decay(n, start=1.0, end=0.2, tau=0.2)
+    k = max(1, n // 10)
+    v[:k] = np.linspace(1.0, 1.3, k)
+    return v
+
+
+def tiny_wobble(n: int) -> np.ndarray:
+    v = decay(n, start=0.6, end=0.001, tau=0.05)
+    v[int(0.9 * n):] *= 5  # 0.001 -> 0.005 at the end of a 0.6 -> 0.001 run
+    return v
+
+
+@pytest.mark.parametrize("shape", [warm_restarts, warmup_then_fall, tiny_wobble])
+@pytest.mark.parametrize("n", (30, 400))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_healthy_bumps_are_not_blow_ups(shape, n, seed):
+    found = lint_series(curves.series("loss", noisy(shape(n), seed, sigma_for(n))))
+    assert "CL104" not in {f.rule for f in found}, [f.message for f in found]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rl_loss_that_rises_while_the_return_improves_is_info_at_most(seed):
+    loss = curves.series("train/loss", noisy([8.4, 11.6, 18.5, 17.6, 18.0, 19.0], seed, 0.05))
+    ret = curves.series("rollout/ep_rew_mean", np.linspace(22, 180, 6))
+    assert not warned(lint_series(loss, ret))
