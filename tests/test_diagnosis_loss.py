@@ -109,3 +109,55 @@ def test_rl_loss_that_rises_while_the_return_improves_is_info_at_most(seed):
     loss = curves.series("train/loss", noisy([8.4, 11.6, 18.5, 17.6, 18.0, 19.0], seed, 0.05))
     ret = curves.series("rollout/ep_rew_mean", np.linspace(22, 180, 6))
     assert not warned(lint_series(loss, ret))
+
+
+# -- frozen after a change -------------------------------------------------------------------------
+def _frozen(n: int, since: float, seed: int, jump: float = 1.0) -> np.ndarray:
+    v = noisy(decay(n, 2.3, 0.2, 0.2), seed, 0.01)
+    k = int(since * n)
+    v[k:] = np.float32(v[k - 1] * jump)  # float32 as frameworks log it, then never changes again
+    return v
+
+
+@pytest.mark.parametrize("n, since", [(10, 0.6), (15, 0.3), (50, 0.5)])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_validation_loss_frozen_after_a_change_is_reported(n, since, seed):
+    train = curves.series("loss", noisy(decay(20 * n, 2.3, 0.2, 0.2), seed, 0.15))
+    val = curves.series("val_loss", _frozen(n, since, seed), stride=20)
+    found = [f for f in lint_series(train, val) if f.rule == "CL109"]
+    assert found and found[0].metric == "val_loss" and found[0].severity == 2
+    assert "stopped changing" in found[0].message
+    assert not {f.rule for f in lint_series(train, val)} & {"CL111", "CL120"}  # not "wasted epochs"
+
+
+def test_a_jump_up_before_the_frozen_stretch_says_diverged_then_saturated():
+    v = _frozen(20, 0.5, 0, jump=20.0)
+    f = next(f for f in lint_series(curves.series("loss", v)) if f.rule == "CL109")
+    assert "diverged, then saturated" in f.message
+
+
+def test_metric_collapsed_to_zero_is_reported():
+    m = np.concatenate([np.linspace(0.005, 0.04, 8), [0.03, 0.01], np.zeros(40)])
+    found = lint_series(curves.series("loss", decay(50)), curves.series("metrics/mAP50(B)", m))
+    assert any(f.rule == "CL109" and f.metric == "metrics/mAP50(B)" for f in found)
+
+
+def test_frozen_with_a_zero_learning_rate_says_so():
+    v = _frozen(12, 0.5, 1)
+    lr = np.r_[np.full(5, 1e-3), np.zeros(7)]  # 0 from the last value that moved on
+    f = next(f for f in lint_series(curves.series("val_loss", v), curves.series("lr", lr),
+                                    curves.series("loss", decay(12))) if f.rule == "CL109")
+    assert "learning rate is 0" in f.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_healthy_converged_repeats_and_bounds_are_not_frozen(seed):
+    rng = np.random.default_rng(seed)
+    acc = np.r_[0.80, 0.90, np.full(8, 0.95)]  # k/N of a small validation set repeats
+    converged = 0.2 * (1 + rng.normal(0, 1e-4, 10))  # converged, still moving in the 4th digit
+    perfect = np.r_[0.8, 0.1, np.zeros(8)]  # a perfect fit, not a frozen model
+    cosine_end = np.r_[decay(20, 2.0, 0.3, 0.3)[:18], 0.3001, 0.3001]  # LR ~0 for the last 2 of 20 only
+    for series in (curves.series("val_accuracy", acc), curves.series("val_loss", converged),
+                   curves.series("val_loss", perfect), curves.series("val_loss", cosine_end)):
+        found = lint_series(curves.series("loss", decay(10 * len(series), 2.3, 0.2)), series)
+        assert "CL109" not in {f.rule for f in found}, (series.name, [f.message for f in found])
