@@ -7,7 +7,9 @@ always better, and small formatting helpers. All statistics come from
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -187,10 +189,17 @@ class Plateau:
     end: float  # oriented end level (median of the last 3 points)
     trend: stats.Trend  # of the raw curve from the stall on
     margin: float  # what counts as an improvement (oriented units)
+    noise: float  # the evaluation noise of the late curve (oriented units)
 
     def creeping(self, alpha: float) -> bool:
-        """Still improving after the stall: a significant fall worth more than the margin."""
-        return self.trend.significant(alpha, "down") and -self.trend.change > self.margin
+        """Still improving after the stall: a significant fall (Mann-Kendall) worth more than the
+        margin, or a fall by more than the noise at the end: the fitted change over the stall
+        and the end level (last 3 evaluations) both more than one noise scale below the stall
+        level. A curve that keeps going down by more than its noise has not stopped, however
+        small each step is."""
+        if self.trend.significant(alpha, "down") and -self.trend.change > self.margin:
+            return True
+        return -self.trend.change > self.noise and self.stall.value - self.end > self.noise
 
 
 def plateau(ctx: Context, c: Curve, min_delta: float, noise_k: float, smooth_fraction: float = 0.1) -> Plateau:
@@ -214,7 +223,7 @@ def _plateau(smoothed: np.ndarray, c: Curve, min_delta: float, noise_k: float) -
     after = c.after(stall.step)
     margin = max(min_delta * abs(stall.value), noise_k * noise)
     return Plateau(c, stall, stats.best(c.steps, c.y, "min"), stats.level(c.y, "end", 0.0, min_points=3),
-                   stats.trend(after.steps, after.y), margin)
+                   stats.trend(after.steps, after.y), margin, noise)
 
 
 def constant_lr(ctx: Context, start: float, stop: float, tol: float) -> tuple[float | None, str]:
@@ -247,3 +256,73 @@ def start_level(y: np.ndarray) -> float:
 def end_level(y: np.ndarray) -> float:
     """Level at the end: median of the last 10% (at least 3 points)."""
     return stats.level(y, "end", 0.1)
+
+
+# -- small-sample reasoning (3-12 evaluations) ----------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _inversion_counts(n: int) -> tuple[int, ...]:
+    """How many of the n! orders of n distinct values have 0, 1, 2, ... inversions (Mahonian numbers)."""
+    counts = [1]
+    for m in range(2, n + 1):
+        new = [0] * (len(counts) + m - 1)
+        for d, c in enumerate(counts):
+            for j in range(m):
+                new[d + j] += c
+        counts = new
+    return tuple(counts)
+
+
+EXACT_TREND_POINTS = 12  # up to this many points the trend p-value is exact (12! orders)
+
+
+def trend_p(y: np.ndarray, direction: str, steps: np.ndarray | None = None) -> float:
+    """One-sided p-value that y trends `direction` ("up" or "down") in order.
+
+    Up to `EXACT_TREND_POINTS` distinct values it is exact: the share of the n! equally likely
+    orders (no trend) with at most as many pairs against the direction as observed, so four
+    values rising at every step give 1/24 = 0.042 (no normal approximation, which cannot
+    reach 0.05 on four points). Longer or tied series use the Mann-Kendall approximation
+    (half its two-sided p when the trend goes that way).
+    """
+    v = np.asarray(y, dtype=np.float64)
+    n = len(v)
+    if n < 2:
+        return 1.0
+    sign = 1.0 if direction == "up" else -1.0
+    if n <= EXACT_TREND_POINTS and len(np.unique(v)) == n:
+        d = v[None, :] - v[:, None]
+        against = int((np.triu(sign * d, k=1) < 0).sum())  # pairs i < j going the other way
+        counts = _inversion_counts(n)
+        return sum(counts[:against + 1]) / math.factorial(n)
+    tr = stats.trend(np.arange(n) if steps is None else steps, v)
+    goes = tr.slope * sign > 0 or (tr.slope == 0 and tr.tau * sign > 0)
+    return tr.p_value / 2 if goes else 1.0 - tr.p_value / 2
+
+
+def below_p(value: float, others: np.ndarray) -> float:
+    """One-sided p-value of a single value this far below the sample `others` (prediction
+    t-test: normal evaluation noise estimated from `others`, len - 1 degrees of freedom).
+    1.0 with fewer than 3 others; 0.0 when the others are all equal and above it."""
+    o = np.asarray(others, dtype=np.float64)
+    k = len(o)
+    if k < 3:
+        return 1.0
+    mean, sd = float(o.mean()), float(o.std(ddof=1))
+    if mean <= value:
+        return 1.0
+    if sd == 0:
+        return 0.0
+    t = (mean - value) / (sd * math.sqrt(1 + 1 / k))
+    return 0.5 * stats.f_sf(t * t, 1, k - 1)
+
+
+def order_chance(k: int) -> str:
+    """'1/24' for k = 4: the chance that k values without a trend come out in one given order."""
+    return f"1/{math.factorial(k)}"
+
+
+def quote(c: Curve, i: int) -> str:
+    """A logged value with its step: '0.412 at step 3000'."""
+    return f"{fmt(float(c.values[i]))} at step {int(c.steps[i])}"

@@ -16,7 +16,9 @@ class EarlyStoppingMissed(Rule):
     Symptom: from some evaluation on, no later one beats the (smoothed) validation
     loss or metric by more than `min_delta` (relative) or `noise_k` noise scales, and
     that stretch lasts at least `patience` evaluations and `min_wasted_fraction` of
-    the run's steps, with no significant downward creep either. The final weights are
+    the run's steps, with no downward creep either: neither a significant fall worth the
+    margin nor a fall by more than one noise scale (both the fitted change over the
+    stretch and its last 3 evaluations below the level where it began). The final weights are
     no better, often slightly worse, than the ones at the best step. The defaults sit
     above the usual EarlyStopping patience, so runs that did stop early stay quiet.
 
@@ -48,7 +50,7 @@ class EarlyStoppingMissed(Rule):
     code = "CL111"
     name = "early-stopping-missed"
     severity = Severity.INFO
-    defers_to = ("CL102", "CL103", "CL104", "CL105", "CL106", "CL107")
+    defers_to = ("CL102", "CL103", "CL104", "CL105", "CL106", "CL107", "CL109")
     summary = "the best validation epoch is far before the end: the epochs after it were wasted"
     hint = ("use EarlyStopping(monitor='val_loss', patience=5, restore_best_weights=True) "
             "(HF: EarlyStoppingCallback + load_best_model_at_end=True) and keep the best checkpoint")
@@ -74,11 +76,14 @@ class EarlyStoppingMissed(Rule):
         best, end = val.real(p.best.value), val.real(p.end)
         worse = stats.rel_change(p.best.value, p.end, p.best.value)
         wasted = int(val.steps[-1] - st.step)
+        last = len(val.values) - 1
         yield ctx.finding(
-            f"{val.name} stopped improving at step {st.step} ({fmt(val.real(st.value))} smoothed): none of the "
+            f"{val.name} stopped improving at step {st.step} (level {fmt(val.real(st.value))}): none of the "
             f"{st.since} evaluations after it ({wasted} steps, {st.fraction:.0%} of the run, up to step "
             f"{int(val.steps[-1])}) beat it by more than {fmt(p.margin)} ({o['min_delta']:.1%} or {o['noise_k']:g}x "
-            f"the noise); best {fmt(best)} at step {p.best.step}, end {fmt(end)} ({worse:+.1%} vs the best)",
+            f"the noise), nor does the curve still fall by more than its noise; best {fmt(best)} at step "
+            f"{p.best.step}, last {fmt(float(val.values[last]))} at step {int(val.steps[last])} (end level "
+            f"{fmt(end)}, {worse:+.1%} vs the best)",
             metric=val.name, step=st.step,
             evidence={"last_improvement_step": st.step, "evaluations_since": st.since,
                       "wasted_steps": wasted, "wasted_fraction": st.fraction, "best_step": p.best.step,

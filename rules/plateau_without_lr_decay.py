@@ -45,7 +45,7 @@ class PlateauWithoutLrDecay(Rule):
     code = "CL120"
     name = "plateau-without-lr-decay"
     severity = Severity.INFO
-    defers_to = ("CL102", "CL103", "CL104", "CL105", "CL106", "CL107")
+    defers_to = ("CL102", "CL103", "CL104", "CL105", "CL106", "CL107", "CL109")
     summary = "validation plateaus for many epochs while the logged learning rate stays constant"
     hint = ("decay the learning rate on plateau: keras.callbacks.ReduceLROnPlateau(factor=0.2, patience=3) / "
             "torch.optim.lr_scheduler.ReduceLROnPlateau, or a cosine schedule; then stop early")
@@ -74,8 +74,9 @@ class PlateauWithoutLrDecay(Rule):
         yield ctx.finding(
             f"{val.name} has not improved by more than {fmt(p.margin)} ({o['min_delta']:.1%} or {o['noise_k']:g}x the "
             f"noise) for {st.since} evaluations "
-            f"(steps {st.step}..{last}, {st.fraction:.0%} of the run; best {fmt(val.real(p.best.value))} at step "
-            f"{p.best.step}, end {fmt(end)}) while {lr_name} stayed at {lr:.3g}",
+            f"(steps {st.step}..{last}, {st.fraction:.0%} of the run, from level {fmt(val.real(st.value))}; best "
+            f"{fmt(val.real(p.best.value))} at step {p.best.step}, last {fmt(float(val.values[-1]))} at step {last}, "
+            f"end level {fmt(end)}) while {lr_name} stayed at {lr:.3g}",
             metric=val.name, step=st.step,
             evidence={"plateau_start": st.step, "plateau_end": last, "evaluations": st.since,
                       "fraction": st.fraction, "best_step": p.best.step, "best_value": val.real(p.best.value),

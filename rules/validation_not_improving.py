@@ -9,7 +9,7 @@ from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
 from ._validation import (Curve, curve, end_level, fmt, improvement, metric_top, rel_noise, smooth_curve, span,
-                          start_level)
+                          start_level, trend_p)
 from .overfitting import overfit_verdict
 
 PAIRS = (("val_loss", ("train_loss",)), ("val_metric", ("train_metric", "train_loss")))
@@ -31,7 +31,9 @@ class ValidationNotImproving(Rule):
     series; a validation accuracy stuck at chance next to a rising validation loss is
     still reported: memorisation without any generalisation);
     validation that is already (near) perfect from the start (validation-suspicious,
-    CL113); short runs.
+    CL113). Short runs (3 to `min_points` - 1 evaluations) are judged with an exact order
+    test on the training side and the fixed `max_val_improvement` margin, and reported
+    as info only: a few evaluations cannot tell a flat curve from a noisy one.
 
     Usual causes: validation data preprocessed differently from training (missing
     normalisation or a different tokenizer/vocabulary, other image size or channel
@@ -65,7 +67,8 @@ class ValidationNotImproving(Rule):
     hint = ("check that validation gets exactly the training preprocessing (normalisation, tokenizer, image size, "
             "label mapping) and that inputs and labels stay aligned; then regularise or add data")
     options = {
-        "min_points": Option(5, "fewest validation points to judge"),
+        "min_points": Option(5, "fewest validation points to judge at full severity"),
+        "min_short_points": Option(3, "fewest validation points to judge at all (fewer than min_points: info)"),
         "alpha": Option(0.05, "significance level of the Mann-Kendall trend tests"),
         "min_train_improvement": Option(0.2, "training must improve at least this much (relative, or share of "
                                                "headroom for bounded metrics)"),
@@ -91,7 +94,7 @@ class ValidationNotImproving(Rule):
             if ctx.name_of(vrole) == overfit:
                 reasons.append(f"{overfit}: reported by CL110 overfitting")
                 continue  # its rise is the story; a flat validation *metric* may still be reported
-            val, reason = curve(ctx, vrole, o["min_points"])
+            val, reason = curve(ctx, vrole, o["min_short_points"])
             train = next((t for t in (curve(ctx, r)[0] for r in troles) if t is not None), None)
             if val is None or train is None:
                 reasons.append(reason or f"{ctx.name_of(vrole)}: no training series to compare with")
@@ -117,10 +120,14 @@ class ValidationNotImproving(Rule):
 
     def _judge(self, ctx: Context, val, train):
         o = ctx.options
+        short = len(val.y) < o["min_points"]
         ttr = stats.trend(train.steps, train.y)
         t0, t1 = start_level(train.y), end_level(train.y)
         t_impr = improvement(train, t0, t1)
-        if not ttr.significant(o["alpha"], "down") or t_impr < o["min_train_improvement"]:
+        # a short run's few training points: the exact one-sided order test (4 falling values: p = 1/24)
+        t_p = trend_p(train.y, "down", train.steps) if short else ttr.p_value
+        t_down = t_p < o["alpha"] if short else ttr.significant(o["alpha"], "down")
+        if not t_down or t_impr < o["min_train_improvement"]:
             return None
         v0 = float(np.mean(val.y[:2]))  # the first two: one noisy first value is no baseline
         smoothed = smooth_curve(ctx, val, 0.1)
@@ -128,18 +135,25 @@ class ValidationNotImproving(Rule):
         v_impr = improvement(val, v0, float(smoothed[i]))
         vtr = stats.trend(val.steps, val.y)
         noise = rel_noise(val)
-        flat = max(o["max_val_improvement"], min(o["noise_k"] * noise, o["max_flat"]))
+        # a few evaluations say nothing of their noise: only the fixed margin applies (and info only)
+        flat = o["max_val_improvement"] if short else max(o["max_val_improvement"],
+                                                          min(o["noise_k"] * noise, o["max_flat"]))
         if v_impr > flat or vtr.significant(o["alpha"], "down"):
             return None
+        k = len(val.y)
+        first = ", ".join(f"{fmt(float(val.values[j]))} at step {int(val.steps[j])}" for j in range(min(2, k)))
+        msg = (f"{train.name} improved {t_impr:.0%} ({fmt(train.real(t0))} -> {fmt(train.real(t1))}, "
+               f"{'one-sided trend' if short else 'Mann-Kendall'} p={t_p:.2g}) but {val.name} stayed flat from the "
+               f"start over {span(val.steps)}: start level {fmt(val.real(v0))} ({first}), best level "
+               f"{fmt(val.real(float(smoothed[i])))} at step {int(val.steps[i])} ({v_impr:.1%} better), last "
+               f"{fmt(float(val.values[-1]))} at step {int(val.steps[-1])}, trend p={vtr.p_value:.2g}: what the model "
+               f"learns does not carry over to the validation data")
+        if short:
+            msg += f" (only {k} evaluations: too few to tell a flat curve from noise, watch the next ones)"
         return ctx.finding(
-            f"{train.name} improved {t_impr:.0%} ({fmt(train.real(t0))} -> {fmt(train.real(t1))}, Mann-Kendall "
-            f"p={ttr.p_value:.2g}) but {val.name} stayed flat from the start over {span(val.steps)}: first "
-            f"{fmt(val.real(v0))}, best (smoothed) {fmt(val.real(float(smoothed[i])))} at step {int(val.steps[i])} "
-            f"({v_impr:.1%} better), end {fmt(val.real(stats.level(val.y, 'end', 0.1)))}, trend p={vtr.p_value:.2g}: "
-            f"what the model learns does not carry over to the validation data",
-            metric=val.name, step=int(val.steps[0]),
+            msg, metric=val.name, step=int(val.steps[0]), severity=Severity.INFO if short else None,
             evidence={"train_metric": train.name, "train_start": train.real(t0), "train_end": train.real(t1),
-                      "train_improvement": t_impr, "train_p_value": ttr.p_value, "val_first": val.real(v0),
+                      "train_improvement": t_impr, "train_p_value": t_p, "val_first": val.real(v0),
                       "val_best": val.real(float(smoothed[i])), "val_best_step": int(val.steps[i]),
                       "val_improvement": v_impr, "val_noise": noise, "val_p_value": vtr.p_value,
                       "val_slope": vtr.slope if val.direction == "min" else -vtr.slope,

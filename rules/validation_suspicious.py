@@ -35,6 +35,12 @@ class ValidationSuspicious(Rule):
     usually means a tiny or very easy validation set: it gets an info note only,
     unless the tracking pattern also points to leakage.
 
+    Near zero from the start (info, when neither pattern above holds): the validation loss
+    is already at most `near_zero_ratio` of the first training losses at its first
+    evaluation (e.g. 2e-5 while training starts at 0.85), and the training loss reaches
+    exactly 0 (every prediction certain and right). Even one or two evaluations show it.
+    Easy tasks overlap with this shape, so it is a note to check the data, not a verdict.
+
     Usual causes: duplicates across splits (augmented copies, the same patient/user/
     video in both), a random split of time-series or grouped data, ``validation_data``
     drawn from the training arrays, data shuffled before ``validation_split``, or the
@@ -72,12 +78,16 @@ class ValidationSuspicious(Rule):
         "perfect_tol": Option(0.01, "a metric within this fraction of its optimum counts as (near) perfect"),
         "train_gap": Option(0.05, "the training metric must be at least this fraction of the optimum below it"),
         "early_fraction": Option(0.2, "share of the first evaluations (at least 2) that must be near perfect"),
+        "near_zero_ratio": Option(1e-3, "near zero from the start: the first validation loss at most this fraction "
+                                        "of the first training losses (with a training loss reaching exactly 0)"),
     }
 
     def check(self, ctx: Context):
         tracking = self._tracking(ctx)
         perfect = self._perfect(ctx, leak=tracking is not None)
         found = [f for f in (tracking, perfect) if f is not None]
+        if not found:  # the weakest pattern: only said when no stronger one is
+            found = [f for f in (self._near_zero(ctx),) if f is not None]
         yield from found
         if not found and ctx.name_of("val_loss") is None and ctx.name_of("val_metric") is None:
             yield ctx.abstain("no validation series in this run")
@@ -115,6 +125,37 @@ class ValidationSuspicious(Rule):
                       "val_start": v0, "val_end": v1, "median_val_train_ratio": math.exp(med),
                       "max_abs_log_ratio": float(np.abs(log_ratio).max()),
                       "window": [int(half.steps[0]), int(half.steps[-1])], "points": int(ok.sum())})
+
+    def _near_zero(self, ctx: Context):
+        """Validation loss near zero from its first evaluation, far below where training started,
+        and a training loss that reaches exactly 0 (saturated: every prediction certain and right)."""
+        o = ctx.options
+        val, train = ctx.curve("val_loss"), ctx.curve("train_loss")
+        if val is None or train is None or len(val) < 1 or len(train) < 3:
+            return None
+        tv = train.values
+        if tv.min() < 0 or val.values.min() < 0:
+            return None  # not a cross-entropy-like loss (negative log-likelihoods go below 0)
+        t0 = start_level(tv)
+        first = float(val.values[0])
+        zero = np.flatnonzero(tv == 0)
+        if t0 <= 0 or first > o["near_zero_ratio"] * t0 or not len(zero) or tv[0] == 0:
+            return None  # exactly 0 from the start is a term that does not apply (one-class task)
+        z = int(zero[0])
+        later = ("" if len(val) == 1 else
+                 f"; {fmt(float(val.values[-1]))} at step {int(val.steps[-1])}, the last of {len(val)}")
+        zeros = (f"is exactly 0 from step {int(train.steps[z])} on" if np.all(tv[z:] == 0) else
+                 f"reaches exactly 0 at step {int(train.steps[z])}")
+        msg = (f"{val.name} is {fmt(first)} at its first evaluation (step {int(val.steps[0])}{later}): "
+               f"{first / t0:.2g}x the level where {train.name} started ({fmt(float(tv[0]))} at step "
+               f"{int(train.steps[0])}, level {fmt(t0)}), and {train.name} {zeros} ({len(zero)} of {len(tv)} values): "
+               f"a model certain and right on every sample this early is what a label leaking into the inputs "
+               f"(or the same samples in both splits) looks like; a trivially easy task looks the same, so check "
+               f"the inputs and the split")
+        return ctx.finding(msg, metric=val.name, step=int(val.steps[0]), severity=Severity.INFO,
+                           evidence={"val_first": first, "val_first_step": int(val.steps[0]), "val_points": len(val),
+                                     "train_metric": train.name, "train_start": t0, "ratio": first / t0,
+                                     "train_zero_step": int(train.steps[z]), "train_zero_count": int(len(zero))})
 
     @staticmethod
     def _accuracy_end(ctx: Context) -> float | None:
