@@ -143,7 +143,8 @@ def test_mild_overfitting_is_info_only(seed):
 def test_overfitting_abstains_without_validation_short_runs_or_training():
     assert abstains(Overfitting, c.run_of(train_loss()))
     assert abstains(Overfitting, c.run_of(c.short(4), c.short(4, name="val_loss")))
-    assert abstains(Overfitting, c.run_of(c.val_overfit(40)))
+    # validation only: a clear rise is an info note (overfitting cannot be told from instability)
+    assert [f.severity for f in c.findings(Overfitting, c.run_of(c.val_overfit(40)))] == [Severity.INFO]
 
 
 def test_rl_loss_rising_while_return_improves_is_not_a_validation_problem():
