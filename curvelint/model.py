@@ -113,6 +113,7 @@ class Run:
     graph: Any = None  # curvelint.graph.GraphSummary, when an ONNX model belongs to the run
     inputs: list[InputStats] = field(default_factory=list)
     labels: LabelStats | None = None
+    unfinished: str = ""  # why the log says the run ended before its planned end ("" = finished or unknown)
 
     @property
     def points(self) -> int:

@@ -12,8 +12,11 @@ class NoMetrics(Rule):
     curvelint knows the names that Keras (``loss``/``val_loss``, ``epoch_loss`` under
     ``train/`` and ``validation/``), PyTorch users (``train/loss``, ``Loss/train``),
     Lightning (``train_loss``, ``val_loss``) and the HF Trainer (``loss``,
-    ``eval_loss``) write. A run with no such series, or with no series at all (a run
-    killed right after start, an empty ``log_history``), gets this warning.
+    ``eval_loss``) write. A run with no series at all (a run killed right after start, a
+    TensorBoard file with Lightning's ``hp_metric`` placeholder only) gets this warning. It
+    is info when the run does log other metrics (e.g. a table of ranking metrics: nothing
+    is wrong, the loss rules just cannot judge it), and when an HF Trainer run logged
+    nothing because it had fewer steps than ``logging_steps``.
 
     How to fix: map your names in the configuration::
 
@@ -39,6 +42,16 @@ class NoMetrics(Rule):
             yield ctx.abstain("loss-like series present but none in a known role; map one in [tool.curvelint.metrics]")
             return
         names = sorted(run.series)
+        real = [n for n in names if n != "hp_metric"]  # Lightning's -1 placeholder
+        severity = None
+        why = ""
+        steps, every = run.hparams.get("max_steps"), run.hparams.get("logging_steps")
+        if not real and isinstance(steps, (int, float)) and isinstance(every, (int, float)) and steps < every:
+            severity = Severity.INFO
+            why = f"; the run's {steps:g} steps are fewer than logging_steps={every:g}, so nothing was logged"
+        elif real:
+            severity = Severity.INFO
+            why = "; the run logs metrics but no loss, so the loss rules cannot judge it"
         seen = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "") if names else "no series at all"
-        yield ctx.finding(f"no training or validation loss found; series seen: {seen}",
-                          evidence={"series": names[:50]})
+        yield ctx.finding(f"no training or validation loss found; series seen: {seen}{why}",
+                          evidence={"series": names[:50]}, severity=severity)

@@ -90,7 +90,8 @@ def test_constant_val_loss(tmp_path):
 
 
 def test_fail_on_and_exit_zero(tmp_path):
-    write_history(tmp_path / "r.json", accuracy=[0.1, 0.2, 0.3, 0.4])  # no loss: CL003 warning
+    write_history(tmp_path / "r.json", loss=[2.0, 1.2, 0.8, 0.5, 0.3, 0.2, 0.12, 0.08, 0.05, 0.03],
+                  val_loss=[1.9, 1.3, 1.0, 1.1, 1.3, 1.5, 1.8, 2.1, 2.4, 2.8])  # CL110 overfitting: a warning
     assert run_cli(str(tmp_path)).returncode == 0
     assert run_cli(str(tmp_path), "--fail-on", "warning").returncode == 1
     assert run_cli(str(tmp_path), "--fail-on", "warning", "--exit-zero").returncode == 0

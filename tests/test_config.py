@@ -127,7 +127,7 @@ def test_select_by_code_prefix_and_name(tmp_path):
     all_codes = [r.code for r in load_rules()]
     assert selected('select = ["CL1"]\n', tmp_path) == [c for c in all_codes if c.startswith("CL1")]
     assert selected('select = ["constant-metric", "CL003"]\n', tmp_path) == ["CL003", "CL101"]
-    assert selected('select = ["CL0"]\nignore = ["CL002"]\n', tmp_path) == ["CL001", "CL003"]
+    assert selected('select = ["CL0"]\nignore = ["CL002"]\n', tmp_path) == ["CL001", "CL003", "CL004"]
     assert selected('select = ["CL10"]\nextend-select = ["no-metrics"]\nignore = ["CL100"]\n',
                     tmp_path) == ["CL003"] + [c for c in all_codes if c.startswith("CL10") and c != "CL100"]
     everything = selected('ignore = ["CL101"]\n', tmp_path)

@@ -161,3 +161,28 @@ def test_healthy_converged_repeats_and_bounds_are_not_frozen(seed):
                    curves.series("val_loss", perfect), curves.series("val_loss", cosine_end)):
         found = lint_series(curves.series("loss", decay(10 * len(series), 2.3, 0.2)), series)
         assert "CL109" not in {f.rule for f in found}, (series.name, [f.message for f in found])
+
+
+# -- unfinished runs and runs without a loss -------------------------------------------------------
+def test_single_point_run_is_unfinished_info():
+    found = lint_series(curves.series("train_loss", np.array([0.9])), curves.series("val_loss", np.array([0.8])))
+    assert [(f.rule, f.severity) for f in found] == [("CL004", 1)]
+
+
+def test_unfinished_reader_fact_is_info():
+    run = curves.run_of(curves.series("loss", decay(20)))
+    run.unfinished = "stopped at global_step 500 of max_steps 625"
+    findings, _ = check_run(run, select_rules(Config()), Config())
+    assert [(f.rule, f.severity, f.message) for f in findings] == [("CL004", 1, run.unfinished)]
+
+
+def test_metrics_without_a_loss_is_info_and_no_series_at_all_a_warning():
+    only_metrics = lint_series(curves.series("catboost_ndcg", np.linspace(0.97, 0.96, 9)))
+    assert [(f.rule, f.severity) for f in only_metrics] == [("CL003", 1)]
+    run = curves.run_of(curves.series("hp_metric", np.array([-1.0])))
+    findings, _ = check_run(run, select_rules(Config()), Config())
+    assert [(f.rule, f.severity) for f in findings] == [("CL003", 2)]
+    empty = curves.run_of(hparams={"max_steps": 3, "logging_steps": 10})
+    findings, _ = check_run(empty, select_rules(Config()), Config())
+    assert [(f.rule, f.severity) for f in findings] == [("CL003", 1)]
+    assert "fewer than logging_steps=10" in findings[0].message

@@ -96,6 +96,8 @@ def read(source: RunSource) -> list[Run]:
     _hparams(state, run)
     constant_lr_hparams(run)
     note = _stop_note(state)
-    if note:
-        run.notes.append(note)
+    if note and "early_stopping_patience" in run.hparams:
+        run.notes.append(f"{note} (EarlyStoppingCallback is configured)")
+    elif note:
+        run.unfinished = note
     return [run]

@@ -101,7 +101,7 @@ def _meta(folder: str, run: Run) -> None:
     status = STATUS.get(meta.get("status", ""), meta.get("status", ""))
     if status and status != "FINISHED":
         ended = " (end_time is null: never closed)" if meta.get("end_time") in ("null", "~", "") else ""
-        run.notes.append(f"MLflow status is {status}{ended}: the run may have been interrupted")
+        run.unfinished = f"MLflow status is {status}{ended}: the run may have been interrupted"
     if meta.get("lifecycle_stage") == "deleted":
         run.notes.append("the MLflow run is deleted (lifecycle_stage: deleted)")
 
