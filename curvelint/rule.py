@@ -87,19 +87,46 @@ class Context:
         return self.run.series.get(name) if name else None
 
     def curve(self, role_or_name: str) -> Series | None:
-        """The series up to its first non-finite value (CL100 reports what comes after)."""
+        """The series' finite values, up to where it turns non-finite for good.
+
+        Non-finite values only ever cut their OWN series: another series' NaN changes nothing
+        here. Within a series, a NaN/inf the series recovers from (an fp16 step the loss scaler
+        skipped, a validation loss NaN at one evaluation) is dropped and the finite values
+        around it are kept; from the point where the series turns non-finite for good
+        (`finite_end`: NaN to the end, or NaN at least as often as not from there on) nothing
+        is kept. Steps stay as logged, so a dropped point leaves a gap. CL100 reports every
+        non-finite value either way.
+        """
         s = self.series(role_or_name)
         if s is None:
             return None
 
         def cut() -> Series:
-            bad = ~np.isfinite(s.values)
-            return s.slice(0, int(np.argmax(bad))) if bad.any() else s
+            keep = np.isfinite(s.values)
+            end = finite_end(s.values)
+            if end == len(s) and keep.all():
+                return s
+            if keep[:end].all():
+                return s.slice(0, end)
+            keep[end:] = False
+            wt = None if s.wall_times is None else s.wall_times[keep]
+            return Series(s.name, s.steps[keep], s.values[keep], wt)
 
         return self.memo(("curve", s.name), cut)
 
+    def non_finite_from(self, role_or_name: str) -> int | None:
+        """The step at which a series turns non-finite for good (where its `curve` ends), or
+        None when it never does (no non-finite value, or only ones it recovers from)."""
+        s = self.series(role_or_name)
+        if s is None:
+            return None
+        end = self.memo(("finite_end", s.name), lambda: finite_end(s.values))
+        return int(s.steps[end]) if end < len(s) else None
+
     def usable(self, role_or_name: str, min_points: int = 3) -> tuple[Series | None, str]:
-        """The finite curve for a role if a rule can judge it, else (None, reason to abstain)."""
+        """The finite curve (`curve`) for a role if a rule can judge it, else (None, reason to
+        abstain): at least `min_points` finite points, not constant. Isolated non-finite
+        values do not make a series unusable; only its own values count."""
         name = self.name_of(role_or_name)
         if name is None:
             return None, f"no {role_or_name.replace('_', ' ')} series in this run"
@@ -155,6 +182,23 @@ class Context:
     def abstain(self, reason: str, metric: str | None = None) -> Abstention:
         assert self.rule is not None
         return Abstention(self.rule.code, self.run.name, metric, reason)
+
+
+def finite_end(values: np.ndarray) -> int:
+    """Index at which a series turns non-finite for good; len(values) when it never does.
+
+    That is the first non-finite value from which, to the end of the series, non-finite
+    values are at least as many as finite ones: NaN to the end after a blow-up (also when a
+    few finite garbage values are interleaved), but not an isolated NaN or a short burst the
+    series recovers from. Linear in the length.
+    """
+    bad = ~np.isfinite(np.asarray(values, dtype=np.float64))
+    if not bad.any():
+        return len(bad)
+    bad_after = np.cumsum(bad[::-1])[::-1]  # non-finite values from i to the end, i included
+    finite_after = np.arange(len(bad), 0, -1) - bad_after
+    hit = np.flatnonzero(bad & (finite_after <= bad_after))
+    return int(hit[0]) if len(hit) else len(bad)
 
 
 def resolve_options(rule: type[Rule], options: dict[str, Any] | None = None) -> dict[str, Any]:

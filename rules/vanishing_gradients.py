@@ -40,9 +40,16 @@ class VanishingGradients(Rule):
     Symptom, either of:
 
     * the global gradient norm falls by `collapse_ratio` or more (median of the last
-      10% vs the first 10%) with a significant downward Mann-Kendall trend, while the
-      training loss has not converged (it is still above `loss_guard` of its start;
-      a loss near zero legitimately has near-zero gradients);
+      10% vs the first 10%) with a significant downward Mann-Kendall trend while the
+      training loss is still high: its end level is at least `stalled_fraction` of its
+      start (the loss stalled, the weights stopped moving). A gradient norm that falls
+      with the loss is healthy: no finding when the loss fell below `loss_guard` of its
+      start (a loss near zero legitimately has near-zero gradients, including a loss of
+      exactly 0 from leakage or memorisation). In between, info only, when the norm fell
+      far more than the loss (its end/start ratio below `out_of_proportion` times the
+      loss's): full-batch convergence to a minimum explains it as well as saturated
+      units do. Without a training loss, a collapse is info (converged or stalled
+      cannot be told apart);
     * per-layer gradient norms (series like ``grad_norm/layer1``) where the first
       third of the layers (natural name order, input side first) sit `layer_ratio` or
       more below the last third (medians over the second half of the run).
@@ -80,6 +87,10 @@ class VanishingGradients(Rule):
         "alpha": Option(0.05, "significance level of the Mann-Kendall trend test"),
         "collapse_ratio": Option(1e-3, "end/start ratio of the global norm at or below which it collapsed"),
         "loss_guard": Option(0.01, "no global finding when the training loss fell below this fraction of its start"),
+        "stalled_fraction": Option(0.5, "a global collapse is a warning while the loss is still above this fraction "
+                                        "of its start (stalled)"),
+        "out_of_proportion": Option(0.01, "between the two: info when the norm's end/start ratio is below this "
+                                          "times the loss's"),
         "layer_ratio": Option(1e-3, "early/late per-layer norm ratio at or below which early layers starve"),
     }
 
@@ -104,19 +115,34 @@ class VanishingGradients(Rule):
         tr = stats.trend(s.steps, s.values)
         if r > o["collapse_ratio"] or not tr.significant(o["alpha"], "down"):
             return
+        seen = (f"{s.name} collapsed from {start:.3g} to {end:.3g} (x{r:.2g}, Mann-Kendall p={tr.p_value:.2g} over "
+                f"steps {int(s.steps[0])}..{int(s.steps[-1])})")
+        evidence = {"start": start, "end": end, "ratio": r, "p_value": tr.p_value, "slope": tr.slope,
+                    "window": [int(s.steps[0]), int(s.steps[-1])]}
         loss, _ = ctx.usable("train_loss")
-        note = ""
-        if loss is not None:
-            l0, l1 = stats.level(loss.values, "start", 0.0, min_points=3), stats.level(loss.values, "end", 0.1)
-            if l0 > 0 and l1 / l0 < o["loss_guard"]:
-                return  # converged (or memorised): small gradients are expected
-            note = f", while {loss.name} only went {l0:.4g} -> {l1:.4g}"
-        yield ctx.finding(
-            f"{s.name} collapsed from {start:.3g} to {end:.3g} (x{r:.2g}, Mann-Kendall p={tr.p_value:.2g} over "
-            f"steps {int(s.steps[0])}..{int(s.steps[-1])}){note}: the weights have almost stopped changing",
-            metric=s.name, step=int(s.steps[-1]),
-            evidence={"start": start, "end": end, "ratio": r, "p_value": tr.p_value, "slope": tr.slope,
-                      "window": [int(s.steps[0]), int(s.steps[-1])]})
+        if loss is None:
+            yield ctx.finding(
+                f"{seen}, and no training loss is logged to tell a converged run (small gradients are expected) "
+                "from a stalled one", metric=s.name, step=int(s.steps[-1]), severity=Severity.INFO,
+                evidence=evidence)
+            return
+        l0, l1 = stats.level(loss.values, "start", 0.0, min_points=3), stats.level(loss.values, "end", 0.1)
+        kept = l1 / l0 if l0 > 0 else float("nan")
+        evidence.update(loss=loss.name, loss_start=l0, loss_end=l1, loss_kept=kept)
+        if not kept >= o["loss_guard"]:
+            return  # converged (or memorised): the gradients fell with the loss
+        went = f"{loss.name} went {l0:.4g} -> {l1:.4g} ({kept:.0%} of its start)"
+        if kept >= o["stalled_fraction"]:
+            yield ctx.finding(
+                f"{seen}, while {went}: the gradients vanished with the loss still high, so the weights have "
+                "almost stopped changing", metric=s.name, step=int(s.steps[-1]), evidence=evidence)
+        elif r <= kept * o["out_of_proportion"]:
+            yield ctx.finding(
+                f"{seen}, far more than the loss: {went}; a loss that fell {1 / kept:.2g}x rarely explains "
+                f"gradients {1 / r:.2g}x smaller (full-batch convergence to a minimum can; saturated or dead units "
+                "too)", metric=s.name, step=int(s.steps[-1]), evidence=evidence, severity=Severity.INFO,
+                hint="if the loss has stopped improving, check for saturated (sigmoid/tanh) or dead (ReLU) units; "
+                     "otherwise nothing to fix")
 
     def _layers(self, ctx: Context, layers: list[Series]):
         levels = []

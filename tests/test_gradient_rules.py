@@ -134,7 +134,8 @@ def test_gradient_norm_growing_by_orders_of_magnitude(seed):
     n = 200
     g = grad(noisy(np.exp(np.linspace(0, np.log(1e4), n)), 0.3, seed))
     (f,) = [r for r in c.results(ExplodingGradients, c.run_of(c.healthy(n, seed), g)) if isinstance(r, Finding)]
-    assert f.severity == Severity.ERROR and f.evidence["kind"] == "growth" and f.evidence["factor"] > 100
+    # the loss keeps falling: a warning (test_diagnosis_nonfinite: an error when the loss rises with it)
+    assert f.severity == Severity.WARNING and f.evidence["kind"] == "growth" and f.evidence["factor"] > 100
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -142,7 +143,8 @@ def test_gradient_norm_spikes_mid_run(seed):
     v = healthy_grad(500, seed)
     v[[260, 400]] *= 300
     (f,) = [r for r in c.results(ExplodingGradients, c.run_of(grad(v))) if isinstance(r, Finding)]
-    assert f.severity == Severity.ERROR and f.evidence["kind"] == "spikes" and f.evidence["count"] == 2
+    # no loss logged to tell whether they did harm: a warning (with a loss: test_diagnosis_nonfinite)
+    assert f.severity == Severity.WARNING and f.evidence["kind"] == "spikes" and f.evidence["count"] == 2
     assert {s["step"] for s in f.evidence["spikes"]} == {2610, 4010}
 
 
