@@ -4,6 +4,10 @@ Names follow the conventions of Keras (`loss`/`val_loss`, `train/epoch_loss` +
 `validation/epoch_loss`), PyTorch users (`train/loss`, `Loss/train`), Lightning
 (`train_loss`, `val_loss_epoch`), and the HF Trainer (`loss`, `eval_loss`,
 `learning_rate`, `grad_norm`), and YOLOv5/v8 (`train/box_loss`, `metrics/mAP_0.5`). Configuration (`[tool.curvelint.metrics]`) wins.
+
+CamelCase and hyphen/space spellings of every convention are the same names: `LearningRate`,
+`learning-rate`, `ValLoss`, `Train Accuracy` are matched as `learning_rate`, `val_loss`,
+`train_accuracy` (a name is tried as written first, so `lr-Adam` and `mAP50(B)` keep their meaning).
 """
 
 from __future__ import annotations
@@ -73,9 +77,28 @@ _MIN_WORDS = (
 )
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def snake(name: str) -> str:
+    """`name` with CamelCase humps, hyphens and spaces turned into underscores:
+    'LearningRate' -> 'Learning_Rate', 'val-loss' -> 'val_loss' (case is kept; matching ignores it)."""
+    return re.sub(r"[-\s]+", "_", _CAMEL.sub("_", name))
+
+
 def direction(name: str) -> Direction | None:
-    """'min' for loss-like names, 'max' for accuracy-like names, None when unknown."""
-    words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
+    """'min' for loss-like names, 'max' for accuracy-like names, None when unknown.
+
+    The name's words are read as written, then (if that says nothing) with CamelCase split:
+    'ValAccuracy' is an accuracy, while 'mAP50' stays one word ('map50')."""
+    for spelling in dict.fromkeys((name, snake(name))):
+        found = _direction_of_words([w for w in re.split(r"[^a-z0-9]+", spelling.lower()) if w])
+        if found:
+            return found
+    return None
+
+
+def _direction_of_words(words: list[str]) -> Direction | None:
     for word in reversed(words):  # the last word is the most specific: "val_acc_loss" is a loss
         if any(word == m or word.startswith(m) and m in ("loss",) for m in _MIN_WORDS):
             return "min"
@@ -111,10 +134,11 @@ class Roles:
 
 
 def _match(names: list[str], patterns: tuple[str, ...], taken: set[str]) -> str | None:
+    spellings = [(name, snake(name)) for name in names]
     for pattern in patterns:
         rx = re.compile(pattern, re.IGNORECASE)
-        for name in names:
-            if name not in taken and rx.fullmatch(name):
+        for name, snaked in spellings:
+            if name not in taken and (rx.fullmatch(name) or rx.fullmatch(snaked)):
                 return name
     return None
 

@@ -32,3 +32,28 @@ def test_framework_conventions(names, expected):
 ])
 def test_direction(name, want):
     assert direction(name) == want
+
+
+@pytest.mark.parametrize("names, role, want", [
+    (["loss", "LearningRate"], "lr", "LearningRate"),
+    (["loss", "learning-rate"], "lr", "learning-rate"),
+    (["loss", "Learning Rate"], "lr", "Learning Rate"),
+    (["loss", "lr-Adam"], "lr", "lr-Adam"),  # Lightning's LearningRateMonitor
+    (["train/loss", "train/lr"], "lr", "train/lr"),
+    (["TrainLoss", "ValLoss"], "train_loss", "TrainLoss"),
+    (["TrainLoss", "ValLoss"], "val_loss", "ValLoss"),
+    (["Loss", "ValidationLoss", "ValAccuracy"], "val_metric", "ValAccuracy"),
+    (["trainLoss", "trainAccuracy"], "train_metric", "trainAccuracy"),
+    (["loss", "GradNorm"], "grad_norm", "GradNorm"),
+    (["train-loss", "val-loss"], "val_loss", "val-loss"),
+])
+def test_camelcase_hyphen_and_space_spellings_of_every_role(names, role, want):
+    assert getattr(assign_roles(names), role) == want
+
+
+@pytest.mark.parametrize("name, want", [
+    ("ValAccuracy", "max"), ("TrainLoss", "min"), ("valLoss", "min"), ("metrics/mAP50(B)", "max"),
+    ("mAP50", "max"), ("LearningRate", None), ("epochTime", None),
+])
+def test_direction_of_camelcase_names(name, want):
+    assert direction(name) == want
