@@ -8,6 +8,7 @@ from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
+from . import _loss as L
 from ._loss import claimed
 from ._validation import curve, end_level, fmt, improvement, metric_top, span, start_level
 
@@ -28,6 +29,11 @@ class Underfitting(Rule):
     diverging, oscillating: CL102-CL105 claim it first); a small
     loss change that comes with a large accuracy/IoU gain (bounded losses such as
     dice); a gap (that is overfitting territory).
+
+    Without a validation loss, a training loss that fell by less than half
+    (``train_only_ratio``) and then stayed flat over the last half of the run is reported at
+    info: it learned little and stopped (reinforcement-learning runs, with a return logged,
+    excepted).
 
     Limits: "high" is judged against the run's own start, so a pretrained model
     fine-tuned close to its floor (an LLM going 1.8 -> 1.4 and settling) can look
@@ -72,6 +78,7 @@ class Underfitting(Rule):
         "max_tail_spread": Option(0.25, "converged also means settled: 10-90% spread of the smoothed tail, "
                                         "relative to its median, at most this"),
         "min_loss_ratio": Option(0.6, "learned little: end/start ratio of the training (and validation) loss"),
+        "train_only_ratio": Option(0.5, "no validation loss: end/start ratio of a training loss that learned little"),
         "max_gap": Option(0.15, "small gap: |val - train| at the end relative to the training level"),
         "max_headroom_closed": Option(0.5, "a bounded metric that closed more of its headroom shows learning"),
         "good_metric": Option(0.9, "a bounded metric ending above this fraction of its optimum is not underfit"),
@@ -81,6 +88,9 @@ class Underfitting(Rule):
         o = ctx.options
         val, reason = curve(ctx, "val_loss", o["min_points"])
         train, treason = curve(ctx, "train_loss", o["min_points"])
+        if train is not None and val is None and ctx.name_of("val_loss") is None:
+            yield from self._train_only(ctx, train)
+            return
         if val is None or train is None:
             yield ctx.abstain(reason or treason)
             return
@@ -124,6 +134,32 @@ class Underfitting(Rule):
                       "val_tail_p_value": tails[val.name].p_value,
                       "train_tail_change": tails[train.name].relative_change,
                       "val_tail_change": tails[val.name].relative_change})
+
+    def _train_only(self, ctx: Context, train):
+        """No validation loss: a training loss that fell by less than `max_train_only_drop` and
+        then stayed flat for the last half of the run is reported at info."""
+        o = ctx.options
+        if claimed(ctx, train.name) or not stats.can_log(train.values) or L.rl_return(ctx):
+            return
+        y, x = train.values, train.steps
+        half = len(y) // 2
+        tr = stats.trend(x[half:], y[half:])
+        t0, t1 = float(max(y[0], start_level(y))), end_level(y)
+        if t1 / t0 < o["train_only_ratio"] or abs(tr.relative_change) >= o["plateau_change"]:
+            return  # learned a good deal, or still moving
+        level = stats.smooth(y[half:])
+        if (np.percentile(level, 90) - np.percentile(level, 10)) / np.median(level) > o["max_tail_spread"]:
+            return
+        if L.accuracy_evidence(ctx) or self._metrics_learned(ctx) is None:
+            return
+        yield ctx.finding(
+            f"{train.name} converged high, with no validation loss to compare: {fmt(y[0])} at step {x[0]} -> "
+            f"{fmt(y[-1])} at step {x[-1]} (end level {fmt(t1)}, {t1 / t0:.0%} of the start), flat over the last "
+            f"half (steps {x[half]}..{x[-1]}: fitted change {tr.relative_change:+.1%}, p={tr.p_value:.2g}): it "
+            "learned little and stopped; log a validation loss to tell too little capacity from the data's floor",
+            metric=train.name, step=int(x[half]), severity=Severity.INFO,
+            evidence={"train_first": y[0], "train_start": t0, "train_end": t1, "train_ratio": t1 / t0,
+                      "tail_start": int(x[half]), "tail_change": tr.relative_change, "tail_p_value": tr.p_value})
 
     def _metrics_learned(self, ctx: Context) -> str | None:
         """None if a bounded accuracy-like metric shows real learning, else a note for the message."""

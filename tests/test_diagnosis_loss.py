@@ -186,3 +186,24 @@ def test_metrics_without_a_loss_is_info_and_no_series_at_all_a_warning():
     findings, _ = check_run(empty, select_rules(Config()), Config())
     assert [(f.rule, f.severity) for f in findings] == [("CL003", 1)]
     assert "fewer than logging_steps=10" in findings[0].message
+
+
+# -- converged high without validation -------------------------------------------------------------
+@pytest.mark.parametrize("n", (10, 40, 400))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_training_loss_that_learned_little_and_stopped_is_underfitting_info(n, seed):
+    v = noisy(decay(n, start=330.0, end=235.0, tau=0.15), seed, 0.002 if n <= 40 else 0.03)
+    found = [f for f in lint_series(curves.series("loss", v)) if f.rule == "CL114"]
+    assert found and found[0].severity == 1 and "converged high" in found[0].message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_converged_low_still_falling_or_learning_metric_is_not_underfitting(seed):
+    low = noisy(decay(40, 2.3, 0.05, 0.15), seed, 0.01)
+    falling = noisy(np.linspace(2.0, 1.3, 40), seed, 0.002)
+    dice = noisy(decay(40, 1.0, 0.91, 0.2), seed, 0.002)
+    iou = curves.series("val_jaccard_coef", np.linspace(0.25, 0.69, 40))
+    acc = curves.series("accuracy", np.linspace(0.54, 0.85, 40))
+    for series in ([curves.series("loss", low)], [curves.series("loss", falling)],
+                   [curves.series("loss", dice), acc, iou]):
+        assert "CL114" not in {f.rule for f in lint_series(*series)}
