@@ -18,7 +18,11 @@ class LossSpikes(Rule):
     robust standard deviations (MAD) above the typical residual AND the value is at
     least ``min_jump`` times above the local level (1.0 = double). Per-step batch noise
     sets the MAD, so a noisy log needs a larger jump; a lasting level change moves the
-    rolling median and is not a spike.
+    rolling median and is not a spike. A spike must also be large at the run's scale: at
+    least ``min_scale_share`` of the way from the run's lowest value back to its start (a
+    "32x spike" of a loss at 0.001 that started near 1 is harmless). Spikes just before a
+    dead plateau are reported beside loss-not-decreasing or stopped-changing: the spike is
+    often the cause.
 
     Usual causes: exploding gradients on a few batches (recurrent nets, attention
     logits, PINN residual terms, no normalization), a learning rate at the edge of
@@ -52,6 +56,9 @@ class LossSpikes(Rule):
         "z": Option(8.0, "robust z-score above which a point is an outlier"),
         "min_jump": Option(1.0, "smallest excess over the local level (1.0 = twice the level)"),
         "max_listed": Option(5, "spikes listed in the evidence"),
+        "min_scale_share": Option(0.05, "smallest spike height, as a share of the run's range from its start "
+                                        "to its lowest value (a 32x jump of a loss at 0.001 that started at 1 "
+                                        "is noise at the run's scale)"),
     }
 
     def check(self, ctx: Context):
@@ -64,9 +71,11 @@ class LossSpikes(Rule):
         z, jump = ctx.options["z"], ctx.options["min_jump"]
         found = ctx.memo(("stats.spikes", s.name, z, jump),
                          lambda: stats.spikes(s.steps, s.values, z=z, min_jump=jump))
+        sh = L.shape(ctx, s)
+        span = max(sh.start, sh.first) - float(s.values.min())
+        found = [p for p in found if span <= 0 or p.value - p.baseline >= ctx.options["min_scale_share"] * span]
         if not found:
             return
-        L.claim(ctx, s.name)
         ranked = sorted(found, key=lambda p: -p.jump)
         top = ranked[0]
         size = f"{top.jump:.3g}x" if top.baseline > 0 and s.values.min() > 0 else f"+{top.jump:.3g} over"

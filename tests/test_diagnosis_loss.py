@@ -207,3 +207,29 @@ def test_converged_low_still_falling_or_learning_metric_is_not_underfitting(seed
     for series in ([curves.series("loss", low)], [curves.series("loss", falling)],
                    [curves.series("loss", dice), acc, iou]):
         assert "CL114" not in {f.rule for f in lint_series(*series)}
+
+
+# -- spikes judged at the run's scale --------------------------------------------------------------
+@pytest.mark.parametrize("seed", SEEDS)
+def test_spike_tiny_at_the_runs_scale_is_not_reported(seed):
+    v = noisy(decay(400, 1.0, 0.001, 0.05), seed, 0.05)
+    v[300] = 0.032  # 32x the local level, 3% of the way back to the start
+    assert "CL106" not in {f.rule for f in lint_series(curves.series("loss", v))}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_spike_large_at_the_runs_scale_is_reported(seed):
+    v = noisy(decay(400, 1.0, 0.05, 0.05), seed, 0.05)
+    v[250] = 0.9
+    assert "CL106" in {f.rule for f in lint_series(curves.series("loss", v))}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_spike_that_precedes_a_dead_plateau_is_reported_with_it(seed):
+    """One symptom per series hid the cause: the spike and the frozen stretch are both the story."""
+    v = noisy(decay(40, 2.0, 0.3, 0.15), seed, 0.01)
+    v[20] = 6.0  # the blow-up
+    v[22:] = np.float32(0.9)  # then every ReLU is dead: bit-identical for the rest of the run
+    v[21] = 1.4
+    rules = {f.rule for f in lint_series(curves.series("loss", v))}
+    assert {"CL106", "CL109"} <= rules or {"CL104", "CL109"} <= rules, rules
