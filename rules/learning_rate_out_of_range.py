@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
@@ -15,10 +16,25 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lion", ("lion",)),
     ("adadelta", ("adadelta",)),
     ("adagrad", ("adagrad",)),
+    ("lars", ("lars",)),
     ("adam", ("adam", "lamb", "adafactor", "amsgrad", "nadam", "radam", "adabelief", "sophia")),
     ("rmsprop", ("rmsprop",)),
-    ("sgd", ("sgd", "momentum", "nesterov", "lars")),
+    ("sgd", ("sgd", "momentum", "nesterov")),
 )
+# hyperparameters only one family has (HF TrainingArguments adam_beta1, torch Adam betas, SGD momentum)
+FAMILY_KEYS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("adam", re.compile(r"adam_(?:beta[12]|epsilon|eps)|betas|beta_?[12]", re.IGNORECASE)),
+    ("sgd", re.compile(r"(?:(?:opt|optim|optimizer|sgd)_)?(?:momentum|nesterov)", re.IGNORECASE)),
+)
+# logged LR series whose framework has a known default optimizer: YOLOv5/v8 train with SGD by default
+# (lr0 0.01) and log a bias-group warmup that starts at warmup_bias_lr = 0.1
+SERIES_DEFAULTS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"x/lr\d+|lr/pg\d+"), "sgd", "YOLO's default (SGD; its bias warmup starts at 0.1)"),
+)
+FORMAT_DEFAULTS = {"hf-trainer-state": ("adam", "the Hugging Face Trainer's default, AdamW "
+                                                "(trainer_state.json does not name the optimizer)")}
+TYPICAL = {"adam": "1e-5..1e-2", "rmsprop": "1e-5..1e-2", "lion": "1e-5..1e-3", "adagrad": "1e-3..0.1",
+           "adadelta": "0.1..1", "sgd": "0.01..0.5", "lars": "0.1..30"}
 LR_KEYS = {"lr", "learning_rate", "learning-rate", "learningrate", "lr0", "base_lr", "max_lr", "init_lr",
            "initial_lr", "initial_learning_rate", "opt_learning_rate", "peak_lr"}
 OPT_KEY = re.compile(r"(?:^|[._/])(?:optim|optimizer|optimiser|opt_name|optimizer_name|optimizer_type|"
@@ -49,17 +65,44 @@ def as_float(value: Any) -> float | None:
     return f if np.isfinite(f) else None
 
 
+@dataclass(frozen=True)
+class Family:
+    """The optimizer family, where it was read and how sure that is ("named" in the log or
+    hyperparameters, "assumed" from a framework default or a family-specific hyperparameter)."""
+
+    name: str | None
+    source: str = ""
+    sure: str = "unknown"
+
+    @property
+    def label(self) -> str:
+        if self.name is None:
+            return "any optimizer (optimizer unknown)"
+        how = "" if self.sure == "named" else "assumed "
+        return f"{self.name} optimizers ({how}from {self.source})"
+
+
 class LearningRateOutOfRange(Rule):
     """A logged or configured learning rate is implausibly low or high for the optimizer.
 
     Symptom: the peak of the logged learning-rate series (schedules warm up from 0
     and decay towards 0, so the peak is what was meant), or a learning rate in the
-    run's hyperparameters, lies outside the plausible range for the optimizer family
-    (taken from the hyperparameters, e.g. ``optimizer: Adam`` / ``opt_name: SGD``, or
-    from the series name, e.g. Lightning's ``lr-Adam``). Default ranges (option
-    `bounds`): Adam-like 1e-7..0.03, RMSprop 1e-7..0.03, Lion 1e-8..3e-3, Adagrad
-    1e-6..1, Adadelta 1e-4..10, SGD 1e-6..5; unknown optimizer 1e-8..5
-    (`default_bounds`). A rate of exactly 0 is always out of range.
+    run's hyperparameters, lies outside the plausible range for the optimizer family.
+
+    The family is read from what the log says, and the message says how sure that is:
+    named (a hyperparameter such as ``optimizer: Adam`` / ``opt_name: SGD`` / HF
+    ``optim: adamw_torch``, or the series name, e.g. Lightning's ``lr-Adam``), or
+    assumed (a hyperparameter only one family has: ``adam_beta1``, ``betas`` -> Adam,
+    ``momentum`` -> SGD; a framework default: the Hugging Face Trainer's AdamW for a
+    ``trainer_state.json``, YOLO's SGD for ``x/lr0`` / ``lr/pg0`` series). Default ranges
+    (option `bounds`): Adam-like 1e-7..0.03, RMSprop 1e-7..0.03, Lion 1e-8..3e-3, Adagrad
+    1e-6..1, Adadelta 1e-4..10, SGD 1e-6..1 (above 1 only with large-batch linear
+    scaling and warmup), LARS 1e-6..50. A rate of exactly 0 is always out of range.
+
+    Optimizer unknown: below 1e-8 or above ``unknown_high`` (1: too high for any common
+    optimizer) is a warning; from ``unknown_info`` (0.05) up to ``unknown_high`` it is an
+    info (far above the usual range of Adam-family optimizers, plausible for SGD): name
+    the optimizer in the hyperparameters to get a verdict.
 
     Why it matters: too low and nothing moves (flat loss, a wasted run); too high and
     the loss oscillates, spikes or turns NaN. Typical values: Adam/AdamW 1e-4..3e-3
@@ -88,56 +131,93 @@ class LearningRateOutOfRange(Rule):
             "SGD+momentum 0.01..0.1) or run an LR range test")
     options = {
         "bounds": Option({"adam": [1e-7, 0.03], "rmsprop": [1e-7, 0.03], "lion": [1e-8, 3e-3],
-                          "adagrad": [1e-6, 1.0], "adadelta": [1e-4, 10.0], "sgd": [1e-6, 5.0]},
+                          "adagrad": [1e-6, 1.0], "adadelta": [1e-4, 10.0], "sgd": [1e-6, 1.0],
+                          "lars": [1e-6, 50.0]},
                          "plausible [low, high] learning rate per optimizer family"),
-        "default_bounds": Option([1e-8, 5.0], "plausible [low, high] when the optimizer family is unknown"),
+        "default_bounds": Option([1e-8, 1.0], "plausible [low, high] when the optimizer family is unknown "
+                                              "(outside: warning)"),
+        "unknown_info": Option(0.05, "optimizer unknown: a rate from this up to the default high bound is "
+                                     "reported at info (far above Adam's usual range, plausible for SGD)"),
     }
 
     def check(self, ctx: Context):
-        family, family_source = self._family(ctx)
-        bounds = ctx.options["bounds"].get(family) if family else None
+        family = self._family(ctx)
+        bounds = ctx.options["bounds"].get(family.name) if family.name else None
+        if not bounds:
+            family = Family(None)
         lo, hi = bounds or ctx.options["default_bounds"]
-        label = f"{family} optimizers ({family_source})" if bounds else "any optimizer (optimizer unknown)"
         seen: list[float] = []
         lr = ctx.curve("lr")
         if lr is not None and len(lr):
             i = int(np.argmax(lr.values))
             peak = float(lr.values[i])
             seen.append(peak)
-            if not lo <= peak <= hi:
-                what = "peak" if len(lr) > 1 else "value"
-                yield self._finding(ctx, f"{what} of {lr.name}", peak, lo, hi, label, family, lr.name,
-                                    int(lr.steps[i]), {"points": len(lr), "min": float(lr.values.min())})
-        found = False
+            what = f"peak of {lr.name}" if len(lr) > 1 else f"value of {lr.name}"
+            found = self._judge(ctx, what, peak, lo, hi, family, lr.name, int(lr.steps[i]),
+                                {"points": len(lr), "min": float(lr.values.min())})
+            if found is not None:
+                yield found
+        in_hparams = False
         for key, value in flatten(ctx.run.hparams):
             leaf = re.split(r"[./]", key)[-1].lower()
             f = as_float(value)
             if leaf not in LR_KEYS or f is None:
                 continue
-            found = True
+            in_hparams = True
             if any(np.isclose(f, s, rtol=1e-6) for s in seen):
                 continue  # the logged series already said it
             seen.append(f)
-            if not lo <= f <= hi:
-                yield self._finding(ctx, f"hyperparameter {key}", f, lo, hi, label, family, None, None,
-                                    {"hparam": key})
-        if lr is None and not found:
+            found = self._judge(ctx, f"hyperparameter {key}", f, lo, hi, family, None, None, {"hparam": key})
+            if found is not None:
+                yield found
+        if lr is None and not in_hparams:
             yield ctx.abstain("no learning rate logged or in the hyperparameters")
 
-    def _finding(self, ctx, what, value, lo, hi, label, family, metric, step, extra):
-        side = "below" if value < lo else "above"
-        note = " (0: nothing is trained)" if value == 0 else ""
-        return ctx.finding(
-            f"{what} = {value:.3g}{note} is {side} the plausible range {lo:.0e}..{hi:.0e} for {label}",
-            metric=metric, step=step,
-            evidence={"value": value, "low": lo, "high": hi, "side": side, "family": family, **extra})
+    def _judge(self, ctx, what, value, lo, hi, family: Family, metric, step, extra):
+        at = f" at step {step}" if step is not None else ""
+        if not lo <= value <= hi:
+            side = "below" if value < lo else "above"
+            note = " (0: nothing is trained)" if value == 0 else ""
+            typical = f"; usual {TYPICAL[family.name]}" if family.name in TYPICAL else ""
+            if family.name is None and side == "above":
+                typical = "; too high for every common optimizer (SGD 0.01..0.5, Adam-family 1e-5..1e-2)"
+            return ctx.finding(
+                f"{what} = {value:.3g}{at}{note} is {side} the plausible range {lo:.0e}..{hi:.0e} for "
+                f"{family.label}{typical}",
+                metric=metric, step=step,
+                evidence={"value": value, "low": lo, "high": hi, "side": side, "family": family.name,
+                          "family_from": family.source, "family_sure": family.sure, **extra})
+        if family.name is None and value >= ctx.options["unknown_info"]:
+            adam_hi = ctx.options["bounds"].get("adam", [1e-7, 0.03])[1]
+            return ctx.finding(
+                f"{what} = {value:.3g}{at}; the optimizer is not named in the log: for Adam-family optimizers "
+                f"{value:.3g} is far above the usual 1e-5..1e-2 (plausible at most {adam_hi:g}), while for SGD "
+                f"with momentum it is within 0.01..0.5; if this is Adam/AdamW/RMSprop, lower it 10-100x "
+                f"(name the optimizer in the hyperparameters, e.g. optimizer: SGD, for a verdict)",
+                metric=metric, step=step, severity=Severity.INFO,
+                evidence={"value": value, "low": lo, "high": hi, "side": "above-adam", "family": None,
+                          "family_from": "", "family_sure": "unknown", "adam_high": adam_hi, **extra})
+        return None
 
     @staticmethod
-    def _family(ctx: Context) -> tuple[str | None, str]:
-        for key, value in flatten(ctx.run.hparams):
+    def _family(ctx: Context) -> Family:
+        params = list(flatten(ctx.run.hparams))
+        for key, value in params:
             if isinstance(value, str) and OPT_KEY.search(key) and (fam := family_of(value)):
-                return fam, f"hyperparameter {key}={value}"
+                return Family(fam, f"hyperparameter {key}={value}", "named")
         name = ctx.name_of("lr")
         if name and (fam := family_of(re.sub(r"^(?:lr|learning_rate)", "", name))):
-            return fam, f"series {name}"
-        return None, ""
+            return Family(fam, f"series {name}", "named")
+        for key, value in params:
+            leaf = re.split(r"[./]", key)[-1]
+            for fam, rx in FAMILY_KEYS:
+                if rx.fullmatch(leaf) and value is not None and not isinstance(value, bool):
+                    return Family(fam, f"hyperparameter {key}, which only {fam} optimizers have", "assumed")
+        if name:
+            for rx, fam, why in SERIES_DEFAULTS:
+                if rx.fullmatch(name):
+                    return Family(fam, f"series {name}: {why}", "assumed")
+        if ctx.run.format in FORMAT_DEFAULTS:
+            fam, why = FORMAT_DEFAULTS[ctx.run.format]
+            return Family(fam, why, "assumed")
+        return Family(None)
