@@ -7,6 +7,8 @@ import numpy as np
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
+from .chance_level import pinned_accuracy
+
 
 class ConstantMetric(Rule):
     """A loss or metric has exactly the same value at every logged point.
@@ -29,7 +31,10 @@ class ConstantMetric(Rule):
 
     Not flagged: learning-rate and other hyperparameter series; a metric pinned at
     its optimum (accuracy 1.0, a loss of exactly 0, e.g. a class loss on a one-class
-    dataset) while other series move.
+    dataset) while other series move; an accuracy pinned at one value between 0 and
+    1 while the loss moves: the model is updated but always predicts one class, which
+    chance-level (CL103) reports (this rule defers to it on such series, whether or
+    not CL103 is selected).
 
     Fixes: check that the optimizer holds the model's parameters
     (PyTorch ``optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)`` after the
@@ -61,11 +66,11 @@ class ConstantMetric(Rule):
             if len(values) < ctx.options["min_points"] or not np.all(values == values[0]):
                 continue
             value = float(values[0])
-            if _at_optimum(value, direction):
+            if _at_optimum(value, direction) or pinned_accuracy(ctx, name, ctx.options["min_points"]):
                 if moving is None:
                     moving = [n for n, s in ctx.run.series.items() if len(s) > 1 and _spread(s.values) > 0]
                 if any(m != name for m in moving):
-                    continue  # at its optimum while the model trains
+                    continue  # at its optimum, or a one-class predictor (CL103), while the model trains
             steps = s.steps[finite]
             groups.setdefault((value, len(values), int(steps[0]), int(steps[-1])), []).append(name)
         for (value, points, first, last), names in groups.items():

@@ -100,8 +100,11 @@ def test_pinned_accuracy_is_a_one_class_predictor_not_a_frozen_model(seed, n):
     val_loss = epochs("val_loss", loss.values * 1.02)
     acc = epochs("val_accuracy", np.full(n, share))
     run = C.run_of(loss, val_loss, acc)
-    (f,) = by_rule(run, "CL103")
+    assert by_rule(run, "CL101") == []  # CL101 defers...
+    (f,) = by_rule(run, "CL103")  # ...to CL103, which says what it is
     assert f.metric == "val_accuracy" and "predicts one class" in f.message and f.severity >= Severity.WARNING
+    # the same with CL103 deselected: CL101 still defers (deselecting hides, it changes no other rule)
+    assert by_rule(run, "CL101", select=("CL101",)) == []
     # known priors name the majority rate and make it an error
     counted = C.run_of(loss, val_loss, acc, labels={"a": round(share * 1000), "b": 1000 - round(share * 1000)})
     (g,) = [f for f in by_rule(counted, "CL103") if f.metric == "val_accuracy"]
@@ -145,6 +148,7 @@ def test_pinned_at_one_over_c_with_the_loss_at_ln_c_even_if_hparams_overstate_c(
     (f,) = [f for f in by_rule(run, "CL103") if f.metric in ("val_acc", "max_val_acc")]
     assert f.severity == Severity.ERROR and f.evidence["chance_kind"] == "1/10"
     assert set(f.evidence["pinned"]) == {"val_acc", "max_val_acc"}  # one finding for both
+    assert by_rule(run, "CL101") == []
 
 
 # -- (c) short runs: accuracy at or below 1/C with the loss at ln C ----------------------------------------
