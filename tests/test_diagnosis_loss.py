@@ -233,3 +233,28 @@ def test_a_spike_that_precedes_a_dead_plateau_is_reported_with_it(seed):
     v[21] = 1.4
     rules = {f.rule for f in lint_series(curves.series("loss", v))}
     assert {"CL106", "CL109"} <= rules or {"CL104", "CL109"} <= rules, rules
+
+
+# -- an absurd first loss -------------------------------------------------------------------------
+@pytest.mark.parametrize("first", (14.0, 60.0, 800.0))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_first_loss_far_above_chance_names_unscaled_inputs_and_blow_up(first, seed):
+    v = noisy(decay(30, first, 0.3, 0.1), seed, 0.02)
+    found = [f for f in lint_series(curves.series("loss", v), hparams={"num_classes": 10}) if f.rule == "CL108"]
+    assert found and found[0].severity == 2
+    assert "unscaled inputs" in found[0].message and "blow-up" in found[0].message
+
+
+def test_orders_of_magnitude_above_the_end_is_info_without_classes():
+    v = np.r_[2.9e12, 4e8, 1e5, 300.0, decay(30, 20.0, 1.0, 0.2)]
+    found = [f for f in lint_series(curves.series("loss", v)) if f.rule == "CL108"]
+    assert found and found[0].severity == 1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_classifier_starting_near_chance_and_unscaled_regression_stay_quiet(seed):
+    near_chance = noisy(decay(30, 2.4, 0.3, 0.1), seed, 0.02)
+    regression = noisy(decay(30, 8e3, 12.0, 0.1), seed, 0.02)  # MSE of raw targets: 1e3x, a healthy trap
+    assert "CL108" not in {f.rule for f in lint_series(curves.series("loss", near_chance),
+                                                        hparams={"num_classes": 10})}
+    assert "CL108" not in {f.rule for f in lint_series(curves.series("loss", regression))}

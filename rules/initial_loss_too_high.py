@@ -1,0 +1,94 @@
+"""CL108 initial-loss-too-high."""
+
+from __future__ import annotations
+
+import math
+
+from curvelint.model import Severity
+from curvelint.rule import Context, Option, Rule
+
+from . import _loss as L
+
+CLASS_KEYS = ("num_classes", "n_classes", "num_labels", "classes", "nb_classes", "number_of_classes")
+
+
+class InitialLossTooHigh(Rule):
+    """The first logged training loss is absurdly high: unscaled inputs or a first-step blow-up.
+
+    Symptom: a classifier whose first loss is ``max_chance_ratio`` times or more the
+    chance-level loss ln C (C known from the run's hyperparameters or label counts; a
+    freshly initialised classifier starts near ln C), or any loss whose first value is
+    ``max_end_ratio`` times or more the level it ends at (orders of magnitude, e.g.
+    2.9e12 -> 1.04).
+
+    Why it matters: a loss that large means huge logits or outputs at initialisation:
+    inputs that were not scaled (raw 0-255 pixels, features in the thousands), targets
+    in raw units, a bad weight initialisation, or an optimizer step that blew the model up
+    before the first log. The run may still recover, but it spends its first steps undoing
+    the damage, often with dead units afterwards; the same cause slows or destabilises
+    the whole run.
+
+    Fixes: scale the inputs (and regression targets) to unit range or standardise them;
+    check the first batch's statistics; use a standard initialisation; start with a lower
+    learning rate or a warmup.
+
+    Keras::
+
+        norm = keras.layers.Normalization(); norm.adapt(x_train)
+        model = keras.Sequential([norm, ...])   # or x_train = x_train / 255.0
+
+    PyTorch::
+
+        x = (x - x.mean(0)) / x.std(0)          # or transforms.Normalize(mean, std)
+        print(model(x[:64]).std())              # logits ~1 at initialisation
+    """
+
+    code = "CL108"
+    name = "initial-loss-too-high"
+    severity = Severity.WARNING
+    summary = "the first training loss is far above chance level or orders of magnitude above the end"
+    hint = "scale the inputs (and regression targets), check the initialisation, start with a lower learning rate"
+    options = {
+        "max_chance_ratio": Option(5.0, "first loss / ln C above which a classifier started absurdly high"),
+        "max_end_ratio": Option(1e4, "first loss / end level above which any loss started absurdly high (info)"),
+        "min_points": Option(3, "fewest finite points"),
+    }
+
+    def check(self, ctx: Context):
+        s, why = ctx.usable("train_loss", min_points=ctx.options["min_points"])
+        if s is None:
+            yield ctx.abstain(why, ctx.name_of("train_loss"))
+            return
+        o = ctx.options
+        first, step = float(s.values[0]), int(s.steps[0])
+        classes = _classes(ctx)
+        if classes and first >= o["max_chance_ratio"] * math.log(classes):
+            yield ctx.finding(
+                f"first training loss {first:.4g} at step {step} is {first / math.log(classes):.3g}x the chance "
+                f"level ln({classes}) = {math.log(classes):.4g} a fresh {classes}-class model starts at: huge "
+                "logits from the start (unscaled inputs, a bad initialisation) or a blow-up in the first steps",
+                metric=s.name, step=step,
+                evidence={"first": first, "classes": classes, "chance_loss": math.log(classes)})
+            return
+        end = L.shape(ctx, s).end
+        if first > 0 and end > 0 and first / end >= o["max_end_ratio"]:
+            yield ctx.finding(
+                f"first training loss {first:.4g} at step {step} is {first / end:.2g}x the level it ends at "
+                f"({end:.4g}): unscaled inputs or targets, or a blow-up in the first steps",
+                metric=s.name, step=step, severity=Severity.INFO,
+                evidence={"first": first, "end_level": end, "ratio": first / end})
+
+
+def _classes(ctx: Context) -> int | None:
+    """The number of classes from label counts or hyperparameters, else None."""
+    labels = ctx.run.labels
+    if labels is not None:
+        n = sum(1 for v in labels.counts.values() if v > 0)
+        return n if n >= 2 else None
+    for key in CLASS_KEYS:
+        value = ctx.run.hparams.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 2 <= value <= 1e6 \
+                and float(value).is_integer():
+            return int(value)
+    return None
+
