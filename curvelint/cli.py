@@ -199,3 +199,7 @@ def rule_command(key: str) -> None:
         click.echo("\nOptions:")
         for name, opt in rule.options.items():
             click.echo(f"  {name} = {opt.default!r}\n      {opt.doc}")
+    if rule.defers_to:
+        names = [f"{c} {r.name}" if (r := find_rule(c)) else c for c in rule.defers_to]
+        click.echo("\nDefers to (yields a series they report; they run first, also when not selected):\n  "
+                   + "\n  ".join(names))

@@ -103,3 +103,12 @@ def test_context_reported_reads_the_findings_so_far():
     not_decreasing = next(r for r in load_rules() if r.code == "CL102")
     c = ctx.for_rule(not_decreasing)
     assert c.reported(None, "loss") is None
+
+
+def test_rule_documentation_shows_what_it_defers_to():
+    from click.testing import CliRunner
+
+    from curvelint.cli import main
+
+    out = CliRunner().invoke(main, ["rule", "CL102"]).output
+    assert "Defers to" in out and "CL104 diverging-loss" in out
