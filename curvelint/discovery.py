@@ -12,6 +12,9 @@ and groups what it finds into `RunSource`s:
 * ``*.parquet`` is a run (or several, when it has a run column);
 * ``*.csv`` and CSV-shaped ``*.log`` files (Keras CSVLogger, Lightning CSVLogger);
 * an MLflow run folder (``meta.yaml`` + ``metrics/``);
+* a Weights & Biases run folder (``wandb/run-*/``, ``wandb/offline-run-*/``: a ``*.wandb`` log and/or
+  ``files/wandb-summary.json`` / ``files/wandb-history.jsonl``) is one run; the files inside it are
+  not looked at separately, and ``wandb/latest-run`` (a link to one of its siblings) is not walked;
 * ``*.onnx`` files belong to the runs of their folder, or form a graph-only run.
 """
 
@@ -109,12 +112,73 @@ def _mlflow_run_dir(dirpath: str, dirnames: list[str], filenames: list[str]) -> 
     return "meta.yaml" in filenames and "metrics" in dirnames
 
 
+WANDB_FILES = ("wandb-summary.json", "wandb-history.jsonl")  # in a W&B run folder's files/
+WANDB_LOG = ".wandb"  # run-<id>.wandb: the binary transaction log
+
+
+def _wandb_run_dir(dirpath: str, dirnames: list[str], filenames: list[str]) -> bool:
+    """A W&B run folder: a ``*.wandb`` log, or W&B's summary/history under ``files/``."""
+    if any(f.endswith(WANDB_LOG) and not f.startswith(".") for f in filenames):
+        return True
+    return "files" in dirnames and any(os.path.isfile(os.path.join(dirpath, "files", f)) for f in WANDB_FILES)
+
+
+_WANDB_RUN_NAME = re.compile(r"^(?:offline-)?run-[^/]+$")
+
+
+def wandb_run_of(path: str, levels: int = 4, cache: dict[str, str | None] | None = None) -> str | None:
+    """The W&B run folder that `path` is, or that the file `path` is in, or the ``run-*``/``offline-run-*``
+    folder up to `levels` folders up that holds it (``files/wandb-summary.json``, ``files/media/...``)."""
+    folder = os.path.normpath(path if os.path.isdir(path) else (os.path.dirname(path) or "."))
+    if cache is not None and folder in cache:
+        return cache[folder]
+    found = None
+    at = folder
+    for level in range(levels):
+        if level == 0 or _WANDB_RUN_NAME.match(os.path.basename(os.path.abspath(at))):
+            try:
+                entries = [e for e in os.listdir(at) if not e.startswith(".")]
+            except OSError:
+                break
+            if _wandb_run_dir(at, [e for e in entries if os.path.isdir(os.path.join(at, e))], entries):
+                found = at
+                break
+        parent = os.path.normpath(os.path.join(at, ".."))
+        if os.path.abspath(parent) == os.path.abspath(at):
+            break
+        at = parent
+    if cache is not None:
+        cache[folder] = found
+    return found
+
+
+def _wandb_files(folder: str) -> tuple[str, ...]:
+    """The files of a W&B run that the reader reads (for batching by size and for the run's sources)."""
+    try:
+        logs = sorted(f for f in os.listdir(folder) if f.endswith(WANDB_LOG))
+    except OSError:
+        logs = []
+    inside = [os.path.join(folder, "files", f) for f in (*WANDB_FILES, "config.yaml")]
+    return tuple([os.path.join(folder, f) for f in logs] + [p for p in inside if os.path.isfile(p)]) or (folder,)
+
+
+def _skip_latest_run_link(dirpath: str, dirnames: list[str]) -> None:
+    """W&B's ``wandb/latest-run`` links to a sibling run folder: walk the sibling (under its own name) only."""
+    if "latest-run" in dirnames:
+        link = os.path.join(dirpath, "latest-run")
+        target = os.path.realpath(link)
+        if os.path.islink(link) and any(os.path.realpath(os.path.join(dirpath, d)) == target
+                                        for d in dirnames if d != "latest-run"):
+            dirnames.remove("latest-run")
+
+
 class _Collector:
     def __init__(self) -> None:
         self.tb_dirs: dict[str, list[str]] = {}  # folder -> event files
         self.files: dict[str, str] = {}  # file -> format
         self.onnx: dict[str, list[str]] = {}  # folder -> onnx files
         self.mlflow: set[str] = set()
+        self.wandb: set[str] = set()
 
     def add_file(self, path: str) -> None:
         fmt = _file_format(path)
@@ -141,12 +205,14 @@ class _Collector:
                 groups.setdefault(parent, []).extend((f, leaf + "/") for f in sorted(events))
             else:
                 groups.setdefault(folder, []).extend((f, "") for f in sorted(events))
-        run_folders = set(groups) | self.mlflow
+        run_folders = set(groups) | self.mlflow | self.wandb
         for folder, items in groups.items():
             out.append(RunSource(folder, "tensorboard", tuple(f for f, _ in items), tuple(p for _, p in items),
                                  tuple(sorted(self.onnx.get(folder, [])))))
         for folder in self.mlflow:
             out.append(RunSource(folder, "mlflow", (folder,), (), tuple(sorted(self.onnx.get(folder, [])))))
+        for folder in self.wandb:
+            out.append(RunSource(folder, "wandb", _wandb_files(folder)))
         skipped = _superseded_checkpoints([p for p, fmt in self.files.items() if fmt == "hf-trainer-state"])
         for path, fmt in self.files.items():
             if path in skipped:
@@ -194,9 +260,13 @@ def discover(paths: Iterable[str], exclude: list[str] | None = None) -> tuple[li
     exclude = list(exclude or [])
     collector = _Collector()
     errors: list[str] = []
+    wandb_cache: dict[str, str | None] = {}  # folder -> its W&B run (pre-commit may name many files of one folder)
     for raw in paths:
         path = os.path.normpath(raw)
-        if os.path.isfile(path):
+        wandb_run = wandb_run_of(path, cache=wandb_cache) if os.path.exists(path) else None
+        if wandb_run is not None:  # a W&B run folder, or a file or folder inside one (pre-commit names files)
+            collector.wandb.add(wandb_run)
+        elif os.path.isfile(path):
             if is_event_file(os.path.basename(path)):
                 # a named event file stands for its whole run (pre-commit passes file names)
                 folder = os.path.dirname(path) or "."
@@ -211,6 +281,11 @@ def discover(paths: Iterable[str], exclude: list[str] | None = None) -> tuple[li
                 collector.add_file(path)
         elif os.path.isdir(path):
             for dirpath, dirnames, filenames in _walk(path, exclude, path):
+                if _wandb_run_dir(dirpath, dirnames, filenames):
+                    collector.wandb.add(os.path.normpath(dirpath))
+                    dirnames[:] = []  # its files (summary, metadata, media tables, console log) belong to it
+                    continue
+                _skip_latest_run_link(dirpath, dirnames)
                 if _mlflow_run_dir(dirpath, dirnames, filenames):
                     collector.mlflow.add(os.path.normpath(dirpath))
                 for f in filenames:

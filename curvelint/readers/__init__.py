@@ -22,6 +22,7 @@ READERS: dict[str, str] = {
     "parquet": "curvelint.readers.parquet",
     "csv": "curvelint.readers.csvlog",
     "mlflow": "curvelint.readers.mlflow",
+    "wandb": "curvelint.readers.wandb",
     "onnx": "curvelint.readers.onnx_graph",
 }
 HPARAMS_FILE_FORMATS = ("tensorboard", "csv")  # Lightning's TensorBoardLogger and CSVLogger write hparams.yaml
