@@ -61,17 +61,14 @@ class Curve:
 
 
 def horizon(ctx: Context) -> int | None:
-    """The first step at which the training or validation loss turns NaN/inf (None if never).
+    """The first step at which the training or validation loss turns NaN/inf for good (None if
+    never; isolated values it recovers from do not count: `Context.non_finite_from`).
 
     After it the weights are garbage: a validation accuracy still logged at chance is no
     plateau or flat curve of ours (non-finite-values, CL100, reports the cause).
     """
     def first_bad() -> int | None:
-        steps = []
-        for role in ("train_loss", "val_loss"):
-            s = ctx.series(role)
-            if s is not None and not np.isfinite(s.values).all():
-                steps.append(int(s.steps[int(np.argmax(~np.isfinite(s.values)))]))
+        steps = [step for role in ("train_loss", "val_loss") if (step := ctx.non_finite_from(role)) is not None]
         return min(steps) if steps else None
 
     return ctx.memo(("validation.horizon",), first_bad)

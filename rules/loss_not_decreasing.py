@@ -107,7 +107,6 @@ class LossNotDecreasing(Rule):
         erratic = sw.late >= ctx.options["max_swing"]
         if erratic and sw.structured():
             return  # swinging, not stalled: oscillating-loss (CL105)
-        L.claim(ctx, s.name)
         note = (f"; it jumps around erratically (+-{math.expm1(sw.late) if sw.logged else sw.late:.0%} "
                 "between points): a learning rate far too HIGH gives this too") if erratic else ""
         yield ctx.finding(

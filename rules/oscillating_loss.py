@@ -87,7 +87,6 @@ class OscillatingLoss(Rule):
         down = tr.p_value < o["alpha"] and tr.slope < 0
         if down and sw.late < o["level_swing"]:
             return
-        L.claim(ctx, s.name)
         unit = f"+-{math.expm1(sw.late):.0%}" if sw.logged else f"{sw.late:.3g} x the level"
         why = "with no significant downward trend" if not down else "as large as the loss itself"
         yield ctx.finding(

@@ -87,7 +87,6 @@ class SlowConvergence(Rule):
         remaining = -late.slope * span / max(abs(sh.end), 1e-12 * sh.scale)
         if linearity < o["min_linearity"] or remaining < o["min_remaining"]:
             return
-        L.claim(ctx, s.name)
         yield ctx.finding(
             f"training loss still falls at a steady rate at the end: {sh.start:.4g} -> {sh.end:.4g} over "
             f"{L.window(s)}; over {L.window(s, lo)} Sen slope {late.slope:.3g}/step "

@@ -60,7 +60,7 @@ def test_always_nan_auxiliary_metric_is_one_level_lower():
     findings, _ = check_run(make_run(loss=decay(), avg_projected_errors=[np.nan] * 10),
                             select_rules(Config(select=["CL100"])), Config())
     (f,) = findings
-    assert f.metric == "avg_projected_errors" and f.severity == Severity.WARNING
+    assert f.metric == "avg_projected_errors" and f.severity == Severity.INFO  # the metric code is broken, not training
 
 
 def test_inf_is_non_finite():
