@@ -7,18 +7,26 @@ Accepted shapes:
 * ``{"history": {...}, ...}`` wrappers (the dict of lists under ``history``);
 * ``json.dump(str(history.history), f)``: a JSON *string* holding the dict's Python repr.
   It is evaluated by a literal-only walker of the syntax tree (``nan``/``inf`` names and
-  ``np.float32(x)`` wrappers are taken as numbers; nothing is ever called).
+  ``np.float32(x)`` wrappers are taken as numbers; nothing is ever called);
+* several models' histories in one dict, every key prefixed by its model (``cls_loss``,
+  ``cls_val_loss``, ``reg_loss``, ... with a different number of epochs per prefix): each
+  prefix on its own epoch axis, series named as logged (noted);
+* metadata beside the per-epoch lists (``timestamp``, ``backbone``, ``classes``,
+  ``phase_starts``, a final ``test_acc``): ignored (noted), when what is left has a loss that
+  `curvelint.roles` recognises (``loss``, ``train_loss``, ``val_loss``, ...).
 
 Steps are epoch indices 0..n-1. A ``val_*`` list shorter than the training lists by a
 whole factor k (``validation_freq=k``) is placed at epochs k-1, 2k-1, ... (noted).
-JSON that is not a history (no metric-like key, non-numeric or unequal lists) gives no
-run. Malformed JSON is an "unreadable" problem (line/column) when the file looks like a
-metrics log (its name or text mentions metrics); other broken JSON is ignored.
+JSON that is not a history (no metric-like key, unequal lists, a metric list that holds
+text, metadata without a recognisable loss) gives no run. Malformed
+JSON is an "unreadable" problem (line/column) when the file looks like a metrics log
+(its name or text mentions metrics); other broken JSON is ignored.
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,7 +34,8 @@ import numpy as np
 from curvelint.discovery import RunSource
 from curvelint.model import Run
 from curvelint.readers._common import (
-    add_series, constant_lr_hparams, looks_like_log, metric_like, new_run, parse_json, read_text, to_float, unreadable,
+    add_series, constant_lr_hparams, looks_like_log, metric_like, names, new_run, parse_json, read_text, to_float,
+    unreadable,
 )
 
 FORMAT = "keras-history"
@@ -95,31 +104,119 @@ def _numbers(values: list) -> np.ndarray | None:
     return np.asarray(numbers, dtype=np.float64)
 
 
-def history_dict(obj: Any) -> dict[str, np.ndarray] | None:
-    """The metric lists of a Keras history as float64 arrays (None when `obj` is not one)."""
+@dataclass
+class History:
+    """The series of a history (name -> (epochs, values)) and what was decided reading it."""
+
+    series: dict[str, tuple[np.ndarray, np.ndarray]]
+    notes: list[str] = field(default_factory=list)
+
+
+_NOT_MODEL_PREFIXES = {"train_", "training_", "val_", "valid_", "validation_", "eval_", "test_"}
+
+
+def parse_history(obj: Any) -> History | None:
+    """A Keras history from a parsed JSON value, or None when it is not one.
+
+    * every key a list of numbers: the training lists (all but ``val_*``) share one length n and
+      ``val_*`` lists have at most n points (today's ``History.history``);
+    * else, when every key has a model prefix (``cls_loss``, ``cls_val_loss``, ``reg_loss``): several
+      models' histories in one dict, each prefix a history of its own on its own epoch axis;
+    * keys that are not lists of numbers (``timestamp``, ``classes``, ``test_acc``), and numeric lists
+      that are not one per epoch (``phase_starts``), are metadata: ignored (noted), but only when the
+      lists left have a loss that `curvelint.roles` recognises (``loss``, ``train_loss``, ``val_loss``,
+      ...), so that configs and other JSON with a list or two are still not taken for a history.
+    """
     if isinstance(obj, str):
         obj = _from_repr(obj)
     if isinstance(obj, dict) and isinstance(obj.get("history"), dict):
         obj = obj["history"]
     if not isinstance(obj, dict) or not obj:
         return None
-    out: dict[str, np.ndarray] = {}
+    lists: dict[str, np.ndarray] = {}
+    other: list[str] = []
     for key, values in obj.items():
-        if not isinstance(key, str) or not isinstance(values, list):
+        if not isinstance(key, str):
             return None
-        numbers = _numbers(values)
+        numbers = _numbers(values) if isinstance(values, list) else None
         if numbers is None:
-            return None
-        out[key] = numbers
-    if not any(metric_like(k) for k in out):
+            other.append(key)
+        else:
+            lists[key] = numbers
+    if not other:
+        notes: list[str] = []
+        series = _one_axis(lists, notes)
+        return History(series, notes) if series is not None else _prefixed(lists)
+    return _with_metadata(obj, lists, other)
+
+
+def _one_axis(lists: dict[str, np.ndarray], notes: list[str], prefix: str = "") -> dict | None:
+    """name -> (epochs, values) when the lists are one model's history (see `parse_history`), else None.
+
+    Epochs are 0..n-1 for the n points of the training lists (all but ``<prefix>val_*``)."""
+    if not lists or not any(metric_like(k) for k in lists):
         return None
-    train_lengths = {len(v) for k, v in out.items() if not k.startswith("val_")}
+    train_lengths = {len(v) for k, v in lists.items() if not _is_val(k, prefix)}
     if len(train_lengths) > 1:
         return None
-    n = train_lengths.pop() if train_lengths else max(len(v) for v in out.values())
-    if any(len(v) > n for v in out.values()):
+    n = train_lengths.pop() if train_lengths else max(len(v) for v in lists.values())
+    if any(len(v) > n for v in lists.values()):
         return None
-    return out
+    if not n:
+        notes.append(f"the {prefix}* history holds no epochs" if prefix else "the history holds no epochs")
+    return {name: (_epochs(name, len(values), n, notes), values) for name, values in lists.items()}
+
+
+def _is_val(name: str, prefix: str = "") -> bool:
+    return name[len(prefix):].startswith("val_")
+
+
+def _prefixed(lists: dict[str, np.ndarray]) -> History | None:
+    """Several models' histories in one dict, told apart by a key prefix (``cls_*``, ``reg_*``)."""
+    groups: dict[str, dict[str, np.ndarray]] = {}
+    for key, values in lists.items():
+        prefix, sep, rest = key.partition("_")
+        if not sep or not prefix or not rest or prefix + "_" in _NOT_MODEL_PREFIXES:
+            return None
+        groups.setdefault(prefix + "_", {})[key] = values
+    if len(groups) < 2:
+        return None
+    series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    notes: list[str] = []
+    lengths = []
+    for prefix, group in groups.items():
+        one = _one_axis(group, notes, prefix)
+        if one is None:
+            return None
+        series.update(one)
+        lengths.append(f"{prefix}* {max(len(e) for e, _ in one.values())} epochs")
+    notes.insert(0, f"{len(groups)} models' histories in one dict ({', '.join(lengths)}): "
+                 "each prefix is read on its own epoch axis")
+    return History(series, notes)
+
+
+def _with_metadata(obj: dict, lists: dict[str, np.ndarray], other: list[str]) -> History | None:
+    """A history with metadata keys beside its per-epoch lists (see `parse_history`). A metric-like key
+    (``loss``, ``val_acc``, ...) holding a list that is not all numbers is a damaged series, not metadata:
+    the file is not read as a history."""
+    from curvelint.roles import assign_roles
+
+    loss_lengths = [len(v) for k, v in lists.items() if "loss" in k.lower()]
+    if not loss_lengths or not max(loss_lengths):
+        return None
+    n = max(loss_lengths)  # the epochs: the longest loss list
+    per_epoch = {k: v for k, v in lists.items() if len(v) == n or (_is_val(k) and 0 < len(v) < n)}
+    if any(isinstance(obj[k], list) and metric_like(k) for k in other):
+        return None
+    roles = assign_roles(list(per_epoch))
+    if roles.train_loss is None and roles.val_loss is None:
+        return None
+    notes: list[str] = []
+    series = _one_axis(per_epoch, notes)
+    if series is None:
+        return None
+    ignored = [k for k in obj if k not in per_epoch]
+    return History(series, [f"keys that are not one value per epoch were ignored: {names(ignored, 8)}", *notes])
 
 
 def _epochs(name: str, m: int, n: int, notes: list[str]) -> np.ndarray:
@@ -146,18 +243,13 @@ def read(source: RunSource) -> list[Run]:
     obj, error, line = parse_json(text)
     if error is not None:
         return unreadable(source, FORMAT, error, line) if looks_like_log(path, text) else []
-    history = history_dict(obj)
+    history = parse_history(obj)
     if history is None:
         return []
     run = new_run(source, FORMAT)
     if isinstance(obj, str):
         run.notes.append("history saved as a JSON string of a Python dict repr; read its literals")
-    n = max((len(v) for k, v in history.items() if not k.startswith("val_")), default=0)
-    if not n:
-        n = max(len(v) for v in history.values())
-    add_series(run, {name: (_epochs(name, len(values), n, run.notes), values, None)
-                     for name, values in history.items()})
-    if not n:
-        run.notes.append("the history holds no epochs")
+    run.notes.extend(history.notes)
+    add_series(run, {name: (epochs, values, None) for name, (epochs, values) in history.series.items()})
     constant_lr_hparams(run)
     return [run]
