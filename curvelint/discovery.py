@@ -199,9 +199,18 @@ class _Collector:
     def sources(self) -> list[RunSource]:
         out: list[RunSource] = []
         groups: dict[str, list[tuple[str, str]]] = {}
+        splits: dict[str, int] = {}  # parent -> how many of its Keras split folders hold event files
+        for folder in self.tb_dirs:
+            parent, leaf = os.path.split(folder)
+            if leaf in KERAS_SUBDIRS:
+                splits[parent] = splits.get(parent, 0) + 1
         for folder, events in self.tb_dirs.items():
             parent, leaf = os.path.split(folder)
-            if leaf in KERAS_SUBDIRS and parent and parent not in self.tb_dirs:
+            # RUN/train + RUN/validation is one Keras run, and so is a lone RUN/train written by TF2's
+            # summary writer (Keras without validation data: file names end in .v2); a lone `train/`
+            # of another writer (YOLOv8's runs/detect/train, torch's SummaryWriter) is a run of its own
+            keras = splits.get(parent, 0) >= 2 or any(f.endswith(".v2") for f in events)
+            if leaf in KERAS_SUBDIRS and parent and parent not in self.tb_dirs and keras:
                 groups.setdefault(parent, []).extend((f, leaf + "/") for f in sorted(events))
             else:
                 groups.setdefault(folder, []).extend((f, "") for f in sorted(events))
