@@ -118,8 +118,8 @@ class DivergingLoss(Rule):
         ratio_txt = f"{ratio:.3g}x the minimum, " if math.isfinite(ratio) else ""
         gave = "it never decreased" if not math.isfinite(retained) else f"{retained:.0%} of the decrease given back"
         return ctx.finding(
-            f"training loss rises after its minimum {sh.best:.4g} at step {sh.best_step} and ends at "
-            f"{sh.end:.4g} ({ratio_txt}{gave}); trend over {L.window(s, i)}: Sen slope "
+            f"training loss rises after its minimum (level {sh.best:.4g} near step {sh.best_step}) to "
+            f"{s.values[-1]:.4g} at step {s.steps[-1]} (end level {sh.end:.4g}, {ratio_txt}{gave}); trend over {L.window(s, i)}: Sen slope "
             f"{after.slope:.3g}/step, Mann-Kendall {L.fmt_p(after.p_value)}, tau={after.tau:.2f}",
             metric=s.name, step=sh.best_step,
             evidence={"start": sh.start, "first": sh.first, "best": sh.best, "best_step": sh.best_step,

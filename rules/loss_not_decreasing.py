@@ -110,8 +110,9 @@ class LossNotDecreasing(Rule):
         note = (f"; it jumps around erratically (+-{math.expm1(sw.late) if sw.logged else sw.late:.0%} "
                 "between points): a learning rate far too HIGH gives this too") if erratic else ""
         yield ctx.finding(
-            f"training loss did not decrease over {L.window(s)} ({n} points): start {sh.start:.4g}, "
-            f"best {sh.best:.4g} (step {sh.best_step}), end {sh.end:.4g}; trend {L.pct(fitted)} "
+            f"training loss did not decrease over {L.window(s)} ({n} points): {s.values[0]:.4g} at step "
+            f"{s.steps[0]} -> {s.values[-1]:.4g} at step {s.steps[-1]} (levels: start {sh.start:.4g}, best "
+            f"{sh.best:.4g} near step {sh.best_step}, end {sh.end:.4g}); trend {L.pct(fitted)} "
             f"(Sen slope {tr.slope:.3g}/step, Mann-Kendall {L.fmt_p(tr.p_value)}); "
             f"need a significant decrease of at least {min_drop:.0%}{note}",
             metric=s.name, step=s.steps[0],

@@ -88,7 +88,8 @@ class SlowConvergence(Rule):
         if linearity < o["min_linearity"] or remaining < o["min_remaining"]:
             return
         yield ctx.finding(
-            f"training loss still falls at a steady rate at the end: {sh.start:.4g} -> {sh.end:.4g} over "
+            f"training loss still falls at a steady rate at the end: {s.values[0]:.4g} at step {s.steps[0]} -> "
+            f"{s.values[-1]:.4g} at step {s.steps[-1]} (levels {sh.start:.4g} -> {sh.end:.4g}) over "
             f"{L.window(s)}; over {L.window(s, lo)} Sen slope {late.slope:.3g}/step "
             f"({L.fmt_p(late.p_value)}) = {linearity:.2f}x the run's mean slope (no slowing down); at that "
             f"rate another run of the same length would lower it by {remaining:.0%}",
