@@ -25,6 +25,8 @@ class LossNotDecreasing(Rule):
     but significant steady decrease (e.g. a Dice-style loss bounded near 1 that falls
     1.00 -> 0.91) is a decrease, and so is an accuracy that rises significantly (by 0.05
     or more) or sits at 0.9 or above (a resumed, already-trained model logs a flat loss).
+    A run of 3 to ``min_points - 1`` points is too short for the tests; it is reported
+    when its loss did not move at all (its whole range within ``short_flat`` of its level).
     A loss that only rises is left to
     diverging-loss (CL104), one that swings widely to oscillating-loss (CL105).
 
@@ -65,6 +67,8 @@ class LossNotDecreasing(Rule):
         "short_run": Option(12, "below this many points, a best value 3 x min_drop under the start is "
                                 "taken as a decrease (the tests lack power)"),
         "first_z": Option(6.0, "robust z-score above the rest at which a first point alone shows a drop"),
+        "short_flat": Option(1e-3, "3 to min_points-1 points: a loss whose whole range is within this share of "
+                                   "its level did not move at all (e.g. 2.303, 2.304, 2.303, 2.303)"),
         "max_swing": Option(0.2, "larger slow swings (log units) mean an unstable, not a stalled, loss: "
                                  "left to oscillating-loss (CL105)"),
     }
@@ -72,7 +76,9 @@ class LossNotDecreasing(Rule):
     def check(self, ctx: Context):
         s, why = L.train_loss(ctx)
         if s is None:
-            yield ctx.abstain(why, ctx.name_of("train_loss"))
+            short, _ = ctx.usable("train_loss", min_points=3)
+            found = self._short_flat(ctx, short) if short is not None else None
+            yield found or ctx.abstain(why, ctx.name_of("train_loss"))
             return
         if L.claimed(ctx, s.name):
             return  # a blow-up (CL104) is the cause; "did not decrease" is its symptom
@@ -121,3 +127,22 @@ class LossNotDecreasing(Rule):
                       "slope": tr.slope, "p_value": tr.p_value, "relative_change": fitted,
                       "best_drop": best_drop, "shift_p_value": shift.p_value, "min_drop": min_drop,
                       "swing": sw.late, "erratic": erratic})
+
+
+    def _short_flat(self, ctx: Context, s):
+        """A run too short for the tests whose loss did not move at all (to ~3 significant digits)."""
+        if L.claimed(ctx, s.name) or L.accuracy_evidence(ctx, min_points=3) or L.rl_return(ctx):
+            return None
+        v = s.values
+        level = float(np.median(np.abs(v)))
+        spread = float(np.ptp(v))
+        if level == 0 or spread > ctx.options["short_flat"] * level:
+            return None
+        values = ", ".join(f"{x:.5g}" for x in v[:6])
+        return ctx.finding(
+            f"training loss did not move over its {len(v)} points (steps {s.steps[0]}..{s.steps[-1]}): {values}: "
+            f"its whole range {spread:.2g} is {spread / level:.1g} of its level; too few points for a trend "
+            "test, but a loss that learns changes by more than that in one epoch",
+            metric=s.name, step=s.steps[0],
+            evidence={"points": len(v), "spread": spread, "level": level, "first_step": s.steps[0],
+                      "last_step": s.steps[-1]})

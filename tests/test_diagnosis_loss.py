@@ -258,3 +258,16 @@ def test_a_classifier_starting_near_chance_and_unscaled_regression_stay_quiet(se
     assert "CL108" not in {f.rule for f in lint_series(curves.series("loss", near_chance),
                                                         hparams={"num_classes": 10})}
     assert "CL108" not in {f.rule for f in lint_series(curves.series("loss", regression))}
+
+
+# -- short runs are judged ------------------------------------------------------------------------
+def test_loss_identical_to_three_digits_over_four_epochs_is_not_decreasing():
+    found = lint_series(curves.series("loss", np.array([2.3155, 2.3041, 2.3032, 2.3029])))
+    assert "CL102" not in {f.rule for f in found}  # 0.5% range: it moved a little, no verdict on 4 points
+    found = lint_series(curves.series("loss", np.array([0.6931, 0.6934, 0.6930, 0.6932, 0.6931])))
+    assert [(f.rule, f.severity) for f in found if f.rule == "CL102"] == [("CL102", 3)]
+
+
+def test_short_runs_that_improve_stay_quiet():
+    for v in ([0.596, 0.419, 0.376, 0.352], [2.1, 1.4, 1.1], [0.146, 0.08, 0.05, 0.035, 0.02]):
+        assert not warned(lint_series(curves.series("loss", np.array(v))))
