@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -28,6 +29,10 @@ class ValidationSuspicious(Rule):
     * Perfect from the start: an accuracy-like validation metric is within
       `perfect_tol` of its optimum in the first evaluations while the training metric
       is still at least `train_gap` below it.
+
+    Either pattern alone is info (easy tasks and a validation set easier than augmented
+    training batches give the same shapes); both together, which corroborate each other,
+    are a warning.
 
     Not flagged: a modest val-below-train gap (dropout and augmentation are active only
     in training, and the training loss is averaged over an epoch while the model
@@ -86,6 +91,8 @@ class ValidationSuspicious(Rule):
         tracking = self._tracking(ctx)
         perfect = self._perfect(ctx, leak=tracking is not None)
         found = [f for f in (tracking, perfect) if f is not None]
+        if len(found) == 1:  # easy tasks overlap with either shape alone: a note, not a verdict
+            found = [replace(found[0], severity=Severity.INFO)]
         if not found:  # the weakest pattern: only said when no stronger one is
             found = [f for f in (self._near_zero(ctx),) if f is not None]
         yield from found
