@@ -89,7 +89,7 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         sys.exit(EXIT_OK)
     if not report.runs:
         _fail("no training logs found under " + ", ".join(paths)
-              + " (looked for TensorBoard event files, Keras history JSON, Parquet, CSV logs, trainer_state.json, ONNX)")
+              + " (looked for TensorBoard event files, Keras history JSON, Parquet, CSV logs, trainer_state.json, MLflow and W&B run folders, ONNX)")
     if write_baseline:
         from curvelint.baseline import write_baseline as write
 

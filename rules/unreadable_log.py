@@ -30,7 +30,7 @@ class UnreadableLog(Rule):
     def check(self, ctx: Context):
         for p in ctx.run.problems:
             if p.kind == "unreadable":
-                unit = "byte" if ctx.run.format in ("tensorboard", "onnx", "parquet") else "line"
+                unit = "byte" if ctx.run.format in ("tensorboard", "onnx", "parquet", "wandb") else "line"
                 where = f" (at {unit} {p.offset})" if p.offset is not None and str(p.offset) not in p.message else ""
                 yield ctx.finding(f"{p.path}: {p.message}{where}",
                                   evidence={"file": p.path, "offset": p.offset})
