@@ -84,22 +84,26 @@ def _two_models() -> dict:
             "cls_learning_rate": [3e-4] * 19}
 
 
-def test_two_models_in_one_dict_is_one_run_with_every_series(tmp_path):
-    [run] = _read(_write(tmp_path, _two_models()))
-    assert set(run.series) == set(_two_models())
-    for name, series in run.series.items():
-        n = 30 if name.startswith("reg_") else 19
-        assert series.steps.tolist() == list(range(n)), name
-    [note] = run.notes
-    assert note == ("2 models' histories in one dict (reg_* 30 epochs, cls_* 19 epochs): "
-                    "each prefix is read on its own epoch axis")
+def test_two_models_in_one_dict_are_one_run_each(tmp_path):
+    reg, cls = _read(_write(tmp_path, _two_models()))
+    assert (reg.name.rsplit(":", 1)[1], cls.name.rsplit(":", 1)[1]) == ("reg", "cls")
+    assert reg.path == cls.path
+    for run, prefix, n in ((reg, "reg_", 30), (cls, "cls_", 19)):
+        assert set(run.series) == {k[len(prefix):] for k in _two_models() if k.startswith(prefix)}
+        assert all(s.steps.tolist() == list(range(n)) for s in run.series.values())
+        assert run.notes == ["2 models' histories in one dict (reg_* 30 epochs, cls_* 19 epochs): one run per "
+                             "model, each on its own epoch axis, its prefix dropped from the series names"]
+    from curvelint.roles import assign_roles
+
+    roles = assign_roles(list(cls.series))
+    assert (roles.train_loss, roles.val_loss) == ("loss", "val_loss")
 
 
 def test_two_models_each_with_its_validation_frequency(tmp_path):
     history = {"a_loss": _ramp(8, 1, 0.1), "a_val_loss": _ramp(4, 1, 0.2), "b_loss": _ramp(5, 2, 1)}
-    [run] = _read(_write(tmp_path, history))
-    assert run.series["a_val_loss"].steps.tolist() == [1, 3, 5, 7]
-    assert run.series["b_loss"].steps.tolist() == list(range(5))
+    a, b = _read(_write(tmp_path, history))
+    assert a.series["val_loss"].steps.tolist() == [1, 3, 5, 7]
+    assert b.series["loss"].steps.tolist() == list(range(5))
 
 
 # -- what is still not a history -------------------------------------------------------------------
@@ -127,14 +131,12 @@ def test_discovery_takes_only_the_histories(tmp_path):
     _write(tmp_path, _with_metadata(), "face_training_history.json")
     _write(tmp_path, _two_models(), "training_history.json")
     runs = _read(tmp_path)
-    assert sorted(os.path.basename(r.path) for r in runs) == ["face_training_history.json", "training_history.json"]
+    assert sorted(os.path.basename(r.name) for r in runs) == [
+        "face_training_history.json", "training_history.json:cls", "training_history.json:reg"]
 
 
 # -- the real files ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("path, series", [
-    ("amanmalhi_hdfc/training_history.json",
-     {**dict.fromkeys(["reg_loss", "reg_mae", "reg_val_loss", "reg_val_mae", "reg_learning_rate"], 30),
-      **dict.fromkeys(["cls_accuracy", "cls_loss", "cls_val_accuracy", "cls_val_loss", "cls_learning_rate"], 19)}),
     ("drunkmacintosh_fer/v1_2026-04-11_19-42/training_history.json",
      dict.fromkeys(["train_loss", "train_acc", "val_loss", "val_acc"], 55)),
     ("drunkmacintosh_fer/v5_2026-04-18_22-30/face_training_history.json",
@@ -156,6 +158,10 @@ def test_realworld2_values():
     [fer] = _read(REALWORLD2 / "drunkmacintosh_fer/v5_2026-04-18_22-30/face_training_history.json")
     val = fer.series["val_loss"].values
     assert val.min() == pytest.approx(0.161, abs=5e-4) and int(np.argmin(val)) == 53  # SOURCES.md row 16
-    [hdfc] = _read(REALWORLD2 / "amanmalhi_hdfc/training_history.json")
-    assert hdfc.series["cls_val_loss"].values[0] == pytest.approx(0.693, abs=5e-4)  # row 14
-    assert hdfc.series["reg_learning_rate"].values[-1] == pytest.approx(1.25e-4)
+    reg, cls = _read(REALWORLD2 / "amanmalhi_hdfc/training_history.json")
+    assert {k: len(v) for k, v in reg.series.items()} == dict.fromkeys(
+        ["loss", "mae", "val_loss", "val_mae", "learning_rate"], 30)
+    assert {k: len(v) for k, v in cls.series.items()} == dict.fromkeys(
+        ["accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"], 19)
+    assert cls.series["val_loss"].values[0] == pytest.approx(0.693, abs=5e-4)  # row 14
+    assert reg.series["learning_rate"].values[-1] == pytest.approx(1.25e-4)

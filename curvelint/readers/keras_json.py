@@ -9,8 +9,9 @@ Accepted shapes:
   It is evaluated by a literal-only walker of the syntax tree (``nan``/``inf`` names and
   ``np.float32(x)`` wrappers are taken as numbers; nothing is ever called);
 * several models' histories in one dict, every key prefixed by its model (``cls_loss``,
-  ``cls_val_loss``, ``reg_loss``, ... with a different number of epochs per prefix): each
-  prefix on its own epoch axis, series named as logged (noted);
+  ``cls_val_loss``, ``reg_loss``, ... with a different number of epochs per prefix): one run
+  per model (``FILE:cls``, ``FILE:reg``), each on its own epoch axis with the prefix dropped
+  from its series names (``loss``, ``val_loss``), so each model's curves get their roles;
 * metadata beside the per-epoch lists (``timestamp``, ``backbone``, ``classes``,
   ``phase_starts``, a final ``test_acc``): ignored (noted), when what is left has a loss that
   `curvelint.roles` recognises (``loss``, ``train_loss``, ``val_loss``, ...).
@@ -110,6 +111,7 @@ class History:
 
     series: dict[str, tuple[np.ndarray, np.ndarray]]
     notes: list[str] = field(default_factory=list)
+    models: dict[str, History] = field(default_factory=dict)  # several models in one dict: one each
 
 
 _NOT_MODEL_PREFIXES = {"train_", "training_", "val_", "valid_", "validation_", "eval_", "test_"}
@@ -121,7 +123,7 @@ def parse_history(obj: Any) -> History | None:
     * every key a list of numbers: the training lists (all but ``val_*``) share one length n and
       ``val_*`` lists have at most n points (today's ``History.history``);
     * else, when every key has a model prefix (``cls_loss``, ``cls_val_loss``, ``reg_loss``): several
-      models' histories in one dict, each prefix a history of its own on its own epoch axis;
+      models' histories in one dict, each prefix a history of its own (`History.models`);
     * keys that are not lists of numbers (``timestamp``, ``classes``, ``test_acc``), and numeric lists
       that are not one per epoch (``phase_starts``), are metadata: ignored (noted), but only when the
       lists left have a loss that `curvelint.roles` recognises (``loss``, ``train_loss``, ``val_loss``,
@@ -181,18 +183,18 @@ def _prefixed(lists: dict[str, np.ndarray]) -> History | None:
         groups.setdefault(prefix + "_", {})[key] = values
     if len(groups) < 2:
         return None
-    series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    notes: list[str] = []
+    models: dict[str, History] = {}
     lengths = []
     for prefix, group in groups.items():
-        one = _one_axis(group, notes, prefix)
+        notes: list[str] = []
+        one = _one_axis({k[len(prefix):]: v for k, v in group.items()}, notes)
         if one is None:
             return None
-        series.update(one)
+        models[prefix[:-1]] = History(one, notes)
         lengths.append(f"{prefix}* {max(len(e) for e, _ in one.values())} epochs")
-    notes.insert(0, f"{len(groups)} models' histories in one dict ({', '.join(lengths)}): "
-                 "each prefix is read on its own epoch axis")
-    return History(series, notes)
+    note = (f"{len(groups)} models' histories in one dict ({', '.join(lengths)}): one run per model, "
+            "each on its own epoch axis, its prefix dropped from the series names")
+    return History({}, [note], models)
 
 
 def _with_metadata(obj: dict, lists: dict[str, np.ndarray], other: list[str]) -> History | None:
@@ -246,10 +248,15 @@ def read(source: RunSource) -> list[Run]:
     history = parse_history(obj)
     if history is None:
         return []
-    run = new_run(source, FORMAT)
-    if isinstance(obj, str):
-        run.notes.append("history saved as a JSON string of a Python dict repr; read its literals")
-    run.notes.extend(history.notes)
-    add_series(run, {name: (epochs, values, None) for name, (epochs, values) in history.series.items()})
-    constant_lr_hparams(run)
-    return [run]
+    parts = history.models.items() if history.models else [(None, history)]
+    runs = []
+    for label, part in parts:
+        run = new_run(source, FORMAT, f"{source.name}:{label}" if label else None)
+        if isinstance(obj, str):
+            run.notes.append("history saved as a JSON string of a Python dict repr; read its literals")
+        run.notes.extend(history.notes if label else [])
+        run.notes.extend(part.notes)
+        add_series(run, {name: (epochs, values, None) for name, (epochs, values) in part.series.items()})
+        constant_lr_hparams(run)
+        runs.append(run)
+    return runs
