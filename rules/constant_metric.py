@@ -7,7 +7,7 @@ import numpy as np
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
-from .chance_level import pinned_accuracy
+from ._chance import pinned_accuracy
 
 
 class ConstantMetric(Rule):

@@ -8,9 +8,7 @@ from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
 from . import _loss as L
-
-CLASS_KEYS = ("num_classes", "n_classes", "num_labels", "classes", "nb_classes", "number_of_classes")
-
+from ._chance import classes_of
 
 class InitialLossTooHigh(Rule):
     """The first logged training loss is absurdly high: unscaled inputs or a first-step blow-up.
@@ -61,11 +59,13 @@ class InitialLossTooHigh(Rule):
             return
         o = ctx.options
         first, step = float(s.values[0]), int(s.steps[0])
-        classes = _classes(ctx)
+        known = classes_of(ctx)
+        classes = known.count if known else None
         if classes and first >= o["max_chance_ratio"] * math.log(classes):
             yield ctx.finding(
                 f"first training loss {first:.4g} at step {step} is {first / math.log(classes):.3g}x the chance "
-                f"level ln({classes}) = {math.log(classes):.4g} a fresh {classes}-class model starts at: huge "
+                f"level ln({classes}) = {math.log(classes):.4g} a fresh {classes}-class model starts at "
+                f"({known.source}): huge "
                 "logits from the start (unscaled inputs, a bad initialisation) or a blow-up in the first steps",
                 metric=s.name, step=step,
                 evidence={"first": first, "classes": classes, "chance_loss": math.log(classes)})
@@ -77,18 +77,4 @@ class InitialLossTooHigh(Rule):
                 f"({end:.4g}): unscaled inputs or targets, or a blow-up in the first steps",
                 metric=s.name, step=step, severity=Severity.INFO,
                 evidence={"first": first, "end_level": end, "ratio": first / end})
-
-
-def _classes(ctx: Context) -> int | None:
-    """The number of classes from label counts or hyperparameters, else None."""
-    labels = ctx.run.labels
-    if labels is not None:
-        n = sum(1 for v in labels.counts.values() if v > 0)
-        return n if n >= 2 else None
-    for key in CLASS_KEYS:
-        value = ctx.run.hparams.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 2 <= value <= 1e6 \
-                and float(value).is_integer():
-            return int(value)
-    return None
 
