@@ -100,9 +100,10 @@ class LearningRateOutOfRange(Rule):
     scaling and warmup), LARS 1e-6..50. A rate of exactly 0 is always out of range.
 
     Optimizer unknown: below 1e-8 or above ``unknown_high`` (1: too high for any common
-    optimizer) is a warning; from ``unknown_info`` (0.05) up to ``unknown_high`` it is an
-    info (far above the usual range of Adam-family optimizers, plausible for SGD): name
-    the optimizer in the hyperparameters to get a verdict.
+    optimizer) is a warning; above ``unknown_info`` (0.1, SGD's classic starting rate, which
+    stays quiet) up to ``unknown_high`` it is an info (far above the usual range of
+    Adam-family optimizers, plausible for SGD): name the optimizer in the hyperparameters to
+    get a verdict.
 
     Why it matters: too low and nothing moves (flat loss, a wasted run); too high and
     the loss oscillates, spikes or turns NaN. Typical values: Adam/AdamW 1e-4..3e-3
@@ -136,8 +137,8 @@ class LearningRateOutOfRange(Rule):
                          "plausible [low, high] learning rate per optimizer family"),
         "default_bounds": Option([1e-8, 1.0], "plausible [low, high] when the optimizer family is unknown "
                                               "(outside: warning)"),
-        "unknown_info": Option(0.05, "optimizer unknown: a rate from this up to the default high bound is "
-                                     "reported at info (far above Adam's usual range, plausible for SGD)"),
+        "unknown_info": Option(0.1, "optimizer unknown: a rate above this up to the default high bound is "
+                                    "reported at info (far above Adam's usual range, plausible for SGD)"),
     }
 
     def check(self, ctx: Context):
@@ -187,7 +188,7 @@ class LearningRateOutOfRange(Rule):
                 metric=metric, step=step,
                 evidence={"value": value, "low": lo, "high": hi, "side": side, "family": family.name,
                           "family_from": family.source, "family_sure": family.sure, **extra})
-        if family.name is None and value >= ctx.options["unknown_info"]:
+        if family.name is None and value > ctx.options["unknown_info"]:
             adam_hi = ctx.options["bounds"].get("adam", [1e-7, 0.03])[1]
             return ctx.finding(
                 f"{what} = {value:.3g}{at}; the optimizer is not named in the log: for Adam-family optimizers "

@@ -282,7 +282,7 @@ def lr_findings(run: Run) -> list[Finding]:
     (2.0, "lr", {"optimizer": "SGD", "momentum": 0.9}, Severity.WARNING, "sgd optimizers"),
     (2.0, "LearningRate", None, Severity.WARNING, "every common optimizer"),
     (5.0, "train/lr", None, Severity.WARNING, "optimizer unknown"),
-    (0.05, "learning-rate", None, Severity.INFO, "Adam-family"),
+    (0.3, "learning-rate", None, Severity.INFO, "Adam-family"),
     (0.3, "lr", None, Severity.INFO, "not named in the log"),
     (0.05, "lr-Adam", None, Severity.WARNING, "adam optimizers"),
     (0.05, "lr", {"adam_beta1": 0.9}, Severity.WARNING, "assumed"),
@@ -309,3 +309,7 @@ def test_hf_trainer_state_assumes_adamw():
 ])
 def test_healthy_learning_rates_stay_quiet(peak, name, hparams, fmt):
     assert lr_findings(lr_run(peak, name, hparams, fmt)) == []
+
+
+def test_sgds_classic_rate_with_an_unknown_optimizer_is_quiet():
+    assert lr_findings(lr_run(0.1, "lr", None)) == []  # ResNet's 0.1 step schedule: plausible for SGD
