@@ -98,7 +98,14 @@ def direction(name: str) -> Direction | None:
     return None
 
 
+# a name ending in one of these is a setting of a loss or metric, not the loss itself
+# (``loss_scale`` of mixed precision, ``kl_weight``, ``loss_coef``)
+_SETTING_WORDS = ("scale", "scaler", "weight", "weights", "coef", "coeff", "lambda", "temperature")
+
+
 def _direction_of_words(words: list[str]) -> Direction | None:
+    if words and words[-1] in _SETTING_WORDS:
+        return None
     for word in reversed(words):  # the last word is the most specific: "val_acc_loss" is a loss
         if any(word == m or word.startswith(m) and m in ("loss",) for m in _MIN_WORDS):
             return "min"

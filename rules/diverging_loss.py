@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class DivergingLoss(Rule):
     decrease made before it (a 0.001 -> 0.005 wobble after 0.6 -> 0.001 is noise at the
     run's scale; the same share applies to a rising trend). Runs of fewer than ``short_run`` points get a warning instead of an
     error. In a reinforcement-learning run (a return or reward series is logged) losses are
-    no measure of progress: a lasting jump is info there. A blow-up is the cause of a loss
+    no measure of progress: a rise or a lasting jump is info there. A blow-up is the cause of a loss
     that "did not decrease", so loss-not-decreasing (CL102) yields such a series to this rule.
 
     Usual causes: learning rate too high (or a schedule that raises it, a warm restart
@@ -93,6 +94,10 @@ class DivergingLoss(Rule):
             return
         trend = self._trend(ctx, s) if len(s) >= ctx.options["min_points"] else None
         found = trend or self._jump(ctx, s)
+        rl = L.rl_return(ctx) if found is not None else None
+        if rl:  # a critic loss rises as the policy finds larger returns
+            found = replace(found, severity=Severity.INFO,
+                            message=f"{found.message}; an RL run ({rl}): its losses are no measure of progress")
         if found is not None:
             yield found
 
@@ -148,7 +153,6 @@ class DivergingLoss(Rule):
         given_back = (jump.floor - jump.best) / (top - jump.best) if top > jump.best else math.inf
         if given_back < o["min_given_back"]:
             return None
-        rl = L.rl_return(ctx)
         if window > 1:
             seen = (f"its best level (rolling median of {window}) {jump.best:.4g} near step {x[b]}", f"its lowest "
                     f"level afterwards {jump.floor:.4g} near step {x[f]}")
@@ -158,12 +162,11 @@ class DivergingLoss(Rule):
         return ctx.finding(
             f"training loss blew up after {seen[0]}{first}: from step {x[a]} on it never came back; {seen[1]} "
             f"is {jump.ratio:.3g}x that best; last value {v[-1]:.4g} at step {x[-1]} ({n - a} of {n} points "
-            "after the jump)" + (f"; an RL run ({rl}): its losses are no measure of progress" if rl else ""),
-            metric=s.name, step=x[a],
-            severity=Severity.INFO if rl else Severity.WARNING if n < o["short_run"] else None,
+            "after the jump)",
+            metric=s.name, step=x[a], severity=Severity.WARNING if n < o["short_run"] else None,
             evidence={"best": jump.best, "best_step": x[b], "jump_step": x[a], "floor": jump.floor, "floor_step": x[f],
                       "ratio": jump.ratio, "last": v[-1], "last_step": x[-1], "points_after": n - a,
-                      "points": n, "smoothing_window": window, "given_back": given_back, "rl_return": rl})
+                      "points": n, "smoothing_window": window, "given_back": given_back})
 
 
 def _retained(top: float, best: float, end: float) -> float:

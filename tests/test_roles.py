@@ -57,3 +57,11 @@ def test_camelcase_hyphen_and_space_spellings_of_every_role(names, role, want):
 ])
 def test_direction_of_camelcase_names(name, want):
     assert direction(name) == want
+
+
+def test_settings_of_a_loss_are_not_losses():
+    from curvelint.roles import direction
+
+    for name in ("train/loss_scale", "kl_weight", "loss_coef", "grad_scaler/scale"):
+        assert direction(name) is None, name
+    assert direction("train/loss") == "min" and direction("val_kl") == "min"
