@@ -22,7 +22,8 @@ class LossSpikes(Rule):
     least ``min_scale_share`` of the way from the run's lowest value back to its start (a
     "32x spike" of a loss at 0.001 that started near 1 is harmless). Spikes just before a
     dead plateau are reported beside loss-not-decreasing or stopped-changing: the spike is
-    often the cause.
+    often the cause. Fewer than ``min_count`` spikes (one bad batch the run recovered from)
+    are info.
 
     Usual causes: exploding gradients on a few batches (recurrent nets, attention
     logits, PINN residual terms, no normalization), a learning rate at the edge of
@@ -56,6 +57,8 @@ class LossSpikes(Rule):
         "z": Option(8.0, "robust z-score above which a point is an outlier"),
         "min_jump": Option(1.0, "smallest excess over the local level (1.0 = twice the level)"),
         "max_listed": Option(5, "spikes listed in the evidence"),
+        "min_count": Option(2, "fewer spikes than this are reported at info: one bad batch the run recovered "
+                               "from is no instability"),
         "min_scale_share": Option(0.05, "smallest spike height, as a share of the run's range from its start "
                                         "to its lowest value (a 32x jump of a loss at 0.001 that started at 1 "
                                         "is noise at the run's scale)"),
@@ -88,5 +91,6 @@ class LossSpikes(Rule):
             f"{L.window(s)}: largest {top.value:.4g} at step {top.step} ({size} the local level "
             f"{top.baseline:.4g}, robust z={top.z:.1f}){more}",
             metric=s.name, step=top.step,
+            severity=Severity.INFO if len(found) < ctx.options["min_count"] else None,
             evidence={"count": len(found), "points": len(s), "first_step": s.steps[0], "last_step": s.steps[-1],
                       "spikes": [stats.as_dict(p) for p in ranked[:ctx.options["max_listed"]]]})

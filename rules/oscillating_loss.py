@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from curvelint import stats
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
@@ -23,7 +24,10 @@ class OscillatingLoss(Rule):
     ``min_autocorr``: waves or an up/down zigzag, not independent minibatch noise, which
     is large in log units for a loss near 0), and either the second half has no
     significant downward trend (the loss is not getting anywhere) or the swings are as
-    large as the level itself (>= ``level_swing``). Isolated spikes are left to
+    large as the level itself (>= ``level_swing``). Swings that stay at the bottom of the
+    run's range (the second half's 90th percentile below ``min_scale_share`` of the starting
+    level: 0.005 <-> 0.05 after starting at 1.8) are large in log units but small at the
+    run's scale, and are not reported. Isolated spikes are left to
     loss-spikes (CL106), a loss that ends far above its minimum to diverging-loss
     (CL104).
 
@@ -63,6 +67,9 @@ class OscillatingLoss(Rule):
         "level_swing": Option(0.5, "swings this large are reported even when the loss trends down"),
         "min_spread_ratio": Option(0.8, "late/early swing ratio below which the swings may be settling"),
         "settle_alpha": Option(0.05, "significance (Brown-Forsythe) needed to call smaller late swings settled"),
+        "min_scale_share": Option(0.05, "swings whose upper level (90th percentile of the second half) stays "
+                                        "below this share of the starting level are not reported: large in "
+                                        "log units, small at the run's scale"),
         "min_autocorr": Option(0.4, "largest |lag-1..4 autocorrelation| of the deviations above which they "
                                     "are swings, not independent batch noise"),
     }
@@ -77,6 +84,10 @@ class OscillatingLoss(Rule):
         o = ctx.options
         if L.swing_late(ctx, s) < o["min_swing"]:
             return  # small swings: the rest of `swing` is not needed
+        sh = L.shape(ctx, s)
+        top = max(sh.start, sh.first)
+        if top > 0 and stats.percentiles(s.values[len(s) // 2:], 90)[0] < o["min_scale_share"] * top:
+            return  # the swings live at the bottom of the run's range: 0.005 <-> 0.05 after 1.8 is converged
         sw = L.swing(ctx, s)
         # settling = the swings shrink, clearly (ratio) and significantly (Brown-Forsythe)
         settling = sw.spread.ratio < o["min_spread_ratio"] and sw.spread.p_value < o["settle_alpha"]

@@ -147,7 +147,7 @@ PROBLEMS = {
     "oscillating waves": ("CL105", lambda s: C.oscillating(seed=s)),
     "oscillating, epochs": ("CL105", lambda s: C.oscillating(n=60, seed=s, period=6, stride=1)),
     "spiky": ("CL106", lambda s: C.spiky(seed=s)),
-    "one spike, epochs": ("CL106", lambda s: C.spiky(n=100, seed=s, count=1, stride=1)),
+    "two spikes, epochs": ("CL106", lambda s: C.spiky(n=100, seed=s, count=2, stride=1)),
     "slow": ("CL107", lambda s: C.slow(seed=s)),
     "slow, per-step": ("CL107", lambda s: C.slow(n=200, seed=s, noise=0.02)),
 }
@@ -158,6 +158,12 @@ PROBLEMS = {
 def test_problem_patterns_get_exactly_their_rule(pattern, seed):
     code, make = PROBLEMS[pattern]
     assert codes(C.run_of(make(seed))) == [code]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_spike_the_run_recovered_from_is_info(seed):
+    (f,) = check(C.run_of(C.spiky(n=100, seed=seed, count=1, stride=1)), ["CL106"])[0]
+    assert f.severity == Severity.INFO and f.evidence["count"] == 1
 
 
 def test_zigzag_is_oscillating():
