@@ -150,6 +150,20 @@ def _match(names: list[str], patterns: tuple[str, ...], taken: set[str]) -> str 
     return None
 
 
+# a split's loss named after its kind (``train/dice_loss``, ``val_focal_loss``): taken only when it
+# is the split's one loss, since several (``train/kl_loss`` + ``train/recon_loss``) are components
+_NAMED_LOSS = {"train_loss": re.compile(rf"{_TRAIN}[/._][a-z0-9]+_?loss", re.IGNORECASE),
+               "val_loss": re.compile(rf"{_VAL}[/._][a-z0-9]+_?loss", re.IGNORECASE)}
+
+
+def _only_loss_of_split(names: list[str], role: str, taken: set[str]) -> str | None:
+    rx = _NAMED_LOSS.get(role)
+    if rx is None:
+        return None
+    found = [n for n in names if n not in taken and (rx.fullmatch(n) or rx.fullmatch(snake(n)))]
+    return found[0] if len(found) == 1 else None
+
+
 def assign_roles(
     names: list[str],
     overrides: dict[str, str | list[str]] | None = None,
@@ -181,7 +195,7 @@ def _assign(names: list[str], overrides: dict, directions: dict[str, Direction])
             candidates = [wanted] if isinstance(wanted, str) else list(wanted)
             pick = next((c for c in candidates if c in names and c not in taken), None)
         else:
-            pick = _match(ordered, PATTERNS[role], taken)
+            pick = _match(ordered, PATTERNS[role], taken) or _only_loss_of_split(ordered, role, taken)
         chosen[role] = pick
         if pick:
             taken.add(pick)

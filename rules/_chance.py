@@ -227,6 +227,14 @@ def moving_losses(ctx: Context, acc_name: str) -> tuple[tuple[str, float, float]
     return tuple(found[:2])
 
 
+def split_entropy(p: float) -> float:
+    """Entropy (nats) of a p / 1-p split: the least cross-entropy a model predicting one class for
+    every example can score when that class is a share p of the data (any label prior with a
+    class of share p has at least this entropy)."""
+    q = min(max(p, 1e-12), 1 - 1e-12)
+    return -(q * math.log(q) + (1 - q) * math.log(1 - q))
+
+
 def pinned_accuracy(ctx: Context, name: str, min_points: int = 3) -> Pinned | None:
     """`name` is an accuracy with the same value (strictly between 0 and 1) at every one of at
     least `min_points` finite points, or at all but one in ten, while a loss of the run moves.
@@ -335,7 +343,8 @@ def loss_signal(s: Series, levels: dict[str, float], o: dict[str, Any], split: s
                           f"(steps {int(s.steps[-len(tail)])}..{int(s.steps[-1])})",
                           int(s.steps[-len(tail)]), int(s.steps[-1]),
                           dict(loss_metric=s.name, loss_values=tail, loss_chance=target, loss_chance_kind=kind))
-        if np.all(np.abs(v / target - 1) <= tol):
+        above = 3 * tol if split == "validation" else tol  # a model memorising noise ends worse than chance
+        if np.all((v / target - 1 >= -tol) & (v / target - 1 <= above)):
             worst = float(np.max(np.abs(v / target - 1)))
             return Signal("every", s.name, f"{split} loss {s.name!r} {listed(s)} (every point within "
                           f"{worst:.1%} of {kind} = {target:.4g})", int(s.steps[0]), int(s.steps[-1]),

@@ -11,7 +11,7 @@ from curvelint.rule import Context, Option, Rule
 from . import _loss as L
 from ._chance import (MAX_EXACT_INFERRED, SPLITS, Classes, Pinned, Signal, accuracy_series, accuracy_signal,
                       all_positive, as_fraction, classes_of, inferred_classes, is_accuracy, listed, loss_signal,
-                      pinned_accuracy)
+                      pinned_accuracy, split_entropy)
 
 class ChanceLevel(Rule):
     """A classifier's loss or accuracy stays at chance level: it predicts the priors only.
@@ -27,14 +27,20 @@ class ChanceLevel(Rule):
       clearly better, and without a significant trend towards better there that moves
       it by 2% or more); any one series at chance is an error. Short runs (2 to
       ``min_points - 1`` evaluations, the common case): no trend can be tested, so
-      EVERY logged value must sit at chance; a loss and an accuracy that agree give a
-      warning, one series alone an info. A loss equal to a chance level to 4 significant
+      EVERY logged value must sit at chance (a validation loss may also sit up to three
+      tolerances above it: a model memorising noise ends worse than guessing); a loss and
+      an accuracy that agree give a warning, one series alone an info. A loss equal to a chance level to 4 significant
       digits at each of its last 4 points (2.303 = ln 10, four times) is an error.
-    - an accuracy pinned at exactly one value (strictly between 0 and 1) at 3 or more
+    - an accuracy pinned at exactly one value p (strictly between 0 and 1) at 3 or more
       evaluations while a loss moves: the model is updated but its predicted labels
       never change, i.e. it predicts one class for everything (the accuracy is that
-      class's share, usually the majority). constant-metric (CL101) leaves these series
-      to this rule. Error when the value is the known majority rate or 1/C, else warning.
+      class's share, usually the majority). No one-class predictor scores a loss below
+      the entropy of a p / 1-p split, so a loss under ``one_class_floor`` of it means a
+      confident model that is right on all but a few examples (a small validation set),
+      not reported. Two evaluations count only when the loss ends at that entropy (within
+      twice ``loss_tolerance``): info, a warning when the training loss settled there too.
+      constant-metric (CL101) leaves these series to this rule. Error when the value is
+      the known majority rate or 1/C, else warning.
     - a binary classifier whose logged recall is 1.0 while its precision equals its
       accuracy (Hugging Face ``eval_recall`` / ``eval_precision`` / ``eval_accuracy``,
       Keras ``val_recall`` ...): that is exact, not a threshold: it predicted the
@@ -93,6 +99,8 @@ class ChanceLevel(Rule):
                               "window is learning, not at chance"),
         "max_inferred_classes": Option(100, "largest C inferred from loss ~ ln(C) (with an accuracy at or below "
                                              "1/C, within 30% relative)"),
+        "one_class_floor": Option(0.5, "a pinned accuracy p is a one-class predictor only while its loss stays above "
+                                       "this share of the entropy of a p / 1-p split (no one-class model scores less)"),
         "majority_margin": Option(0.02, "a binary classifier seen predicting only the positive class must beat "
                                         "the positive/negative share by more than this at its last evaluation"),
     }
@@ -107,11 +115,13 @@ class ChanceLevel(Rule):
                 yield found
         groups: dict[tuple, list[Pinned]] = {}
         for name in sorted(ctx.run.series):
-            if name not in done and (pin := pinned_accuracy(ctx, name)) is not None:
+            if name not in done and (pin := pinned_accuracy(ctx, name, min_points=2)) is not None:
                 groups.setdefault((pin.value, pin.first_step, pin.last_step, pin.others), []).append(pin)
         for pins in groups.values():  # val_acc and a best-so-far max_val_acc pinned alike: one finding
-            done.update(p.name for p in pins)
-            yield self._pinned(ctx, pins, known)
+            found = self._pinned(ctx, pins, known)
+            if found is not None:
+                done.update(p.name for p in pins)
+                yield found
         judged = bool(done)
         for split, loss_role, acc_role in SPLITS:
             loss = self._loss(ctx, loss_role)
@@ -169,6 +179,12 @@ class ChanceLevel(Rule):
 
     def _pinned(self, ctx: Context, pins: list[Pinned], known: Classes | None):
         pin = pins[0]
+        floor = split_entropy(pin.value)
+        own_loss = pin.moving[0][2]  # the accuracy's own loss when the run logs one
+        if own_loss < ctx.options["one_class_floor"] * floor:
+            return None  # below what any one-class predictor reaches: a confident, mostly right model
+        if pin.total < 3 and abs(own_loss / floor - 1) > ctx.options["loss_tolerance"] * 2:
+            return None  # two equal evaluations alone are no evidence; with the loss at that split's entropy they are
         match = self._pinned_chance(ctx, pin, known)
         moving = "; ".join(f"{n} {a:.4g} -> {b:.4g}" for n, a, b in pin.moving)
         names = " and ".join(p.name for p in pins[:3]) + (f" and {len(pins) - 3} more" if len(pins) > 3 else "")
@@ -183,15 +199,30 @@ class ChanceLevel(Rule):
             message += f" ({match[0]} = {match[1]:.4g}; {match[2]})"
         else:
             message += f" (that class is {pin.value:.1%} of the examples, usually the majority class)"
+        severity = ctx.severity if match else min(ctx.severity, Severity.WARNING)
+        if pin.total < 3:
+            message += (f"; {pin.moving[0][0]} ends at {own_loss:.4g}, the entropy of a {max(pin.value, 1 - pin.value):.1%}"
+                        f" / {min(pin.value, 1 - pin.value):.1%} split ({floor:.4g}): exactly what predicting that "
+                        f"share for every example scores")
+            severity = self._two_point_severity(ctx, pin, floor)
         return ctx.finding(
             message, metric=pin.name, step=pin.first_step,
-            severity=ctx.severity if match else min(ctx.severity, Severity.WARNING),
+            severity=severity,
             evidence={"accuracy_metric": pin.name, "pinned": [p.name for p in pins], "value": pin.value,
                       "points": pin.points, "evaluations": pin.total, "first_step": pin.first_step, "last_step": pin.last_step,
                       "moving_losses": [n for n, _, _ in pin.moving],
                       "chance_kind": match[0] if match else None, "classes_from": match[2] if match else None},
             hint="reweight or resample the classes, lower the learning rate, check that the labels vary and match "
                  "the inputs, and make sure the loss receives raw logits")
+
+    @staticmethod
+    def _two_point_severity(ctx: Context, pin: Pinned, floor: float) -> Severity:
+        """Two evaluations: a warning when the training loss has settled at that entropy too."""
+        train = ctx.curve("train_loss")
+        end = float(train.values[-1]) if train is not None and len(train) else math.nan
+        if abs(end / floor - 1) <= ctx.options["loss_tolerance"] * 2:
+            return min(ctx.severity, Severity.WARNING)
+        return Severity.INFO
 
     @staticmethod
     def _pinned_chance(ctx: Context, pin: Pinned, known: Classes | None) -> tuple[str, float, str] | None:

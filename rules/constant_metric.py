@@ -34,7 +34,8 @@ class ConstantMetric(Rule):
     dataset) while other series move; an accuracy pinned at one value between 0 and
     1 while the loss moves: the model is updated but always predicts one class, which
     chance-level (CL103) reports (this rule defers to it on such series, whether or
-    not CL103 is selected).
+    not CL103 is selected); a loss held at the framework's clip value (every answer
+    saturated), which saturated-outputs (CL115) reports.
 
     Fixes: check that the optimizer holds the model's parameters
     (PyTorch ``optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)`` after the
@@ -46,6 +47,7 @@ class ConstantMetric(Rule):
     code = "CL101"
     name = "constant-metric"
     severity = Severity.ERROR
+    defers_to = ("CL115",)
     summary = "a loss or metric is exactly constant: the model or the evaluation is not updating"
     hint = "check that the optimizer updates the model's parameters and that evaluation uses the current model"
     options = {
@@ -65,6 +67,8 @@ class ConstantMetric(Rule):
             values = s.values[finite]
             if len(values) < ctx.options["min_points"] or not np.all(values == values[0]):
                 continue
+            if ctx.reported(None, name) or (role in _LOSS_OF and ctx.reported(None, ctx.name_of(_LOSS_OF[role]) or "")):
+                continue  # held at the clip value (or that loss's accuracy): saturated-outputs (CL115) names the cause
             value = float(values[0])
             if _at_optimum(value, direction) or pinned_accuracy(ctx, name, ctx.options["min_points"]):
                 if moving is None:
@@ -97,6 +101,9 @@ class ConstantMetric(Rule):
                                     "rare classes, and look at the per-class confusion matrix")
         return ctx.finding(message, metric=names[0], step=first, evidence={**evidence, "series": names,
                                                                           "count": len(names)})
+
+
+_LOSS_OF = {"train_metric": "train_loss", "val_metric": "val_loss"}
 
 
 def _spread(values: np.ndarray) -> float:

@@ -97,7 +97,9 @@ class LearningRateOutOfRange(Rule):
     ``trainer_state.json``, YOLO's SGD for ``x/lr0`` / ``lr/pg0`` series). Default ranges
     (option `bounds`): Adam-like 1e-7..0.03, RMSprop 1e-7..0.03, Lion 1e-8..3e-3, Adagrad
     1e-6..1, Adadelta 1e-4..10, SGD 1e-6..1 (above 1 only with large-batch linear
-    scaling and warmup), LARS 1e-6..50. A rate of exactly 0 is always out of range.
+    scaling and warmup), LARS 1e-6..50. A rate of exactly 0 is always out of range. SGD
+    from 1 up to ``sgd_clipped`` (50) is an info: it trains only with gradient clipping
+    (word-level language models use 20 with the norm clipped at 0.25).
 
     Optimizer unknown: below 1e-8 or above ``unknown_high`` (1: too high for any common
     optimizer) is a warning; above ``unknown_info`` (0.1, SGD's classic starting rate, which
@@ -137,6 +139,8 @@ class LearningRateOutOfRange(Rule):
                          "plausible [low, high] learning rate per optimizer family"),
         "default_bounds": Option([1e-8, 1.0], "plausible [low, high] when the optimizer family is unknown "
                                               "(outside: warning)"),
+        "sgd_clipped": Option(50.0, "SGD above its high bound up to this rate is reported at info: plausible "
+                                    "with gradient clipping (word-level language models train at 20, clip 0.25)"),
         "unknown_info": Option(0.1, "optimizer unknown: a rate above this up to the default high bound is "
                                     "reported at info (far above Adam's usual range, plausible for SGD)"),
     }
@@ -182,10 +186,15 @@ class LearningRateOutOfRange(Rule):
             typical = f"; usual {TYPICAL[family.name]}" if family.name in TYPICAL else ""
             if family.name is None and side == "above":
                 typical = "; too high for every common optimizer (SGD 0.01..0.5, Adam-family 1e-5..1e-2)"
+            clipped = family.name == "sgd" and side == "above" and value <= ctx.options["sgd_clipped"]
+            if clipped:
+                typical += ("; plausible only with gradient clipping (PyTorch's word-language-model example "
+                            "trains an LSTM with SGD at 20 and clips the gradient norm at 0.25): without it, "
+                            "expect exploding gradients")
             return ctx.finding(
                 f"{what} = {value:.3g}{at}{note} is {side} the plausible range {lo:.0e}..{hi:.0e} for "
                 f"{family.label}{typical}",
-                metric=metric, step=step,
+                metric=metric, step=step, severity=Severity.INFO if clipped else None,
                 evidence={"value": value, "low": lo, "high": hi, "side": side, "family": family.name,
                           "family_from": family.source, "family_sure": family.sure, **extra})
         if family.name is None and value > ctx.options["unknown_info"]:

@@ -28,7 +28,8 @@ class LossNotDecreasing(Rule):
     A run of 3 to ``min_points - 1`` points is too short for the tests; it is reported
     when its loss did not move at all (its whole range within ``short_flat`` of its level).
     A loss that only rises is left to
-    diverging-loss (CL104), one that swings widely to oscillating-loss (CL105).
+    diverging-loss (CL104), one that swings widely to oscillating-loss (CL105), one held
+    at the framework's clip value to saturated-outputs (CL115).
 
     Usual causes: learning rate far too low (or 0 after a scheduler bug); the optimizer
     does not hold the model's parameters; frozen layers; dead ReLUs or saturated
@@ -56,7 +57,7 @@ class LossNotDecreasing(Rule):
     code = "CL102"
     name = "loss-not-decreasing"
     severity = Severity.ERROR
-    defers_to = ("CL104",)
+    defers_to = ("CL104", "CL115")
     summary = "training loss never significantly decreased: training stalled from the start"
     hint = ("check the learning rate (Adam ~1e-3), that the optimizer updates the model, and that inputs "
             "and labels are correct: a single small batch must be overfittable")
@@ -81,7 +82,7 @@ class LossNotDecreasing(Rule):
             yield found or ctx.abstain(why, ctx.name_of("train_loss"))
             return
         if L.claimed(ctx, s.name):
-            return  # a blow-up (CL104) is the cause; "did not decrease" is its symptom
+            return  # a blow-up (CL104) or saturated outputs (CL115) are the cause; "did not decrease" is the symptom
         alpha, min_drop = ctx.options["alpha"], ctx.options["min_drop"]
         tr = L.trend(ctx, s)
         sh = L.shape(ctx, s)

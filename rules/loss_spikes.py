@@ -59,7 +59,7 @@ class LossSpikes(Rule):
         "max_listed": Option(5, "spikes listed in the evidence"),
         "min_count": Option(2, "fewer spikes than this are reported at info: one bad batch the run recovered "
                                "from is no instability"),
-        "min_scale_share": Option(0.05, "smallest spike height, as a share of the run's range from its start "
+        "min_scale_share": Option(0.25, "smallest spike height, as a share of the run's range from its start "
                                         "to its lowest value (a 32x jump of a loss at 0.001 that started at 1 "
                                         "is noise at the run's scale)"),
     }

@@ -55,7 +55,7 @@ class SlowConvergence(Rule):
         "alpha": Option(0.01, "significance level of the downward trends"),
         "tail": Option(1 / 3, "fraction of the run that forms the final window"),
         "min_linearity": Option(0.5, "final-window slope / mean slope at or above which the decrease has not slowed"),
-        "min_remaining": Option(0.1, "projected further decrease, as a fraction of the final level, "
+        "min_remaining": Option(0.05, "projected further decrease, as a fraction of the final level, "
                                      "that counts as far from converged"),
         "max_drop": Option(0.5, "runs whose loss fell by more than this fraction of its start made real progress "
                                 "and are not reported"),

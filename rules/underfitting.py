@@ -22,7 +22,9 @@ class Underfitting(Rule):
     more of its starting level (it learned little), and validation sits within
     `max_gap` of training: the model cannot even fit its training data. When an
     accuracy-like metric is logged it must agree (it closed less than
-    `max_headroom_closed` of the gap to its optimum and ended below `good_metric` of it).
+    `max_headroom_closed` of the gap to its optimum and ended below `good_metric` of it);
+    without an accuracy role, every bounded higher-is-better series counts (``pixel_acc``,
+    ``iou``).
 
     Not flagged: runs still improving (slow, not stuck) or getting worse at the end; a
     training loss another curve rule already explains (not decreasing, chance level,
@@ -165,7 +167,10 @@ class Underfitting(Rule):
         """None if a bounded accuracy-like metric shows real learning, else a note for the message."""
         o = ctx.options
         notes = []
-        for role in ("val_metric", "train_metric"):
+        roles = [r for r in ("val_metric", "train_metric") if ctx.name_of(r)]
+        if not roles:  # no accuracy role: any bounded metric (pixel accuracy, IoU) the run logs
+            roles = sorted(n for n in ctx.run.series if ctx.direction(n) == "max" and ctx.roles.role_of(n) is None)
+        for role in roles:
             m, _ = curve(ctx, role)
             top = metric_top(m) if m is not None else None
             if m is None or top is None:

@@ -279,7 +279,8 @@ def lr_findings(run: Run) -> list[Finding]:
 
 
 @pytest.mark.parametrize("peak, name, hparams, severity, words", [
-    (2.0, "lr", {"optimizer": "SGD", "momentum": 0.9}, Severity.WARNING, "sgd optimizers"),
+    (60.0, "lr", {"optimizer": "SGD", "momentum": 0.9}, Severity.WARNING, "sgd optimizers"),
+    (20.0, "lr", {"optimizer": "SGD"}, Severity.INFO, "plausible only with gradient clipping"),
     (2.0, "LearningRate", None, Severity.WARNING, "every common optimizer"),
     (5.0, "train/lr", None, Severity.WARNING, "optimizer unknown"),
     (0.3, "learning-rate", None, Severity.INFO, "Adam-family"),

@@ -1,0 +1,212 @@
+"""Shapes the realbench development split showed, each with a healthy twin over several seeds.
+
+- saturated outputs (CL115): Keras clips probabilities at 1e-7, so a model whose outputs are
+  pinned at 0/1 logs loss = (1 - accuracy) x 16.118 (PyTorch's BCELoss: x 100);
+- a pinned accuracy that is a confident, mostly right model on a small validation set, not a
+  one-class predictor (CL103 stays quiet), and two equal evaluations at the entropy of the
+  split they imply (a majority predictor on imbalanced data, CL103);
+- a validation loss above ln C with the accuracy at chance (memorised noise, CL103);
+- a loss named after its kind (``train/dice_loss``) while a bounded metric climbs (CL114 quiet);
+- a slow, linear decline that another run would extend by 5-10% (CL107);
+- heavy-tailed per-step noise of a loss near 0 (CL106 quiet).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import curves as C
+from curvelint.config import Config
+from curvelint.engine import check_run, select_rules
+from curvelint.model import Finding, Run, Series, Severity
+from curvelint.roles import assign_roles
+
+SEEDS = range(5)
+KERAS_CLIP = -math.log(1e-7)
+
+
+def findings(run: Run) -> list[Finding]:
+    return check_run(run, select_rules(Config()), Config())[0]
+
+
+def codes(run: Run, at_least: Severity = Severity.INFO) -> set[str]:
+    return {f.rule for f in findings(run) if f.severity >= at_least}
+
+
+def epochs(name: str, values) -> Series:
+    v = np.asarray(values, float)
+    return Series(name, np.arange(len(v)), v)
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+# -- CL115 saturated-outputs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_keras_outputs_saturated_at_the_clip_are_named(seed):
+    """Binary, raw features: accuracy stuck at the majority share, the loss exactly (1 - acc) x 16.12."""
+    n = 30
+    acc = np.full(n, 0.627635)
+    val_acc = np.full(n, 0.626761)
+    run = C.run_of(epochs("loss", (1 - acc) * KERAS_CLIP * 0.99), epochs("accuracy", acc),
+                   epochs("val_loss", (1 - val_acc) * KERAS_CLIP), epochs("val_accuracy", val_acc))
+    found = findings(run)
+    assert {f.metric for f in found if f.rule == "CL115"} == {"loss", "val_loss"}
+    assert not [f for f in found if f.rule in ("CL101", "CL102")], "the clip is the cause, not a frozen model"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_saturated_multiclass_outputs_whose_accuracy_moves(seed):
+    """10 classes, lr far too high: the accuracy wanders 0.1..0.2, every wrong answer costs 16.12."""
+    acc = np.clip(0.15 + rng(seed).normal(0, 0.03, 25), 0.08, 0.25)
+    run = C.run_of(epochs("loss", (1 - acc) * KERAS_CLIP * np.exp(rng(seed + 1).normal(0, 0.004, 25))),
+                   epochs("accuracy", acc))
+    (f,) = [f for f in findings(run) if f.rule == "CL115"]
+    assert f.severity == Severity.ERROR and "16.12" in f.message
+
+
+def test_pytorch_bce_clamp_is_recognised():
+    acc = np.full(12, 0.7)
+    run = C.run_of(epochs("train_loss", (1 - acc) * 100.0), epochs("train_acc", acc))
+    (f,) = [f for f in findings(run) if f.rule == "CL115"]
+    assert "BCELoss" in f.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_learning_classifier_is_not_saturated(seed):
+    n = 30
+    t = np.arange(n) / n
+    acc = 0.5 + 0.45 * (1 - np.exp(-4 * t)) + rng(seed).normal(0, 0.005, n)
+    loss = 0.7 * np.exp(-3 * t) + 0.05
+    run = C.run_of(epochs("loss", loss), epochs("accuracy", acc), epochs("val_loss", loss * 1.1),
+                   epochs("val_accuracy", acc - 0.02))
+    assert "CL115" not in codes(run)
+
+
+# -- CL103 pinned accuracy: one class, or a confident model on a small set ----------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_pinned_accuracy_with_a_loss_below_any_one_class_model_is_quiet(seed):
+    """142 validation examples: 138 right at 280 of 300 evaluations (0.9718), val loss 0.05 << H(0.97/0.03)."""
+    n = 300
+    r = rng(seed)
+    val_acc = np.full(n, 0.971831)
+    val_acc[r.choice(n, 18, replace=False)] = r.choice([0.9648, 0.9789, 0.9859], 18)
+    val_loss = 0.05 + 0.1 * np.exp(-np.arange(n) / 20) + r.normal(0, 0.002, n)
+    train = 0.6 * np.exp(-np.arange(n) / 15) + 1e-4
+    run = C.run_of(epochs("train_loss", train), epochs("val_loss", val_loss), epochs("val_acc", val_acc))
+    assert "CL103" not in codes(run, Severity.WARNING)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_pinned_accuracy_at_the_entropy_of_its_split_is_one_class(seed):
+    n = 40
+    val_acc = np.full(n, 0.626761)
+    entropy = -(0.626761 * math.log(0.626761) + 0.373239 * math.log(0.373239))
+    val_loss = entropy * (1 + 0.01 * np.exp(-np.arange(n) / 5)) * np.exp(rng(seed).normal(0, 0.001, n))
+    run = C.run_of(epochs("loss", val_loss * 1.005), epochs("val_loss", val_loss), epochs("val_accuracy", val_acc))
+    assert "CL103" in codes(run, Severity.WARNING)
+
+
+def _hf_two_evals(eval_loss: list[float], train_end: float) -> Run:
+    train = np.r_[0.685, 0.618, 0.457, 0.298, 0.21, 0.197, 0.189, train_end]
+    return C.run_of(Series("loss", np.arange(10, 90, 10), train), Series("eval_loss", [50, 87], eval_loss),
+                    Series("eval_accuracy", [50, 87], [0.9608, 0.9608]))
+
+
+def test_two_equal_evaluations_at_the_entropy_of_their_split_are_a_majority_predictor():
+    """HF Trainer, 4% minority: eval_accuracy 0.9608 twice = the majority rate, eval_loss at H(0.96/0.04)."""
+    (f,) = [f for f in findings(_hf_two_evals([0.1944, 0.1723], 0.1608)) if f.rule == "CL103"]
+    assert f.severity == Severity.WARNING and "entropy of a 96.1% / 3.9% split" in f.message
+
+
+def test_two_equal_evaluations_alone_are_no_evidence():
+    assert "CL103" not in codes(_hf_two_evals([0.09, 0.07], 0.05))
+    (f,) = [f for f in findings(_hf_two_evals([0.1944, 0.1723], 0.05)) if f.rule == "CL103"]
+    assert f.severity == Severity.INFO  # the validation loss agrees, the training loss fell far below it
+
+
+# -- CL103 validation worse than chance ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_validation_loss_above_ln_c_with_the_accuracy_at_chance(seed):
+    """Random training labels, 4 classes, 4 evaluations: the held-out loss climbs past ln 4."""
+    r = rng(seed)
+    val_loss = math.log(4) * np.r_[1.018, 1.027, 1.037, 1.071] * np.exp(r.normal(0, 0.002, 4))
+    run = C.run_of(Series("Loss/train", np.arange(5, 480, 5), np.linspace(1.39, 1.22, 95) * np.exp(r.normal(0, 0.02, 95))),
+                   Series("Loss/val", [100, 200, 300, 400], val_loss),
+                   Series("Accuracy/val", [100, 200, 300, 400], [0.2, 0.2625, 0.27, 0.2575]))
+    assert "CL103" in codes(run, Severity.WARNING)
+
+
+def test_a_validation_loss_far_above_ln_c_is_not_chance():
+    run = C.run_of(Series("Loss/val", [100, 200, 300, 400], [2.0, 2.1, 2.2, 2.3]),
+                   Series("Accuracy/val", [100, 200, 300, 400], [0.2, 0.26, 0.27, 0.25]))
+    assert "CL103" not in codes(run)
+
+
+# -- roles and bounded metrics -----------------------------------------------------------------------------
+
+
+def test_a_split_s_one_loss_named_after_its_kind_is_that_split_s_loss():
+    r = assign_roles(["train/dice_loss", "val/dice_loss", "train/pixel_acc", "val/pixel_acc"])
+    assert (r.train_loss, r.val_loss) == ("train/dice_loss", "val/dice_loss")
+    components = assign_roles(["train/kl_loss", "train/recon_loss", "val/kl_loss", "val/recon_loss"])
+    assert (components.train_loss, components.val_loss) == (None, None)  # parts of a loss, not the loss
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_dice_loss_that_settles_while_pixel_accuracy_climbs_is_not_underfitting(seed):
+    n = 50
+    t = np.arange(n)
+    r = rng(seed)
+    dice = (0.53 + 0.24 * np.exp(-t / 4)) * np.exp(r.normal(0, 0.004, n))
+    acc = 0.84 - 0.54 * np.exp(-t / 2) + r.normal(0, 0.003, n)
+    run = C.run_of(epochs("train/dice_loss", dice), epochs("val/dice_loss", dice * 1.02),
+                   epochs("train/pixel_acc", acc), epochs("val/pixel_acc", acc - 0.01))
+    assert "CL114" not in codes(run)
+
+
+# -- CL107: slow and linear ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_slow_linear_decline_is_slow_convergence(seed):
+    """Character RNN with SGD at 0.01 where 20 is the recipe: 3.27 -> 3.06, still straight at the end."""
+    steps = np.arange(2, 172, 2)
+    loss = np.linspace(3.27, 3.06, len(steps)) * np.exp(rng(seed).normal(0, 0.002, len(steps)))
+    run = C.run_of(Series("train_loss", steps, loss))
+    assert "CL107" in codes(run, Severity.WARNING)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_decelerating_decline_is_not_slow_convergence(seed):
+    steps = np.arange(2, 172, 2)
+    t = (steps - 2) / 170
+    loss = (1.2 + 2.1 * np.exp(-5 * t)) * np.exp(rng(seed).normal(0, 0.002, len(steps)))
+    assert "CL107" not in codes(C.run_of(Series("train_loss", steps, loss)))
+
+
+# -- CL106: per-step noise near zero -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_heavy_tailed_per_step_noise_of_a_converged_loss_is_no_warning(seed):
+    """Batch of 16, loss ~0.025 after 0.69: a batch with one hard example reads 0.09-0.14."""
+    r = rng(seed)
+    n = 171
+    t = np.arange(n)
+    level = 0.02 + 0.67 / (1 + np.exp((t - 65) / 8))
+    loss = level * np.exp(r.normal(0, 0.05, n))
+    hard = r.choice(np.arange(100, n), 7, replace=False)
+    loss[hard] += r.uniform(0.06, 0.11, 7)
+    run = C.run_of(Series("loss", t + 1, loss))
+    assert "CL106" not in codes(run, Severity.WARNING)
