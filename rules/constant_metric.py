@@ -18,7 +18,8 @@ class ConstantMetric(Rule):
 
     Why it matters: real training never produces bit-identical values; the model is
     not being updated (frozen weights, ``requires_grad=False``, learning rate 0, an
-    optimizer built before the model was replaced) or the evaluation is not looking
+    optimizer built before the model was replaced, every ReLU of a layer dead so the
+    output is a constant bias) or the evaluation is not looking
     at the model (a cached prediction, the wrong model object, a metric computed on
     a constant).
 

@@ -22,7 +22,7 @@ class InitialLossTooHigh(Rule):
     Why it matters: a loss that large means huge logits or outputs at initialisation:
     inputs that were not scaled (raw 0-255 pixels, features in the thousands), targets
     in raw units, a bad weight initialisation, or an optimizer step that blew the model up
-    before the first log. The run may still recover, but it spends its first steps undoing
+    before the first log (a learning rate far too high). The run may still recover, but it spends its first steps undoing
     the damage, often with dead units afterwards; the same cause slows or destabilises
     the whole run.
 

@@ -12,7 +12,7 @@ class NoMetrics(Rule):
     curvelint knows the names that Keras (``loss``/``val_loss``, ``epoch_loss`` under
     ``train/`` and ``validation/``), PyTorch users (``train/loss``, ``Loss/train``),
     Lightning (``train_loss``, ``val_loss``) and the HF Trainer (``loss``,
-    ``eval_loss``) write. A run with no series at all (a run killed right after start, a
+    ``eval_loss``) write. A run with no series at all (a run killed or cut off right after start, a
     TensorBoard file with Lightning's ``hp_metric`` placeholder only) gets this warning. It
     is info when the run does log other metrics (e.g. a table of ranking metrics: nothing
     is wrong, the loss rules just cannot judge it), and when an HF Trainer run logged

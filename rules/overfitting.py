@@ -268,7 +268,8 @@ class Overfitting(Rule):
     a low outlier.
 
     Usual causes: too many epochs, a model too large for the data, no regularisation,
-    too little (or too little varied) training data.
+    too little (or too little varied) training data; training labels that are noise
+    (random or mislabelled: the model memorises them and validation only gets worse).
 
     Fixes: stop at the best epoch and keep its weights; regularise; add data or
     augmentation; shrink the model.
