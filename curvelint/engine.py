@@ -18,7 +18,7 @@ from curvelint.config import RUN_FILE, Config, local_suppressions
 from curvelint.discovery import RunSource, discover
 from curvelint.model import Abstention, Finding, InputStats, LabelStats, Run, Severity
 from curvelint.registry import load_rules
-from curvelint.roles import assign_roles
+from curvelint.roles import assign_roles, prefer_steps
 from curvelint.rule import Context, Rule, resolve_options, run_rule
 
 
@@ -134,7 +134,10 @@ def check_run(run: Run, selected: list[Selected], config: Config) -> tuple[list[
     """Run the selected rules on one run, each after the rules it defers to (`plan`)."""
     directions = config.metrics.get("directions", {})
     overrides = {k: v for k, v in config.metrics.items() if k != "directions"}
-    base = Context(run, assign_roles(list(run.series), overrides, directions))
+    roles = assign_roles(list(run.series), overrides, directions)
+    if "train_loss" not in overrides:
+        roles = prefer_steps(roles, {name: len(s) for name, s in run.series.items()})
+    base = Context(run, roles)
     every: list[Finding] = []  # what deferring rules read, hidden rules' findings included
     findings: list[Finding] = []
     abstentions: list[Abstention] = []

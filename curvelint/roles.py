@@ -209,3 +209,21 @@ def _assign(names: list[str], overrides: dict, directions: dict[str, Direction])
             dirs[chosen[role]] = "min"
     dirs.update(directions or {})
     return Roles(directions=dirs, **chosen)
+
+
+# fewer epoch means than this, beside a per-step twin with several times the points, are too few
+# for the curve rules; an epoch mean also hides a blow-up inside the first epoch
+MIN_EPOCH_POINTS = 10
+
+
+def prefer_steps(roles: Roles, lengths: dict[str, int]) -> Roles:
+    """Lightning logs ``train_loss_epoch`` and ``train_loss_step`` when ``on_step`` and ``on_epoch``
+    are both set: the training loss is the per-step series when the epoch means are fewer than
+    `MIN_EPOCH_POINTS` and the steps at least 3 times as many."""
+    name = roles.train_loss
+    if not name or not name.lower().endswith("_epoch"):
+        return roles
+    twin = next((n for n in lengths if n.lower() == name[:-6].lower() + "_step"), None)
+    if twin is None or lengths.get(name, 0) >= MIN_EPOCH_POINTS or lengths[twin] < 3 * lengths.get(name, 0):
+        return roles
+    return replace(roles, train_loss=twin, directions={**roles.directions, twin: "min"})

@@ -99,7 +99,10 @@ class LearningRateOutOfRange(Rule):
     1e-6..1, Adadelta 1e-4..10, SGD 1e-6..1 (above 1 only with large-batch linear
     scaling and warmup), LARS 1e-6..50. A rate of exactly 0 is always out of range. SGD
     from 1 up to ``sgd_clipped`` (50) is an info: it trains only with gradient clipping
-    (word-level language models use 20 with the norm clipped at 0.25).
+    (word-level language models use 20 with the norm clipped at 0.25). A rate inside the
+    plausible range but below the usual one (Adam under 1e-5, SGD under 0.01) is reported
+    when the training loss moved less than ``stalled_drop`` (10%) over the run: plausible for
+    gentle fine-tuning, too low for this run.
 
     Optimizer unknown: below 1e-8 or above ``unknown_high`` (1: too high for any common
     optimizer) is a warning; above ``unknown_info`` (0.1, SGD's classic starting rate, which
@@ -141,6 +144,8 @@ class LearningRateOutOfRange(Rule):
                                               "(outside: warning)"),
         "sgd_clipped": Option(50.0, "SGD above its high bound up to this rate is reported at info: plausible "
                                     "with gradient clipping (word-level language models train at 20, clip 0.25)"),
+        "stalled_drop": Option(0.1, "a rate inside the plausible range but below the usual one is reported when the "
+                                    "training loss moved less than this share of its start"),
         "unknown_info": Option(0.1, "optimizer unknown: a rate above this up to the default high bound is "
                                     "reported at info (far above Adam's usual range, plausible for SGD)"),
     }
@@ -197,6 +202,17 @@ class LearningRateOutOfRange(Rule):
                 metric=metric, step=step, severity=Severity.INFO if clipped else None,
                 evidence={"value": value, "low": lo, "high": hi, "side": side, "family": family.name,
                           "family_from": family.source, "family_sure": family.sure, **extra})
+        usual_low = float(TYPICAL[family.name].split("..")[0]) if family.name in TYPICAL else 0.0
+        moved = _train_loss_moved(ctx) if value < usual_low else None
+        if moved is not None and moved < ctx.options["stalled_drop"]:
+            return ctx.finding(
+                f"{what} = {value:.3g}{at} is below the usual {TYPICAL[family.name]} for {family.label}, and the "
+                f"training loss moved only {moved:.1%} over the run: too low to train this model (plausible "
+                f"range {lo:.0e}..{hi:.0e}, so a rate this small suits only gentle fine-tuning)",
+                metric=metric, step=step,
+                evidence={"value": value, "low": lo, "high": hi, "side": "below-usual", "usual_low": usual_low,
+                          "train_loss_moved": moved, "family": family.name, "family_from": family.source,
+                          "family_sure": family.sure, **extra})
         if family.name is None and value > ctx.options["unknown_info"]:
             adam_hi = ctx.options["bounds"].get("adam", [1e-7, 0.03])[1]
             return ctx.finding(
@@ -231,3 +247,14 @@ class LearningRateOutOfRange(Rule):
             fam, why = FORMAT_DEFAULTS[ctx.run.format]
             return Family(fam, why, "assumed")
         return Family(None)
+
+
+def _train_loss_moved(ctx: Context) -> float | None:
+    """How far the training loss fell from its start to its end (levels of the first and last
+    tenth), as a share of the start; None without a positive training loss of 3+ points."""
+    s = ctx.curve("train_loss")
+    if s is None or len(s) < 3:
+        return None
+    k = max(1, len(s) // 10)
+    start, end = float(np.median(s.values[:k])), float(np.median(s.values[-k:]))
+    return (start - end) / start if start > 0 else None

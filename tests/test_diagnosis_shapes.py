@@ -210,3 +210,46 @@ def test_heavy_tailed_per_step_noise_of_a_converged_loss_is_no_warning(seed):
     loss[hard] += r.uniform(0.06, 0.11, 7)
     run = C.run_of(Series("loss", t + 1, loss))
     assert "CL106" not in codes(run, Severity.WARNING)
+
+
+# -- CL121: plausible, but too low for this run ------------------------------------------------------------
+
+
+def _adam(lr: float, loss) -> Run:
+    n = len(loss)
+    return C.run_of(epochs("train_loss", loss), epochs("lr-Adam", np.full(n, lr)), hparams={"optimizer": "adam"})
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_rate_below_the_usual_range_on_a_loss_that_barely_moved(seed):
+    loss = np.linspace(2.324, 2.299, 30) * np.exp(rng(seed).normal(0, 0.001, 30))
+    (f,) = [f for f in findings(_adam(1e-6, loss)) if f.rule == "CL121"]
+    assert f.severity == Severity.WARNING and "moved only" in f.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_rate_below_the_usual_range_that_fine_tunes_is_quiet(seed):
+    loss = (0.6 + 0.8 * np.exp(-np.arange(30) / 6)) * np.exp(rng(seed).normal(0, 0.01, 30))
+    assert "CL121" not in codes(_adam(1e-6, loss))
+
+
+# -- Lightning's per-step twin of a short epoch series -------------------------------------------------------
+
+
+def test_a_blow_up_inside_the_first_epoch_is_seen_in_the_per_step_loss():
+    """SGD at 20 without clipping: 3.08 at step 1, 17.7 at step 15, 4.2 at the end; the 8 epoch means fall."""
+    steps = np.arange(1, 136, 2)
+    r = rng(0)
+    step_loss = np.r_[3.08, 12.0 * np.exp(-np.linspace(0, 1, len(steps) - 1)) + 4.0] * np.exp(r.normal(0, 0.03, len(steps)))
+    epoch_steps = np.arange(16, 136, 17)
+    run = C.run_of(Series("train_loss_step", steps, step_loss),
+                   Series("train_loss_epoch", epoch_steps, np.r_[33.9, 12.7, 9.0, 7.2, 5.9, 5.7, 5.2, 5.0][:len(epoch_steps)]))
+    (f,) = [f for f in findings(run) if f.rule == "CL104"]
+    assert f.metric == "train_loss_step"
+
+
+def test_enough_epoch_means_stay_the_training_loss():
+    from curvelint.roles import prefer_steps
+    roles = assign_roles(["train_loss_epoch", "train_loss_step"])
+    assert prefer_steps(roles, {"train_loss_epoch": 30, "train_loss_step": 600}).train_loss == "train_loss_epoch"
+    assert prefer_steps(roles, {"train_loss_epoch": 8, "train_loss_step": 68}).train_loss == "train_loss_step"
