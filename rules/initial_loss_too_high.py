@@ -8,14 +8,15 @@ from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
 from . import _loss as L
-from ._chance import classes_of
+from ._chance import classes_of, is_accuracy
 
 class InitialLossTooHigh(Rule):
     """The first logged training loss is absurdly high: unscaled inputs or a first-step blow-up.
 
     Symptom: a classifier whose first loss is ``max_chance_ratio`` times or more the
     chance-level loss ln C (C known from the run's hyperparameters or label counts; a
-    freshly initialised classifier starts near ln C), or any loss whose first value is
+    freshly initialised classifier starts near ln C; a run that logs an accuracy but not
+    C is judged against ln ``classes_bound`` = ln 1000, so 34.5 and up), or any loss whose first value is
     ``max_end_ratio`` times or more the level it ends at (orders of magnitude, e.g.
     2.9e12 -> 1.04).
 
@@ -50,6 +51,8 @@ class InitialLossTooHigh(Rule):
         "max_chance_ratio": Option(5.0, "first loss / ln C above which a classifier started absurdly high"),
         "max_end_ratio": Option(1e4, "first loss / end level above which any loss started absurdly high (info)"),
         "min_points": Option(3, "fewest finite points"),
+        "classes_bound": Option(1000, "a classifier whose number of classes is not in the log has at most this many "
+                                      "(its first loss is judged against ln of it)"),
     }
 
     def check(self, ctx: Context):
@@ -61,6 +64,18 @@ class InitialLossTooHigh(Rule):
         first, step = float(s.values[0]), int(s.steps[0])
         known = classes_of(ctx)
         classes = known.count if known else None
+        if classes is None and (acc := _accuracy_logged(ctx)):
+            bound = int(o["classes_bound"])
+            if first >= o["max_chance_ratio"] * math.log(bound):
+                yield ctx.finding(
+                    f"first training loss {first:.4g} at step {step} is {first / math.log(bound):.3g}x ln({bound}) = "
+                    f"{math.log(bound):.4g}, above where a fresh classifier of up to {bound} classes starts (it logs "
+                    f"{acc}, the number of classes is not in the log): huge logits from the start (unscaled inputs, "
+                    "a bad initialisation) or a blow-up in the first steps",
+                    metric=s.name, step=step,
+                    evidence={"first": first, "classes": None, "classes_bound": bound, "accuracy_metric": acc,
+                              "chance_loss": math.log(bound)})
+                return
         if classes and first >= o["max_chance_ratio"] * math.log(classes):
             yield ctx.finding(
                 f"first training loss {first:.4g} at step {step} is {first / math.log(classes):.3g}x the chance "
@@ -78,3 +93,11 @@ class InitialLossTooHigh(Rule):
                 metric=s.name, step=step, severity=Severity.INFO,
                 evidence={"first": first, "end_level": end, "ratio": first / end})
 
+
+def _accuracy_logged(ctx: Context) -> str | None:
+    """The name of the training or validation accuracy, when the run logs one (a classifier)."""
+    for role in ("train_metric", "val_metric"):
+        name = ctx.name_of(role)
+        if name and is_accuracy(ctx, name):
+            return name
+    return None

@@ -253,3 +253,23 @@ def test_enough_epoch_means_stay_the_training_loss():
     roles = assign_roles(["train_loss_epoch", "train_loss_step"])
     assert prefer_steps(roles, {"train_loss_epoch": 30, "train_loss_step": 600}).train_loss == "train_loss_epoch"
     assert prefer_steps(roles, {"train_loss_epoch": 8, "train_loss_step": 68}).train_loss == "train_loss_step"
+
+
+# -- CL108 with the number of classes unknown ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_classifier_starting_above_ln_1000_started_absurdly_high(seed):
+    """Raw breast-cancer features (up to ~4000): the first epoch's mean loss is 143, then the prior."""
+    loss = np.r_[143.0, 0.6625 * np.exp(rng(seed).normal(0, 0.002, 59))]
+    acc = np.r_[0.53, np.full(59, 0.6288)]
+    (f,) = [f for f in findings(C.run_of(epochs("loss", loss), epochs("accuracy", acc))) if f.rule == "CL108"]
+    assert f.severity == Severity.WARNING and "ln(1000)" in f.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_classifier_starting_near_chance_is_quiet(seed):
+    t = np.arange(30)
+    loss = (0.05 + 2.25 * np.exp(-t / 5)) * np.exp(rng(seed).normal(0, 0.01, 30))
+    acc = 0.98 - 0.88 * np.exp(-t / 4)
+    assert "CL108" not in codes(C.run_of(epochs("loss", loss), epochs("accuracy", acc)))
