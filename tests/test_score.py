@@ -1,7 +1,7 @@
 """The diagnosis figures of the labelled sets never fall below the recorded ones (fixtures/figures.json).
 
 Sets that are absent are skipped: ``../shared/realworld*`` beside the project root, and
-``fixtures/realbench`` until its runs are generated. ``python fixtures/score.py --record``
+(``fixtures/realbench`` is committed). ``python fixtures/score.py --record``
 rewrites the record after a change that improves it.
 """
 
