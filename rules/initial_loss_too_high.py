@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from curvelint.model import Severity
 from curvelint.rule import Context, Option, Rule
 
@@ -18,7 +20,8 @@ class InitialLossTooHigh(Rule):
     freshly initialised classifier starts near ln C; a run that logs an accuracy but not
     C is judged against ln ``classes_bound`` = ln 1000, so 34.5 and up), or any loss whose first value is
     ``max_end_ratio`` times or more the level it ends at (orders of magnitude, e.g.
-    2.9e12 -> 1.04).
+    2.9e12 -> 1.04) and ``min_drop_ratio`` times the next two points (a loss that
+    a memorising model drives from 2.3 to 1e-6 over the run started normally).
 
     Why it matters: a loss that large means huge logits or outputs at initialisation:
     inputs that were not scaled (raw 0-255 pixels, features in the thousands), targets
@@ -50,6 +53,8 @@ class InitialLossTooHigh(Rule):
     options = {
         "max_chance_ratio": Option(5.0, "first loss / ln C above which a classifier started absurdly high"),
         "max_end_ratio": Option(1e4, "first loss / end level above which any loss started absurdly high (info)"),
+        "min_drop_ratio": Option(10.0, "... and this many times the points right after it (a loss memorised down "
+                                       "to 1e-6 over the run started normally)"),
         "min_points": Option(3, "fewest finite points"),
         "classes_bound": Option(1000, "a classifier whose number of classes is not in the log has at most this many "
                                       "(its first loss is judged against ln of it)"),
@@ -86,12 +91,14 @@ class InitialLossTooHigh(Rule):
                 evidence={"first": first, "classes": classes, "chance_loss": math.log(classes)})
             return
         end = L.shape(ctx, s).end
-        if first > 0 and end > 0 and first / end >= o["max_end_ratio"]:
+        early = float(np.median(s.values[1:3]))
+        if first > 0 and end > 0 and first / end >= o["max_end_ratio"] and first >= o["min_drop_ratio"] * early:
             yield ctx.finding(
                 f"first training loss {first:.4g} at step {step} is {first / end:.2g}x the level it ends at "
-                f"({end:.4g}): unscaled inputs or targets, or a blow-up in the first steps",
+                f"({end:.4g}) and {first / early:.3g}x the points right after it ({early:.4g}): unscaled inputs or "
+                "targets, or a blow-up in the first steps",
                 metric=s.name, step=step, severity=Severity.INFO,
-                evidence={"first": first, "end_level": end, "ratio": first / end})
+                evidence={"first": first, "end_level": end, "ratio": first / end, "early_level": early})
 
 
 def _accuracy_logged(ctx: Context) -> str | None:
