@@ -98,8 +98,9 @@ class LearningRateOutOfRange(Rule):
     (option `bounds`): Adam-like 1e-7..0.03, RMSprop 1e-7..0.03, Lion 1e-8..3e-3, Adagrad
     1e-6..1, Adadelta 1e-4..10, SGD 1e-6..1 (above 1 only with large-batch linear
     scaling and warmup), LARS 1e-6..50. A rate of exactly 0 is always out of range. SGD
-    from 1 up to ``sgd_clipped`` (50) is an info: it trains only with gradient clipping
-    (word-level language models use 20 with the norm clipped at 0.25). A rate inside the
+    from 1 up to ``sgd_clipped`` (50) is an info when the hyperparameters name a recurrent
+    network (rnn, lstm, gru) or gradient clipping: word-level language models train at 20
+    with the gradient norm clipped at 0.25. A rate inside the
     plausible range but below the usual one (Adam under 1e-5, SGD under 0.01) is reported
     when the training loss moved less than ``stalled_drop`` (10%) over the run: plausible for
     gentle fine-tuning, too low for this run.
@@ -142,8 +143,9 @@ class LearningRateOutOfRange(Rule):
                          "plausible [low, high] learning rate per optimizer family"),
         "default_bounds": Option([1e-8, 1.0], "plausible [low, high] when the optimizer family is unknown "
                                               "(outside: warning)"),
-        "sgd_clipped": Option(50.0, "SGD above its high bound up to this rate is reported at info: plausible "
-                                    "with gradient clipping (word-level language models train at 20, clip 0.25)"),
+        "sgd_clipped": Option(50.0, "SGD above its high bound up to this rate is info when the hyperparameters "
+                                    "name a recurrent network or gradient clipping (word-level language models "
+                                    "train at 20, clip 0.25)"),
         "stalled_drop": Option(0.1, "a rate inside the plausible range but below the usual one is reported when the "
                                     "training loss moved less than this share of its start"),
         "unknown_info": Option(0.1, "optimizer unknown: a rate above this up to the default high bound is "
@@ -191,11 +193,12 @@ class LearningRateOutOfRange(Rule):
             typical = f"; usual {TYPICAL[family.name]}" if family.name in TYPICAL else ""
             if family.name is None and side == "above":
                 typical = "; too high for every common optimizer (SGD 0.01..0.5, Adam-family 1e-5..1e-2)"
-            clipped = family.name == "sgd" and side == "above" and value <= ctx.options["sgd_clipped"]
+            clipped = (family.name == "sgd" and side == "above" and value <= ctx.options["sgd_clipped"]
+                       and (hint := _recurrent_or_clipped(ctx.run.hparams)) is not None)
             if clipped:
-                typical += ("; plausible only with gradient clipping (PyTorch's word-language-model example "
-                            "trains an LSTM with SGD at 20 and clips the gradient norm at 0.25): without it, "
-                            "expect exploding gradients")
+                typical += (f"; plausible for a recurrent network with gradient clipping ({hint}; PyTorch's "
+                            "word-language-model example trains an LSTM with SGD at 20 and clips the gradient norm "
+                            "at 0.25): without clipping, expect exploding gradients")
             return ctx.finding(
                 f"{what} = {value:.3g}{at}{note} is {side} the plausible range {lo:.0e}..{hi:.0e} for "
                 f"{family.label}{typical}",
@@ -258,3 +261,19 @@ def _train_loss_moved(ctx: Context) -> float | None:
     k = max(1, len(s) // 10)
     start, end = float(np.median(s.values[:k])), float(np.median(s.values[-k:]))
     return (start - end) / start if start > 0 else None
+
+
+_RECURRENT = re.compile(r"(?:^|[^a-z])(?:rnn|lstm|gru)(?:$|[^a-z])", re.IGNORECASE)
+_CLIP_KEY = re.compile(r"clip|max_grad_norm|max_norm", re.IGNORECASE)
+
+
+def _recurrent_or_clipped(hparams: dict[str, Any]) -> str | None:
+    """'hyperparameter key=value' naming a recurrent network or a positive gradient clip, else None."""
+    for key, value in flatten(hparams):
+        leaf = re.split(r"[./]", key)[-1]
+        if isinstance(value, str) and _RECURRENT.search(value):
+            return f"hyperparameter {key}={value}"
+        f = as_float(value)
+        if _CLIP_KEY.search(leaf) and f is not None and f > 0:
+            return f"hyperparameter {key}={value}"
+    return None

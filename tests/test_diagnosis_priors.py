@@ -280,7 +280,9 @@ def lr_findings(run: Run) -> list[Finding]:
 
 @pytest.mark.parametrize("peak, name, hparams, severity, words", [
     (60.0, "lr", {"optimizer": "SGD", "momentum": 0.9}, Severity.WARNING, "sgd optimizers"),
-    (20.0, "lr", {"optimizer": "SGD"}, Severity.INFO, "plausible only with gradient clipping"),
+    (2.0, "lr", {"optimizer": "SGD", "momentum": 0.9}, Severity.WARNING, "sgd optimizers"),
+    (20.0, "lr", {"optimizer": "SGD", "cell": "lstm"}, Severity.INFO, "recurrent network with gradient clipping"),
+    (20.0, "lr", {"optimizer": "SGD", "gradient_clip_val": 0.25}, Severity.INFO, "gradient_clip_val=0.25"),
     (2.0, "LearningRate", None, Severity.WARNING, "every common optimizer"),
     (5.0, "train/lr", None, Severity.WARNING, "optimizer unknown"),
     (0.3, "learning-rate", None, Severity.INFO, "Adam-family"),

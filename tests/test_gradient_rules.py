@@ -40,7 +40,7 @@ def severities(rule, run, **options) -> list[Severity]:
     (Series("lr-Adam", [0, 1, 2], [0.5, 0.5, 0.5]), {}),                     # Adam at 0.5
     (None, {"optimizer": "!!python/name:torch.optim.adam.Adam ''", "lr": 0.3}),
     (None, {"cfg": {"optim": {"name": "adamw", "lr": 3.0}}}),                 # nested Hydra config
-    (None, {"opt_name": "SGD", "opt_learning_rate": "60"}),                    # MLflow params are strings
+    (None, {"opt_name": "SGD", "opt_learning_rate": "20"}),                    # MLflow params are strings
     (Series("learning_rate", [0, 1, 2, 3], [0.0] * 4), {}),                    # lr 0: nothing trains
     (None, {"optimizer": "Adam", "learning_rate": 1e-9}),
 ])
