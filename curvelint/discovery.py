@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from curvelint.fileio import open_regular
+
 EVENT_MARK = "tfevents"
 KERAS_SUBDIRS = ("train", "validation", "eval", "val", "test")
 
@@ -69,9 +71,11 @@ def _file_format(path: str) -> str | None:
 
 
 def _looks_like_csv_log(path: str) -> bool:
-    """Keras CSVLogger is often told to write ``training.log``: a header line with 'epoch,'."""
+    """Keras CSVLogger is often told to write ``training.log``: a header line with 'epoch,'.
+
+    Only a regular file is sniffed: a FIFO or a device named ``*.log`` is not a run."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.readline(4096).decode("utf-8", "replace").strip().lower()
     except OSError:
         return False
@@ -275,7 +279,7 @@ def discover(paths: Iterable[str], exclude: list[str] | None = None) -> tuple[li
         wandb_run = wandb_run_of(path, cache=wandb_cache) if os.path.exists(path) else None
         if wandb_run is not None:  # a W&B run folder, or a file or folder inside one (pre-commit names files)
             collector.wandb.add(wandb_run)
-        elif os.path.isfile(path):
+        elif os.path.exists(path) and not os.path.isdir(path):  # a file; a FIFO or device: its reader says so
             if is_event_file(os.path.basename(path)):
                 # a named event file stands for its whole run (pre-commit passes file names)
                 folder = os.path.dirname(path) or "."

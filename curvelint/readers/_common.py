@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from curvelint.discovery import RunSource
+from curvelint.fileio import open_regular
 from curvelint.model import Problem, Run, Series
 
 LR_NAMES = ("lr", "learning_rate")
@@ -128,8 +129,9 @@ def metric_like(name: str) -> bool:
 
 
 def read_text(path: str) -> str:
-    """A text file decoded as UTF-8 (BOM dropped, bad bytes replaced)."""
-    with open(path, "rb") as fh:
+    """A text file decoded as UTF-8 (BOM dropped, bad bytes replaced); only a regular file is read
+    (`curvelint.fileio.NotRegularFile`, an OSError, for a FIFO or a device)."""
+    with open_regular(path) as fh:
         return fh.read().decode("utf-8-sig", "replace")
 
 

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from curvelint.discovery import RunSource
+from curvelint.fileio import check_regular
 from curvelint.graph import GraphSummary, Node, TensorInfo
 from curvelint.model import Problem, Run
 
@@ -33,6 +34,10 @@ def read(source: RunSource) -> list[Run]:
 
 def load_graph(path: str) -> tuple[GraphSummary | None, list[Problem]]:
     """Read an ONNX file's graph. Never raises: a bad file gives (None, [Problem("unreadable", ...)])."""
+    try:
+        check_regular(path)
+    except OSError as exc:
+        return None, [Problem("unreadable", path, f"cannot read: {exc.strerror or exc}")]
     try:
         import onnx
     except ImportError:

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from curvelint.discovery import RunSource
+from curvelint.fileio import check_regular
 from curvelint.model import Run
 from curvelint.data import LABEL_COLUMNS
 from curvelint.readers._common import (
@@ -281,10 +282,14 @@ def _read_wide(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
 
 def read(source: RunSource) -> list[Run]:
     """Read one Parquet file (never raises for bad input)."""
+    path = source.files[0] if source.files else source.path
+    try:
+        check_regular(path)
+    except OSError as exc:
+        return unreadable(source, FORMAT, f"cannot read: {exc.strerror or exc}")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = source.files[0] if source.files else source.path
     try:
         pf = pq.ParquetFile(path)
         cols: dict[str, str] = {}

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from curvelint.discovery import RunSource
+from curvelint.fileio import open_regular
 from curvelint.model import InputStats, Problem, Run, Series
 from curvelint.readers import tfrecord
 
@@ -648,7 +649,7 @@ def read_file(path: str, prefix: str, state: _RunState, problems: list[Problem],
     fast = FAST_PATH if fast is None else fast
     verify = VERIFY_CRC if verify is None else verify
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             data = fh.read()
     except OSError as exc:
         problems.append(Problem("unreadable", path, f"cannot read: {exc.strerror or exc}"))

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from curvelint.discovery import WANDB_LOG, RunSource
+from curvelint.fileio import open_regular
 from curvelint.model import Problem, Run
 from curvelint.readers._common import (
     add_series, constant_lr_hparams, is_finite_number, names, new_run, parse_json, read_text, to_float,
@@ -383,7 +384,7 @@ class _LogContent:
 
 def read_log(path: str, content: _LogContent) -> None:
     """Decode one ``.wandb`` file into `content` (never raises for bad bytes; OSError propagates)."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         data = fh.read()
     log = scan(data, path)
     content.problems.extend(log.problems)

@@ -1,0 +1,68 @@
+"""Opening only regular files.
+
+A FIFO named like a log blocks the first read forever, and a link to ``/dev/zero`` (git can
+commit one) is read until memory runs out. Everything curvelint reads from a linted tree or
+a configuration file goes through `check_regular` or `open_regular`: links are followed and
+the target must be a regular file, else `NotRegularFile` (an `OSError`, so readers report it
+like any file they cannot read) says what it is.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import BinaryIO
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+class NotRegularFile(OSError):
+    """`path` (after following links) is a FIFO, a device, a socket or a folder."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        message = f"not a regular file ({kind})"
+        super().__init__(message)
+        self.strerror = message  # readers show ``exc.strerror``
+        self.filename = path
+
+
+def kind_of(mode: int) -> str | None:
+    """What a stat mode is when it is not a regular file ("a FIFO", ...); None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a file")
+
+
+def check_regular(path: str | os.PathLike) -> None:
+    """Raise `NotRegularFile` unless `path`, links followed, is a regular file (OSError if it cannot be stat'ed)."""
+    kind = kind_of(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotRegularFile(os.fspath(path), kind)
+
+
+def is_regular(path: str | os.PathLike) -> bool:
+    """Whether `path`, links followed, is a regular file (False when it cannot be stat'ed)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """`path` opened for binary reading, only if it is a regular file (links followed).
+
+    The target is checked before opening (opening some devices has effects), then opened
+    non-blocking (a FIFO swapped in meanwhile cannot block) and checked again on the descriptor.
+    """
+    check_regular(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        kind = kind_of(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise NotRegularFile(os.fspath(path), kind)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

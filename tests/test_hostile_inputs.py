@@ -1,0 +1,122 @@
+"""Hostile and broken inputs (issue 14): never hang, never read endlessly, keep the good part of a file.
+
+Cases that could hang if a fix regressed (FIFOs, links to devices) run the CLI in a
+subprocess with a timeout; every case checks that curvelint wrote nothing into the tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TIMEOUT = 20
+HEALTHY = {"loss": [2.0, 1.2, 0.8, 0.6, 0.5, 0.45, 0.42, 0.4], "val_loss": [2.1, 1.3, 0.9, 0.7, 0.62, 0.58, 0.56, 0.55]}
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+needs_dev_zero = pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+
+
+def lint(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess: a regressed fix fails by timeout instead of hanging the suite."""
+    return subprocess.run([sys.executable, "-m", "curvelint", "lint", "--no-color", *map(str, args)],
+                          capture_output=True, timeout=TIMEOUT, cwd=cwd)
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every entry under `root` (links not followed) with its size and mtime: to show nothing was written."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            out[os.path.join(dirpath, name)] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def findings(proc: subprocess.CompletedProcess) -> list[dict]:
+    return json.loads(proc.stdout)["findings"]
+
+
+def write_healthy(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "history.json"
+    path.write_text(json.dumps(HEALTHY))
+    return path
+
+
+# -- hangs and endless files: only regular files are opened ----------------------------------------------
+
+LOG_NAMES = {  # folder -> a file name each reader (or discovery) would open
+    "tb": "events.out.tfevents.1700000000.host.1.0",
+    "keras": "history.json",
+    "hf": "trainer_state.json",
+    "csv": "metrics.csv",
+    "parquet": "metrics.parquet",
+    "onnx": "model.onnx",
+}
+
+
+def _mlflow_run(folder: Path) -> Path:
+    (folder / "metrics").mkdir(parents=True)
+    (folder / "meta.yaml").write_text("status: 3\n")
+    (folder / "metrics" / "acc").write_text("".join(f"{1000 + i} {0.5 + i / 100} {i}\n" for i in range(8)))
+    return folder / "metrics" / "loss"
+
+
+def _wandb_run(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    return folder / "run-abc.wandb"
+
+
+@needs_fifo
+def test_fifos_named_like_logs_do_not_block_and_the_other_runs_are_read(tmp_path: Path) -> None:
+    write_healthy(tmp_path / "good")
+    fifos = [tmp_path / folder / name for folder, name in LOG_NAMES.items()]
+    fifos += [_mlflow_run(tmp_path / "mlruns" / "0" / "r1"), _wandb_run(tmp_path / "wandb" / "run-1-abc")]
+    for fifo in fifos:
+        fifo.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(fifo)
+    (tmp_path / "logs").mkdir()
+    os.mkfifo(tmp_path / "logs" / "training.log")  # discovery would sniff its header
+    before = tree(tmp_path)
+    proc = lint("--format", "json", tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    messages = {f["message"] for f in findings(proc) if f["rule"] == "CL001"}
+    for fifo in fifos:
+        assert any(m.startswith(f"{fifo}: cannot read") and m.endswith(": not a regular file (a FIFO)")
+                   for m in messages), fifo
+    assert not any("training.log" in m for m in messages)  # not sniffed, so not a run: skipped
+    runs = {r["path"] for r in json.loads(proc.stdout)["runs"]}
+    assert str(tmp_path / "good" / "history.json") in runs
+    assert str(tmp_path / "mlruns" / "0" / "r1") in runs  # its good metric is still read
+    assert all("\n" not in m for m in messages)
+    assert tree(tmp_path) == before
+
+
+@needs_fifo
+def test_a_fifo_named_on_the_command_line_is_reported_not_missing(tmp_path: Path) -> None:
+    fifo = tmp_path / "history.json"
+    os.mkfifo(fifo)
+    proc = lint(fifo)
+    assert proc.returncode == 1
+    assert f"{fifo}: cannot read: not a regular file (a FIFO)" in proc.stdout.decode()
+
+
+@needs_dev_zero
+def test_links_to_dev_zero_are_not_read(tmp_path: Path) -> None:
+    write_healthy(tmp_path / "good")
+    links = [tmp_path / folder / name for folder, name in LOG_NAMES.items()]
+    links.append(tmp_path / "logs" / "training.log")
+    for link in links:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink("/dev/zero", link)
+    proc = lint("--format", "json", tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    text = "\n".join(f["message"] for f in findings(proc) if f["rule"] == "CL001")
+    for link in links[:-1]:
+        assert f"{link}: cannot read: not a regular file (a character device)" in text, link
+    assert str(tmp_path / "good" / "history.json") in {r["path"] for r in json.loads(proc.stdout)["runs"]}
