@@ -26,6 +26,10 @@ class Underfitting(Rule):
     without an accuracy role, every bounded higher-is-better series counts (``pixel_acc``,
     ``iou``).
 
+    A tail still moving significantly counts as converging when its fitted change is
+    below ``slowing_change`` and its slope at most ``slowing`` of the run's mean slope (the
+    curve flattens; a straight slow decline is slow-convergence, CL107).
+
     Not flagged: runs still improving (slow, not stuck) or getting worse at the end; a
     training loss another curve rule already explains (not decreasing, chance level,
     diverging, oscillating: CL102-CL105 claim it first); a small
@@ -77,6 +81,9 @@ class Underfitting(Rule):
         "tail_fraction": Option(0.3, "share of the run (by steps) that must be converged"),
         "min_tail_points": Option(6, "fewest points in that tail (of each curve) to call it converged"),
         "plateau_change": Option(0.02, "a tail whose fitted change is below this fraction of its level is converged"),
+        "slowing_change": Option(0.05, "... and one below this fraction whose slope is at most `slowing` of the run's "
+                                       "mean slope is converging (a slowing tail, not a slow run)"),
+        "slowing": Option(0.5, "tail slope / mean slope at or below which a tail is slowing down"),
         "max_tail_spread": Option(0.25, "converged also means settled: 10-90% spread of the smoothed tail, "
                                         "relative to its median, at most this"),
         "min_loss_ratio": Option(0.6, "learned little: end/start ratio of the training (and validation) loss"),
@@ -108,6 +115,8 @@ class Underfitting(Rule):
         for c in (train, val):
             tr = tails[c.name]
             moving = tr.p_value < o["alpha"] and abs(tr.relative_change) >= o["plateau_change"]
+            if moving and abs(tr.relative_change) < o["slowing_change"] and _slowing(c, tr.slope, o["slowing"]):
+                moving = False  # still creeping, but slowing down: converging
             if tr.n < o["min_tail_points"] or moving:
                 return  # still improving or getting worse (or too few points to say it converged)
             level = stats.smooth(c.after(start).values)
@@ -183,3 +192,8 @@ class Underfitting(Rule):
         return f"; {', '.join(notes)}" if notes else ""
 
 
+def _slowing(c, tail_slope: float, share: float) -> bool:
+    """The tail's slope is at most `share` of the run's mean slope (both per step)."""
+    span = float(c.steps[-1] - c.steps[0])
+    mean = (float(end_level(c.y)) - float(start_level(c.y))) / span if span > 0 else 0.0
+    return mean != 0 and tail_slope / mean <= share

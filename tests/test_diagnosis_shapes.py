@@ -273,3 +273,19 @@ def test_a_classifier_starting_near_chance_is_quiet(seed):
     loss = (0.05 + 2.25 * np.exp(-t / 5)) * np.exp(rng(seed).normal(0, 0.01, 30))
     acc = 0.98 - 0.88 * np.exp(-t / 4)
     assert "CL108" not in codes(C.run_of(epochs("loss", loss), epochs("accuracy", acc)))
+
+
+# -- CL114: a slowing tail is converging -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_underfitting_whose_tail_still_creeps_but_slows(seed):
+    """One hidden unit: 2.24 -> 1.51 over 60 epochs, the last 30% still falling 2-3% (significant)."""
+    t = np.arange(60)
+    r = rng(seed)
+    train = (1.45 + 0.8 * np.exp(-t / 14)) * np.exp(r.normal(0, 0.002, 60))
+    val = (1.53 + 0.65 * np.exp(-t / 14)) * np.exp(r.normal(0, 0.003, 60))
+    acc = 0.31 - 0.14 * np.exp(-t / 10) + r.normal(0, 0.005, 60)
+    run = C.run_of(epochs("loss", train), epochs("val_loss", val), epochs("val_accuracy", acc))
+    (f,) = [f for f in findings(run) if f.rule == "CL114"]
+    assert f.severity == Severity.WARNING
