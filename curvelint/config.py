@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
+from curvelint.fileio import open_regular
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -79,7 +81,7 @@ def load_config(paths: list[str], config_file: str | None = None, isolated: bool
     if isolated:
         return Config(run_files=False)
     if config_file:
-        if not os.path.isfile(config_file):
+        if not os.path.exists(config_file):
             raise ConfigError(f"{config_file}: no such configuration file")
         data = read_toml(config_file)
         if _is_pyproject(config_file):
@@ -126,11 +128,17 @@ def find_config(start: str) -> tuple[str, dict] | None:
 
 
 def read_toml(path: str) -> dict:
+    """A TOML file's contents; any problem with it is a one-line `ConfigError` naming the file."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{_show(path)}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{_show(path)}: invalid TOML: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                          f"at offset {exc.start})") from None
+    except RecursionError:
+        raise ConfigError(f"{_show(path)}: invalid TOML: arrays or tables nested too deeply") from None
     except OSError as exc:
         raise ConfigError(f"{_show(path)}: cannot read: {exc.strerror or exc}") from None
 
@@ -262,7 +270,7 @@ def check_type(value: Any, default: Any, where: str) -> Any:
     else:
         ok, want = isinstance(value, type(default)), type(default).__name__
     if not ok:
-        raise ConfigError(f"{where}: expected {want} (default {default!r}), got {value!r}")
+        raise ConfigError(f"{where}: expected {want} (default {default!r}), got {_brief(value)}")
     return value
 
 
@@ -343,20 +351,29 @@ def _selectors(value: Any, where: str) -> list[str]:
 
 def _strings(value: Any, where: str, want: str = "a list of strings") -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: expected {want}, got {value!r}")
+        raise ConfigError(f"{where}: expected {want}, got {_brief(value)}")
     return list(value)
 
 
 def _table(value: Any, where: str) -> dict:
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a table, got {value!r}")
+        raise ConfigError(f"{where}: expected a table, got {_brief(value)}")
     return value
 
 
 def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
     if not isinstance(value, str) or value.lower() not in choices:
-        raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
+        raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {_brief(value)}")
     return value.lower()
+
+
+def _brief(value: Any, limit: int = 80) -> str:
+    """`repr(value)` for a message, cut at `limit` characters (a file may hold a huge or deeply nested value)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"a {type(value).__name__} nested too deeply to show"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _quote(key: Any) -> str:

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any, Iterable, Iterator
 
 from curvelint import readers, workers
-from curvelint.config import RUN_FILE, Config, local_suppressions
+from curvelint.config import RUN_FILE, Config, ConfigError, local_suppressions
 from curvelint.discovery import RunSource, discover
 from curvelint.model import Abstention, Finding, InputStats, LabelStats, Run, Severity
 from curvelint.registry import load_rules
@@ -179,10 +179,16 @@ Linted = tuple[RunSummary, list[Finding], list[Abstention], int]
 MIN_PARALLEL_BYTES = 1 << 20  # smaller trees are linted faster than worker processes start
 
 
-def _lint_batch(job: tuple[list[RunSource], Config, Extras, list[Selected]]) -> list[list[Linted]]:
-    """Lint a batch of sources in a worker process (jobs > 1): one task per batch, not per run."""
+def _lint_batch(job: tuple[list[RunSource], Config, Extras, list[Selected]]) -> list[list[Linted]] | ConfigError:
+    """Lint a batch of sources in a worker process (jobs > 1): one task per batch, not per run.
+
+    A run folder's broken ``.curvelint.toml`` comes back as its `ConfigError`, for the parent to
+    raise: a configuration error like any other, not a worker's traceback."""
     sources, config, extras, selected = job
-    return [_lint_source(source, config, extras, selected) for source in sources]
+    try:
+        return [_lint_source(source, config, extras, selected) for source in sources]
+    except ConfigError as exc:
+        return exc
 
 
 def _lint_source(source: RunSource, config: Config, extras: Extras, selected: list[Selected]) -> list[Linted]:
@@ -241,6 +247,8 @@ def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extr
     """
     tasks = [(batch, config, extras, selected) for batch in _batches(sources, sizes, jobs)]
     for per_batch in workers.ordered_map(_lint_batch, tasks, jobs):
+        if isinstance(per_batch, ConfigError):
+            raise per_batch
         yield from per_batch
 
 

@@ -120,3 +120,66 @@ def test_links_to_dev_zero_are_not_read(tmp_path: Path) -> None:
     for link in links[:-1]:
         assert f"{link}: cannot read: not a regular file (a character device)" in text, link
     assert str(tmp_path / "good" / "history.json") in {r["path"] for r in json.loads(proc.stdout)["runs"]}
+
+
+# -- configuration files: a broken one is a one-line configuration error, exit 2 -------------------------
+
+def _assert_config_error(proc: subprocess.CompletedProcess, path: Path, words: str) -> None:
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"curvelint: error: {path}: ") and words in err, err
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", ".curvelint.toml", "curvelint.toml"])
+def test_config_file_up_the_tree_that_is_not_utf8(tmp_path: Path, name: str) -> None:
+    write_healthy(tmp_path / "runs" / "a")
+    (tmp_path / name).write_bytes(b'[tool.curvelint]\nfail-on = "\xff\xfe"\n' if name == "pyproject.toml"
+                                  else b'fail-on = "w\xe9rning"\n')  # Latin-1, not UTF-8
+    before = tree(tmp_path)
+    proc = lint(tmp_path / "runs" / "a")
+    _assert_config_error(proc, tmp_path / name, "not UTF-8 text (byte 0x")
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("value", ["[" * 5000 + "]" * 5000, "{a = " * 3000 + "1" + "}" * 3000],
+                         ids=["arrays", "inline-tables"])
+def test_config_nested_too_deeply(tmp_path: Path, value: str) -> None:
+    write_healthy(tmp_path / "runs")
+    (tmp_path / "pyproject.toml").write_text(f"[tool.curvelint]\nselect = {value}\n")
+    _assert_config_error(lint(tmp_path / "runs"), tmp_path / "pyproject.toml", "nested too deeply")
+
+
+def test_config_value_nested_as_deep_as_toml_allows_gives_a_short_message(tmp_path: Path) -> None:
+    write_healthy(tmp_path / "runs")
+    (tmp_path / ".curvelint.toml").write_text("exclude = " + "[" * 300 + "]" * 300 + "\n")
+    proc = lint(tmp_path / "runs")
+    _assert_config_error(proc, tmp_path / ".curvelint.toml", "exclude: expected a list of strings")
+    assert len(proc.stderr) < 300
+
+
+def test_run_folder_suppression_file_that_is_not_utf8(tmp_path: Path) -> None:
+    write_healthy(tmp_path / "runs" / "a")
+    (tmp_path / "runs" / "a" / ".curvelint.toml").write_bytes(b'reason = "d\xe9j\xe0 vu"\nignore = ["CL101"]\n')
+    _assert_config_error(lint(tmp_path / "runs"), tmp_path / "runs" / "a" / ".curvelint.toml", "not UTF-8")
+
+
+def test_run_folder_suppression_error_in_a_worker_is_a_configuration_error(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from curvelint import engine
+    from curvelint.config import Config, ConfigError
+
+    for name in "ab":
+        write_healthy(tmp_path / name)
+    (tmp_path / "b" / ".curvelint.toml").write_bytes(b'reason = "\xff"\n')
+    monkeypatch.setattr(engine, "MIN_PARALLEL_BYTES", 0)  # workers even for tiny runs
+    with pytest.raises(ConfigError, match=r"\.curvelint\.toml: invalid TOML: not UTF-8"):
+        engine.lint([str(tmp_path)], Config(), jobs=2)
+
+
+@needs_fifo
+def test_config_option_naming_a_fifo(tmp_path: Path) -> None:
+    write_healthy(tmp_path / "runs")
+    os.mkfifo(tmp_path / "conf.toml")
+    _assert_config_error(lint("--config", tmp_path / "conf.toml", tmp_path / "runs"), tmp_path / "conf.toml",
+                         "cannot read: not a regular file (a FIFO)")
