@@ -183,3 +183,39 @@ def test_config_option_naming_a_fifo(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "conf.toml")
     _assert_config_error(lint("--config", tmp_path / "conf.toml", tmp_path / "runs"), tmp_path / "conf.toml",
                          "cannot read: not a regular file (a FIFO)")
+
+
+# -- one bad record: the good ones are kept, the problem names the bad one ----------------------------------
+
+def _read(path: Path):
+    from curvelint import readers
+    from curvelint.discovery import discover
+
+    sources, errors = discover([str(path)])
+    assert not errors and len(sources) == 1, (sources, errors)
+    return readers.read(sources[0])
+
+
+HUGE = "7" * 5000  # more digits than Python's int() converts (sys.get_int_max_str_digits)
+
+
+def test_keras_history_with_a_number_too_long_for_int(tmp_path: Path) -> None:
+    path = tmp_path / "history.json"
+    path.write_text('{\n"loss": [2.0, 1.5, 1.2, 1.0, 0.9],\n"val_loss": [2.1, 1.6, ' + HUGE + ', 1.1, 1.0]\n}\n')
+    [run] = _read(path)
+    assert [p.message for p in run.problems] == [
+        "line 3: a number of 5000 digits, too long to be a logged value: read as infinity"]
+    assert run.problems[0].offset == 3
+    assert run.series["loss"].values.tolist() == [2.0, 1.5, 1.2, 1.0, 0.9]
+    assert run.series["val_loss"].values.tolist() == [2.1, 1.6, float("inf"), 1.1, 1.0]
+
+
+def test_trainer_state_with_a_number_too_long_for_int(tmp_path: Path) -> None:
+    entries = [f'{{"loss": {1.0 / (i + 1)}, "step": {i * 10}}}' for i in range(1, 6)]
+    entries[2] = '{"loss": 0.3, "step": ' + HUGE + '}'
+    path = tmp_path / "trainer_state.json"
+    path.write_text('{"global_step": 50, "log_history": [\n' + ",\n".join(entries) + "\n]}\n")
+    [run] = _read(path)
+    assert len(run.problems) == 1 and run.problems[0].offset == 4
+    assert run.problems[0].message.startswith("line 4: a number of 5000 digits")
+    assert run.series["loss"].steps.tolist() == [10, 20, 40, 50]  # the entry with the absurd step is dropped

@@ -135,16 +135,55 @@ def read_text(path: str) -> str:
         return fh.read().decode("utf-8-sig", "replace")
 
 
-def parse_json(text: str) -> tuple[Any, str | None, int | None]:
-    """(value, None, None) or (None, one-line message, line). NaN/Infinity tokens are accepted."""
+def parse_json(text: str, oversized: list[tuple[int, int]] | None = None) -> tuple[Any, str | None, int | None]:
+    """(value, None, None) or (None, one-line message, line). NaN/Infinity tokens are accepted.
+
+    An integer longer than Python converts (``sys.get_int_max_str_digits()``, 4300 digits) is read
+    as the float it rounds to (+-inf) instead of failing the whole file; (line, digits) go to `oversized`.
+    """
     if not text.strip():
         return None, "empty file", None
     try:
-        return json.loads(text), None, None
+        try:
+            return json.loads(text), None, None
+        except ValueError as exc:
+            if isinstance(exc, json.JSONDecodeError) or "integer string conversion" not in str(exc):
+                raise
+        return json.loads(text, parse_int=_OversizedInts(text, oversized)), None, None  # the rare slow path
     except json.JSONDecodeError as exc:
         return None, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", exc.lineno
     except RecursionError:
         return None, "invalid JSON: nested too deeply", None
+
+
+class _OversizedInts:
+    """json's ``parse_int`` hook: an int, or +-inf (with its line noted) for one too long to convert."""
+
+    def __init__(self, text: str, lines: list[tuple[int, int]] | None) -> None:
+        self.text, self.lines, self.pos = text, lines, 0
+
+    def __call__(self, digits: str) -> int | float:
+        try:
+            return int(digits)
+        except ValueError:
+            pos = self.text.find(digits, self.pos)  # the parser goes through the text in order
+            if pos >= 0:
+                self.pos = pos + len(digits)
+                if self.lines is not None:
+                    self.lines.append((self.text.count("\n", 0, pos) + 1, len(digits.lstrip("-"))))
+            return float(digits)
+
+
+def oversized_problem(path: str, found: list[tuple[int, int]]) -> Problem | None:
+    """The problem for the integers `parse_json` read as +-inf (None when there were none)."""
+    if not found:
+        return None
+    line, digits = found[0]
+    if len(found) == 1:
+        what = f"line {line}: a number of {digits} digits"
+    else:
+        what = f"{len(found)} numbers of thousands of digits (first at line {line})"
+    return Problem("unreadable", path, f"{what}, too long to be a logged value: read as infinity", line)
 
 
 METRIC_WORD = re.compile(r"loss|acc|val_|metric|epoch|step|lr\b|learning_rate", re.IGNORECASE)

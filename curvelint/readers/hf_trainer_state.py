@@ -20,7 +20,8 @@ from typing import Any
 from curvelint.discovery import RunSource
 from curvelint.model import Run
 from curvelint.readers._common import (
-    add_series, constant_lr_hparams, is_finite_number, new_run, parse_json, read_text, to_float, unreadable,
+    add_series, constant_lr_hparams, is_finite_number, new_run, oversized_problem, parse_json, read_text, to_float,
+    unreadable,
 )
 
 FORMAT = "hf-trainer-state"
@@ -81,12 +82,15 @@ def read(source: RunSource) -> list[Run]:
         text = read_text(path)
     except OSError as exc:
         return unreadable(source, FORMAT, f"cannot read: {exc.strerror or exc}")
-    state, error, line = parse_json(text)
+    oversized: list[tuple[int, int]] = []
+    state, error, line = parse_json(text, oversized)
     if error is not None:
         return unreadable(source, FORMAT, error, line)
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
         return unreadable(source, FORMAT, "not a Trainer state: no 'log_history' list at the top level")
     run = new_run(source, FORMAT)
+    problem = oversized_problem(path, oversized)
+    run.problems.extend([problem] if problem else [])
     columns, stepless = _columns(state["log_history"])
     add_series(run, columns)
     if stepless:

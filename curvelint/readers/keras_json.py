@@ -35,8 +35,8 @@ import numpy as np
 from curvelint.discovery import RunSource
 from curvelint.model import Run
 from curvelint.readers._common import (
-    add_series, constant_lr_hparams, looks_like_log, metric_like, names, new_run, parse_json, read_text, to_float,
-    unreadable,
+    add_series, constant_lr_hparams, looks_like_log, metric_like, names, new_run, oversized_problem, parse_json,
+    read_text, to_float, unreadable,
 )
 
 FORMAT = "keras-history"
@@ -242,9 +242,11 @@ def read(source: RunSource) -> list[Run]:
         return unreadable(source, FORMAT, f"cannot read: {exc.strerror or exc}")
     if text.lstrip()[:1] not in ("{", '"', ""):
         return []  # a JSON array or number is never a history; skip parsing large data files
-    obj, error, line = parse_json(text)
+    oversized: list[tuple[int, int]] = []
+    obj, error, line = parse_json(text, oversized)
     if error is not None:
         return unreadable(source, FORMAT, error, line) if looks_like_log(path, text) else []
+    problem = oversized_problem(path, oversized)
     history = parse_history(obj)
     if history is None:
         return []
@@ -258,5 +260,6 @@ def read(source: RunSource) -> list[Run]:
         run.notes.extend(part.notes)
         add_series(run, {name: (epochs, values, None) for name, (epochs, values) in part.series.items()})
         constant_lr_hparams(run)
+        run.problems.extend([problem] if problem else [])
         runs.append(run)
     return runs
