@@ -219,3 +219,19 @@ def test_trainer_state_with_a_number_too_long_for_int(tmp_path: Path) -> None:
     assert len(run.problems) == 1 and run.problems[0].offset == 4
     assert run.problems[0].message.startswith("line 4: a number of 5000 digits")
     assert run.series["loss"].steps.tolist() == [10, 20, 40, 50]  # the entry with the absurd step is dropped
+
+
+@pytest.mark.parametrize("step", [str(10 ** 30), str(10 ** 400), "-" + "9" * 5000, str(2 ** 62 - 1)])
+def test_mlflow_metric_line_with_an_absurd_step(tmp_path: Path, step: str) -> None:
+    folder = tmp_path / "mlruns" / "0" / "run1"
+    (folder / "metrics").mkdir(parents=True)
+    (folder / "meta.yaml").write_text("status: 3\n")
+    lines = [f"{1000 + i} {1.0 / (i + 1)} {i}" for i in range(10)]
+    lines.insert(6, f"2000 0.01 {step}")
+    (folder / "metrics" / "loss").write_text("\n".join(lines) + "\n")
+    [run] = _read(folder)
+    assert run.series["loss"].steps.tolist() == list(range(10))
+    [problem] = run.problems
+    assert problem.offset == 7 and problem.path == str(folder / "metrics" / "loss")
+    assert problem.message.startswith("metric 'loss': 1 line(s) have an absurd step, beyond ±2^62 (first at line 7: ")
+    assert len(problem.message) < 150

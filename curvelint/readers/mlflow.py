@@ -23,6 +23,7 @@ from curvelint.model import Problem, Run
 from curvelint.readers._common import add_series, constant_lr_hparams, names, new_run, read_text
 
 FORMAT = "mlflow"
+MAX_STEP = 2 ** 62  # add_series drops steps beyond this (int64, with room for differences)
 STATUS = {"1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED", "5": "KILLED"}
 
 
@@ -50,6 +51,7 @@ def _metric(name: str, path: str, run: Run) -> tuple[np.ndarray, np.ndarray, np.
     width = 3 if widths.count(3) >= widths.count(2) else 2  # 2: an old store without steps
     walls, values, steps = [], [], []
     bad: list[int] = []
+    beyond: list[int] = []  # lines with a step of 2^62 or more (add_series would drop it unsaid)
     for number, fields in enumerate(lines, 1):
         if not fields:
             continue
@@ -57,7 +59,10 @@ def _metric(name: str, path: str, run: Run) -> tuple[np.ndarray, np.ndarray, np.
             if len(fields) != width:
                 raise ValueError
             wall, value = float(fields[0]) / 1000.0, float(fields[1])
-            step = float(int(fields[2])) if width == 3 else float(len(steps))
+            step = _step(fields[2]) if width == 3 else float(len(steps))
+            if step is None:
+                beyond.append(number)
+                continue
         except ValueError:
             if number == len(lines) and not text.endswith(("\n", "\r")) and len(fields) < width:
                 run.problems.append(Problem("truncated", path, f"metric {name!r}: the last line is cut off",
@@ -71,7 +76,24 @@ def _metric(name: str, path: str, run: Run) -> tuple[np.ndarray, np.ndarray, np.
     if bad:
         run.problems.append(Problem("unreadable", path, f"metric {name!r}: {len(bad)} line(s) are not "
                                     f"'<timestamp> <value> <step>' (first at line {bad[0]}); skipped", bad[0]))
+    if beyond:
+        first = lines[beyond[0] - 1][2]
+        shown = first if len(first) <= 24 else f"{first[:12]}... ({len(first)} characters)"
+        run.problems.append(Problem("unreadable", path, f"metric {name!r}: {len(beyond)} line(s) have an absurd "
+                                    f"step, beyond ±2^62 (first at line {beyond[0]}: step {shown}); skipped",
+                                    beyond[0]))
     return np.asarray(steps), np.asarray(values), np.asarray(walls)
+
+
+def _step(text: str) -> float | None:
+    """A step field; None for an integer beyond ±2^62 (ValueError when it is not an integer)."""
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 19:  # beyond int64; int() would refuse more than 4300 digits
+        if not digits.isdigit():
+            raise ValueError(text)
+        return None
+    step = float(int(text))
+    return step if abs(step) < MAX_STEP else None
 
 
 def _param(text: str) -> int | float | str:
