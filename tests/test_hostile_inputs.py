@@ -235,3 +235,45 @@ def test_mlflow_metric_line_with_an_absurd_step(tmp_path: Path, step: str) -> No
     assert problem.offset == 7 and problem.path == str(folder / "metrics" / "loss")
     assert problem.message.startswith("metric 'loss': 1 line(s) have an absurd step, beyond ±2^62 (first at line 7: ")
     assert len(problem.message) < 150
+
+
+def _event_file(folder: Path, bad_at: int, n: int = 20) -> Path:
+    """`n` good scalar events and, before the `bad_at`-th, one whose scalar tensor has 3 bytes (a good CRC)."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    def event(step: int, value: summary_pb2.Summary.Value) -> event_pb2.Event:
+        return event_pb2.Event(wall_time=1.7e9 + step, step=step, summary=summary_pb2.Summary(value=[value]))
+
+    bad = summary_pb2.Summary.Value(tag="loss", tensor=tensor_pb2.TensorProto(dtype=1, tensor_content=b"\x00\x00\x80"))
+    bad.metadata.plugin_data.plugin_name = "scalars"
+    writer = EventFileWriter(str(folder))
+    for step in range(n):
+        if step == bad_at:
+            writer.add_event(event(step, bad))
+        writer.add_event(event(step, summary_pb2.Summary.Value(tag="loss", simple_value=1.0 / (step + 1))))
+    writer.close()
+    [path] = folder.glob("events.out.tfevents.*")
+    return path
+
+
+def _record_offsets(data: bytes) -> list[int]:
+    offsets, pos = [], 0
+    while pos < len(data):
+        offsets.append(pos)
+        pos += 12 + int.from_bytes(data[pos:pos + 8], "little") + 4
+    return offsets
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "proto-path"])
+def test_malformed_scalar_record_among_good_tensorboard_events(tmp_path: Path, fast: bool) -> None:
+    from curvelint.discovery import RunSource
+    from curvelint.readers import tensorboard
+
+    path = _event_file(tmp_path, bad_at=7)
+    [run] = tensorboard.read(RunSource(str(tmp_path), "tensorboard", (str(path),), ("",)), fast=fast)
+    assert run.series["loss"].steps.tolist() == list(range(20))
+    offset = _record_offsets(path.read_bytes())[1 + 7]  # after the file_version record and 7 good events
+    assert [(p.kind, p.offset, p.message) for p in run.problems] == [
+        ("unreadable", offset, f"record at byte {offset} holds a malformed scalar 'loss' (a float32 tensor of "
+                               "3 bytes); skipped")]

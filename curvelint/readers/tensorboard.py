@@ -52,6 +52,7 @@ FAST_PATH = True  # decode plain scalar events from the bytes with numpy (same r
 INPUT_TAGS: list[str] = [r"inputs?", r"inputs?/.*", r"x"]
 
 _DT_FLOAT, _DT_DOUBLE = 1, 2
+Bad = tuple[int, str]  # a skipped record: its byte offset, and what is wrong with it
 
 
 # ------------------------------------------------------------------------------------------------
@@ -140,11 +141,14 @@ class _RunState:
 # proto path
 # ------------------------------------------------------------------------------------------------
 def _tensor_scalar(tensor: Any) -> float | None:
-    """The value of a shape-[] float/double tensor, else None."""
+    """The value of a shape-[] float/double tensor, else None; ValueError for content of a wrong size."""
     if tensor.dtype not in (_DT_FLOAT, _DT_DOUBLE) or len(tensor.tensor_shape.dim):
         return None
     if tensor.tensor_content:
         fmt = "<f4" if tensor.dtype == _DT_FLOAT else "<f8"
+        if len(tensor.tensor_content) % int(fmt[-1]):
+            size = len(tensor.tensor_content)
+            raise ValueError(f"a {'float32' if fmt == '<f4' else 'float64'} tensor of {size} byte{'s' * (size != 1)}")
         arr = np.frombuffer(tensor.tensor_content, dtype=fmt)
         return float(arr[0]) if len(arr) == 1 else None
     vals = tensor.float_val if tensor.dtype == _DT_FLOAT else tensor.double_val
@@ -153,12 +157,13 @@ def _tensor_scalar(tensor: Any) -> float | None:
 
 def _decode_protos(data: bytes, starts: np.ndarray, ends: np.ndarray, records: list[int], prefix: str,
                    path: str, points: _Points, state: _RunState, pending: dict[str, int] | None = None,
-                   met: dict[str, tuple[int, str]] | None = None) -> int | None:
+                   met: dict[str, tuple[int, str]] | None = None) -> Bad | None:
     """Decode the given records with the Event proto (the reference path).
 
     `pending` names the series whose `scalars` metadata the fast path saw first (at that
     record index); `met` receives where this call first saw each series' metadata.
-    Returns the offset of the first record that is not an Event despite a good CRC, if any.
+    Returns the first record (offset, what is wrong) that is not an Event despite a good CRC
+    or holds a malformed scalar; such a record is skipped, the others are kept.
     """
     pending = pending or {}
     met = {} if met is None else met
@@ -167,54 +172,62 @@ def _decode_protos(data: bytes, starts: np.ndarray, ends: np.ndarray, records: l
     parse = event_pb2.Event.FromString
     view = memoryview(data)
     out = _Scalar()
-    bad: int | None = None
+    bad: Bad | None = None
     for i, start, end in zip(records, starts[records].tolist(), ends[records].tolist()):
         try:
             ev = parse(view[start:end])
         except Exception:  # a record with a good CRC but a bad proto: skip it, report once
-            bad = start - tfrecord.HEADER if bad is None else bad
+            bad = bad or (start - tfrecord.HEADER, "has a good CRC but is not an Event proto")
             continue
         if not ev.HasField("summary"):
             continue
         for v in ev.summary.value:
-            tag = v.tag
-            name = prefix + tag
-            if name not in state.plugins:
-                if pending.get(name, i) < i:
-                    state.plugins[name] = "scalars"
-                elif v.HasField("metadata"):
-                    state.plugins[name] = v.metadata.plugin_data.plugin_name
-                    met[name] = (i, state.plugins[name])
-            kind = v.WhichOneof("value")
-            if kind == "simple_value":
-                value: float | None = v.simple_value
-            elif kind == "tensor":
-                plugin = state.plugins.get(name, "")
-                if plugin == "scalars":
-                    value = _tensor_scalar(v.tensor)
-                else:
-                    if plugin == "histograms" and state.input_re.fullmatch(tag):
-                        _tensor_histogram(v.tensor, name, path, state)
-                    elif plugin == "hparams":
-                        _hparams(v.metadata.plugin_data.content, state)
-                    continue
-            elif kind == "histo":
-                if state.input_re.fullmatch(tag):
-                    _histo(v.histo, name, path, state)
-                continue
-            else:
-                if v.HasField("metadata") and v.metadata.plugin_data.plugin_name == "hparams":
-                    _hparams(v.metadata.plugin_data.content, state)
-                continue
-            if value is None:
-                continue
-            out.record.append(i)
-            out.tag_id.append(points.tag_index(tag))
-            out.step.append(ev.step)
-            out.value.append(value)
-            out.wall.append(ev.wall_time)
+            try:
+                _decode_value(v, ev, i, prefix, path, points, state, pending, met, out)
+            except ValueError as exc:  # one malformed value: skipped, the record's other values are kept
+                bad = bad or (start - tfrecord.HEADER, f"holds a malformed scalar {v.tag!r} ({exc})")
     out.flush(points)
     return bad
+
+
+def _decode_value(v: Any, ev: Any, i: int, prefix: str, path: str, points: _Points, state: _RunState,
+                  pending: dict[str, int], met: dict[str, tuple[int, str]], out: _Scalar) -> None:
+    """One summary value `v` of Event `ev` (record `i`) into `out` or `state` (see `_decode_protos`)."""
+    tag = v.tag
+    name = prefix + tag
+    if name not in state.plugins:
+        if pending.get(name, i) < i:
+            state.plugins[name] = "scalars"
+        elif v.HasField("metadata"):
+            state.plugins[name] = v.metadata.plugin_data.plugin_name
+            met[name] = (i, state.plugins[name])
+    kind = v.WhichOneof("value")
+    if kind == "simple_value":
+        value: float | None = v.simple_value
+    elif kind == "tensor":
+        plugin = state.plugins.get(name, "")
+        if plugin != "scalars":
+            if plugin == "histograms" and state.input_re.fullmatch(tag):
+                _tensor_histogram(v.tensor, name, path, state)
+            elif plugin == "hparams":
+                _hparams(v.metadata.plugin_data.content, state)
+            return
+        value = _tensor_scalar(v.tensor)
+    elif kind == "histo":
+        if state.input_re.fullmatch(tag):
+            _histo(v.histo, name, path, state)
+        return
+    else:
+        if v.HasField("metadata") and v.metadata.plugin_data.plugin_name == "hparams":
+            _hparams(v.metadata.plugin_data.content, state)
+        return
+    if value is None:
+        return
+    out.record.append(i)
+    out.tag_id.append(points.tag_index(tag))
+    out.step.append(ev.step)
+    out.value.append(value)
+    out.wall.append(ev.wall_time)
 
 
 def _input_stats(name: str, path: str, num: float, lo: float, hi: float, total: float, squares: float,
@@ -610,8 +623,8 @@ def _plain_header(data: bytes, start: int, end: int) -> bool:
 
 
 def _read_window(data: bytes, recs: tfrecord.Records, a: int, b: int, prefix: str, path: str,
-                 state: _RunState, fast: bool) -> tuple[_Points, int | None]:
-    """Decode records [a, b) of a file: their scalar points, and the offset of a bad proto if any.
+                 state: _RunState, fast: bool) -> tuple[_Points, Bad | None]:
+    """Decode records [a, b) of a file: their scalar points, and the first bad record if any.
 
     The fast path works on a zero-padded copy of the window's bytes (a few MB), so its
     temporaries stay small whatever the file size; plugin knowledge carries over from
@@ -657,19 +670,18 @@ def read_file(path: str, prefix: str, state: _RunState, problems: list[Problem],
     recs = tfrecord.scan(data, path, verify)
     problems.extend(recs.problems)
     pieces = _Pieces()
-    bad: int | None = None
+    bad: Bad | None = None
     windows = tfrecord.windows(recs.starts, recs.ends)
     increasing = len(windows) <= 1  # (across windows: checked per series when merging)
     for a, b in windows:
         points, bad_here = _read_window(data, recs, a, b, prefix, path, state, fast)
-        bad = bad_here if bad is None else bad
+        bad = bad or bad_here
         series, rising = points.per_tag()
         increasing &= rising
         pieces.add(prefix, series)
     del data, recs  # before the series are joined
     if bad is not None:
-        problems.append(Problem("unreadable", path, f"record at byte {bad} has a good CRC but is not an "
-                                "Event proto; skipped", bad))
+        problems.append(Problem("unreadable", path, f"record at byte {bad[0]} {bad[1]}; skipped", bad[0]))
     return _FileData(path, prefix, pieces.join(), increasing)
 
 
