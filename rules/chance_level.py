@@ -53,7 +53,9 @@ class ChanceLevel(Rule):
     (num_classes, n_classes, nc, num_labels, class_names, ...). Without either, C is
     inferred from the loss (e^loss ~ C, e.g. 1.892 -> 7) and then needs the accuracy to
     agree (at or below 1/C, within 30% relative, for the same split; C up to
-    ``max_inferred_classes``). A long loss that never decreased at all is reported
+    ``max_inferred_classes``). A logged accuracy of the same split that is not at chance
+    overrules a loss at ln C (a model right on most examples and very wrong on a few
+    averages that loss too). A long loss that never decreased at all is reported
     once, by loss-not-decreasing (CL102); its accuracy still counts.
 
     Usual causes: labels shuffled or misaligned with the inputs; random or corrupted
@@ -266,6 +268,8 @@ class ChanceLevel(Rule):
             exact_alone = ls is not None and ls.kind == "exact" and acc is None and cls.count <= MAX_EXACT_INFERRED
             if ls is None or (acs is None and not exact_alone):
                 return None  # an inferred C needs the accuracy to agree (or a loss pinned at ln C to 4 digits)
+        if acc is not None and acs is None:
+            return None  # an accuracy well above chance: a loss at ln C is a few confident, wrong answers
         signals = [s for s in (ls, acs) if s is not None]
         if not signals or (stalled and acs is None):
             return None

@@ -32,6 +32,9 @@ class ExplodingGradients(Rule):
       initial loss) that recover are common; they still suggest warmup and clipping. A
       norm that is simply largest at its first value and falls with the loss is no blow-up.
 
+    A spike or final jump must also end above the norm's starting level (median of the
+    first 10%): a memorised model's norm of 1e-13 jumping to 1e-9 is still vanishing.
+
     Sizes are relative to the run's own scale (local level, robust spread, median), never
     an absolute norm. What makes it an error is harm to the training loss, checked at
     each event: the loss turning NaN/inf, jumping right after a spike (one of the next 3
@@ -117,7 +120,7 @@ class ExplodingGradients(Rule):
                 evidence={"kind": "growth", "start": start, "end": end, "factor": end / start,
                           "p_value": tr.p_value, "log_slope": tr.slope, "window": [first, last], **r.evidence})
         jump = stats.terminal_jump(v)
-        if jump >= o["spike_factor"]:
+        if jump >= o["spike_factor"] and v[-1] > start:  # below where it started: a converged model's tiny norm
             before = float(v[-2])
             r = loss_reaction(ctx, [last])
             broke = r.harmful or ctx.non_finite_from(s.name) is not None
@@ -130,7 +133,8 @@ class ExplodingGradients(Rule):
                           int(len(ctx.run.series[s.name])) if s.name in ctx.run.series else int(len(s)),
                           **r.evidence})
         early_end = first + o["early_fraction"] * (last - first)
-        sp = [p for p in stats.spikes(steps, v, z=o["z"], min_jump=o["spike_factor"] - 1) if p.step > early_end]
+        sp = [p for p in stats.spikes(steps, v, z=o["z"], min_jump=o["spike_factor"] - 1)
+              if p.step > early_end and p.value > start]
         if sp:
             top = sorted(sp, key=lambda p: -p.jump)[:3]
             listed = ", ".join(f"{p.value:.3g} at step {p.step} ({p.jump:.3g}x its level {p.baseline:.3g})"

@@ -65,7 +65,8 @@ class Rise:
 
     kind: "trend" (Mann-Kendall over the evaluations from the best on), "rising" (every
     evaluation after the best above the one before: exact chance `p_value` of that order),
-    or "step" (every evaluation after the best far above it: prediction t-test); `exact`
+    or "step" (every evaluation after the best, or every one of the last quarter after it,
+    far above it: prediction t-test); `exact`
     False for an order too short to be significant (reported at info).
     """
 
@@ -117,12 +118,25 @@ def _rise(ctx: Context, val: Curve, o: dict[str, Any]) -> Rise | None:
                 f"({len(ys)} evaluations)")
         return Rise(kind="trend", p_value=tr.p_value, said=said, **common)
     if later >= 3:  # a step up that stays: the best is no evaluation of the model that came after it
-        p = min(1.0, len(val.y) * below_p(raw.value, ys[1:]))  # any of the n could have been the lowest
-        if p < o["alpha"] and ys[1:].min() - raw.value >= o["noise_k"] * max(noise, float(np.std(ys[1:], ddof=1))):
-            lo, hi = int(np.argmin(ys[1:])) + 1, int(np.argmax(ys[1:])) + 1
-            said = (f"all {later} evaluations after it are far above it ({fmt(after.real(ys[lo]))} at step "
-                    f"{int(after.steps[lo])} .. {fmt(after.real(ys[hi]))} at step {int(after.steps[hi])}; "
-                    f"prediction t-test p={p:.2g}, corrected for picking the lowest of {len(val.y)})")
+        return _step(val, after, raw, noise, o, common)
+    return None
+
+
+def _step(val: Curve, after: Curve, raw, noise: float, o: dict[str, Any], common: dict[str, Any]) -> Rise | None:
+    """Every evaluation after the best far above it, or (a rise, then a plateau) every one of the
+    last quarter after it: prediction t-test against the best, corrected for picking the lowest."""
+    ys, later = after.y, len(after.y) - 1
+    late = max(3, later // 4)
+    for first, words in ((1, f"all {later} evaluations after it"), (later + 1 - late, f"the last {late} evaluations")):
+        tail = ys[first:]
+        if len(tail) < 3:
+            continue
+        p = min(1.0, len(val.y) * below_p(raw.value, tail))  # any of the n could have been the lowest
+        if p < o["alpha"] and tail.min() - raw.value >= o["noise_k"] * max(noise, float(np.std(tail, ddof=1))):
+            lo, hi = int(np.argmin(tail)) + first, int(np.argmax(tail)) + first
+            said = (f"{words} are far above it ({fmt(after.real(ys[lo]))} at step {int(after.steps[lo])} .. "
+                    f"{fmt(after.real(ys[hi]))} at step {int(after.steps[hi])}; prediction t-test p={p:.2g}, "
+                    f"corrected for picking the lowest of {len(val.y)})")
             return Rise(kind="step", p_value=p, said=said, **common)
     return None
 
@@ -251,7 +265,9 @@ class Overfitting(Rule):
       from the first are p = 1/120; 3 evaluations (p = 1/6) are reported as info;
     * a step that stays: every evaluation after the best far above it (prediction
       t-test of the best against the later evaluations, corrected for picking the
-      lowest of all): a fine-tune whose first evaluation is its best (forgetting).
+      lowest of all): a fine-tune whose first evaluation is its best (forgetting); or
+      every one of the last quarter of them far above it (a rise, then a plateau: the
+      model memorised within a few epochs and validation stays up).
 
     Short curves (`min_short_points` to `min_points` - 1 evaluations) are judged only by
     such a clear rise. Reported as info instead of a warning: a rise giving back less than

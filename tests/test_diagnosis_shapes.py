@@ -289,3 +289,50 @@ def test_underfitting_whose_tail_still_creeps_but_slows(seed):
     run = C.run_of(epochs("loss", train), epochs("val_loss", val), epochs("val_accuracy", acc))
     (f,) = [f for f in findings(run) if f.rule == "CL114"]
     assert f.severity == Severity.WARNING
+
+
+# -- CL110: a rise, then a plateau -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_validation_that_rose_then_stayed_up_while_training_memorised(seed):
+    """100 training examples, 200 epochs: val 1.15 -> 0.41 at epoch 3 -> 0.80 by epoch 18, then 0.77 flat."""
+    t = np.arange(200)
+    r = rng(seed)
+    val = np.where(t <= 3, 1.15 - 0.185 * t, 0.41 + 0.39 * (1 - np.exp(-(t - 3) / 4)) - 0.0002 * np.maximum(t - 18, 0))
+    val = val * np.exp(r.normal(0, 0.003, 200))
+    train = 2.0 * np.exp(-t / 2) + 1.5e-6
+    run = C.run_of(epochs("loss", train), epochs("val_loss", val))
+    (f,) = [f for f in findings(run) if f.rule == "CL110"]
+    assert f.severity == Severity.WARNING and "the last" in f.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_validation_that_settles_below_an_early_noisy_best_is_no_rise(seed):
+    t = np.arange(60)
+    val = (0.3 + 0.9 * np.exp(-t / 6)) * np.exp(rng(seed).normal(0, 0.01, 60))
+    run = C.run_of(epochs("loss", 1.5 * np.exp(-t / 8) + 0.1), epochs("val_loss", val))
+    assert "CL110" not in codes(run, Severity.WARNING)
+
+
+# -- CL103: an accuracy above chance overrules a loss at ln C ------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_loss_at_ln_c_with_a_high_accuracy_is_not_chance(seed):
+    """Inputs x1000: the model is right on 90% and absurdly confident on the rest, val loss ~ 2.3."""
+    r = rng(seed)
+    run = C.run_of(epochs("train_loss", 2.0 * np.exp(-np.arange(30) / 3) + 1e-7),
+                   epochs("val_loss", 2.33 * np.exp(r.normal(0, 0.03, 30))),
+                   epochs("val_acc", np.clip(0.9 + r.normal(0, 0.01, 30), 0, 1)), hparams={"num_classes": 10})
+    assert "CL103" not in codes(run)
+
+
+# -- CL131: tiny norms ------------------------------------------------------------------------------------------
+
+
+def test_a_jump_of_a_vanishing_gradient_norm_is_no_explosion():
+    v = np.r_[np.geomspace(0.6, 1e-13, 130), 2.5e-9]
+    run = C.run_of(Series("grad_norm", np.arange(131) * 5, v),
+                   Series("train_loss", np.arange(131) * 5, np.geomspace(2.0, 1e-7, 131)))
+    assert "CL131" not in codes(run, Severity.WARNING)
