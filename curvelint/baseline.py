@@ -44,7 +44,7 @@ def key_fields(finding: Finding, base: str) -> dict[str, Any]:
 def fingerprint(finding: Finding, base: str) -> str:
     k = key_fields(finding, base)
     text = "\x1f".join([k["rule"], k["path"], k["run"], k["metric"] or ""])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]  # a non-UTF-8 file name too
 
 
 def _base(path: str) -> str:

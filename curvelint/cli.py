@@ -33,8 +33,15 @@ def main() -> None:
     """
 
 
+def _say(message: str) -> None:
+    """One line on stderr; file names in it cannot drive the terminal (`printable`)."""
+    from curvelint.reporters.escape import printable
+
+    click.echo(printable(f"curvelint: {message}"), err=True)
+
+
 def _fail(message: str) -> None:
-    click.echo(f"curvelint: error: {message}", err=True)
+    _say(f"error: {message}")
     sys.exit(EXIT_USAGE)
 
 
@@ -84,7 +91,7 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         _fail(str(exc))
         return
     for err in report.errors:
-        click.echo(f"curvelint: error: {err}", err=True)
+        _say(f"error: {err}")
     if not report.runs and allow_empty and not report.errors:
         sys.exit(EXIT_OK)
     if not report.runs:
@@ -97,7 +104,7 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
             write(write_baseline, report.findings)
         except OSError as exc:
             _fail(f"{write_baseline}: cannot write baseline: {exc.strerror or exc}")
-        click.echo(f"curvelint: wrote {len(report.findings)} findings to baseline {write_baseline}", err=True)
+        _say(f"wrote {len(report.findings)} findings to baseline {write_baseline}")
         sys.exit(EXIT_OK)
     if baseline:
         from curvelint.baseline import apply_baseline
@@ -161,16 +168,16 @@ def _extras(model_file: str | None, data_file: str | None):
 
         graph, problems = load_graph(model_file)
         for p in problems:
-            click.echo(f"curvelint: {p.path}: {p.message}", err=True)
+            _say(f"{p.path}: {p.message}")
         for note in graph.notes if graph is not None else ():
-            click.echo(f"curvelint: {note}", err=True)
+            _say(note)
     if data_file:
         from curvelint.data import load_sample
 
         stats, labels, problems = load_sample(data_file)
         inputs = tuple(stats)
         for p in problems:
-            click.echo(f"curvelint: {p.path}: {p.message}", err=True)
+            _say(f"{p.path}: {p.message}")
     return Extras(graph, inputs, labels)
 
 

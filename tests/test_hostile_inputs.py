@@ -277,3 +277,58 @@ def test_malformed_scalar_record_among_good_tensorboard_events(tmp_path: Path, f
     assert [(p.kind, p.offset, p.message) for p in run.problems] == [
         ("unreadable", offset, f"record at byte {offset} holds a malformed scalar 'loss' (a float32 tensor of "
                                "3 bytes); skipped")]
+
+
+# -- output: names from the tree cannot drive the terminal, and every report stays valid UTF-8 ----------------
+
+HOSTILE_NAME = "run\x1b[2J\x1b]0;pwned\x07\u202eevil\u2066\nx"  # clear screen, set title, bell, bidi, newline
+RAW_CONTROLS = ("\x1b", "\x07", "\u202e", "\u2066")
+
+
+def test_control_and_bidi_characters_in_file_names_are_escaped_in_text_output(tmp_path: Path) -> None:
+    try:
+        write_healthy(tmp_path / HOSTILE_NAME)
+    except OSError:
+        pytest.skip("the file system refuses such names")
+    (tmp_path / HOSTILE_NAME / "history.json").write_text('{"loss": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]}')
+    before = tree(tmp_path)
+    proc = lint(tmp_path, tmp_path / "missing\x1b[31m\u202e")
+    out, err = proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+    assert proc.returncode == 1
+    for raw in RAW_CONTROLS:
+        assert raw not in out and raw not in err, repr(raw)
+    assert "run\\x1b[2J\\x1b]0;pwned\\x07\\u202eevil\\u2066\\x0ax/history.json" in out
+    assert "CL101" in out  # the run is still linted
+    assert err == f"curvelint: error: {tmp_path}/missing\\x1b[31m\\u202e: no such file or directory\n"
+    assert tree(tmp_path) == before
+
+
+def test_sarif_with_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path) + b"/run\xff\xfe"
+    try:
+        os.mkdir(folder)
+    except OSError:
+        pytest.skip("the file system refuses names that are not UTF-8")
+    with open(folder + b"/history.json", "w") as fh:
+        fh.write('{"loss": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]}')
+    (tmp_path / "out").mkdir()
+    for args in (["--format", "sarif", "-o", str(tmp_path / "out" / "a.sarif")], ["--format", "sarif"]):
+        proc = lint(*args, os.fsdecode(folder), cwd=tmp_path)
+        assert proc.returncode == 1, proc.stderr
+        raw = (tmp_path / "out" / "a.sarif").read_bytes() if "-o" in args else proc.stdout
+        doc = json.loads(raw.decode("utf-8"))  # strict UTF-8
+        assert b"\\udc" not in raw.lower()  # no lone-surrogate escapes either
+        [result] = doc["runs"][0]["results"]
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "run%FF%FE/history.json"
+        assert result["properties"]["run"].endswith("run\\xff\\xfe/history.json")
+    proc = lint(os.fsdecode(folder), cwd=tmp_path)  # and the text report
+    assert proc.returncode == 1 and "run\\xff\\xfe/history.json" in proc.stdout.decode("utf-8")
+
+
+def test_printable_escapes_what_a_terminal_would_act_on() -> None:
+    from curvelint.reporters.escape import printable, utf8_safe
+
+    assert printable("a\x00b\tc\x7f\x9b2J\u2028\u200f\u061c") == "a\\x00b\\x09c\\x7f\\x9b2J\\u2028\\u200f\\u061c"
+    assert printable(os.fsdecode(b"run\xff")) == "run\\xff" and printable("\ud800") == "\\ud800"
+    assert printable("ünïcödé/日本/loss") == "ünïcödé/日本/loss"  # ordinary text is left alone
+    assert utf8_safe({"k\udcff": ["\x1b ok", "\udcfe"]}) == {"k\\xff": ["\x1b ok", "\\xfe"]}

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from curvelint import __version__
 from curvelint.baseline import fingerprint
 from curvelint.model import Severity
+from curvelint.reporters.escape import utf8_safe
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/curvelint/curvelint"
@@ -39,12 +40,15 @@ def log_file(path: str) -> str:
 
 
 def artifact_uri(path: str) -> str:
-    """A relative URI (``/`` separators, percent-encoded) for paths below the current folder."""
+    """A relative URI (``/`` separators, percent-encoded) for paths below the current folder.
+
+    The path's bytes are encoded (``os.fsencode``): a name that is not UTF-8 gives ``%FF``, not an error.
+    """
     absolute = os.path.abspath(path)
     rel = os.path.relpath(absolute)
     if rel.startswith(".."):
-        return "file://" + quote(absolute.replace(os.sep, "/"), safe="/:")
-    uri = quote(rel.replace(os.sep, "/"), safe="/")
+        return "file://" + quote(os.fsencode(absolute.replace(os.sep, "/")), safe="/:")
+    uri = quote(os.fsencode(rel.replace(os.sep, "/")), safe="/")
     return uri + "/" if os.path.isdir(path) else uri
 
 
@@ -116,4 +120,4 @@ def document(report) -> dict:
 
 
 def render(report, options) -> str:
-    return json.dumps(document(report), indent=2, allow_nan=False)
+    return json.dumps(utf8_safe(document(report)), indent=2, allow_nan=False)

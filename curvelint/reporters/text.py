@@ -1,4 +1,8 @@
-"""Text output for people: findings grouped by run, colour only on a terminal, a summary line."""
+"""Text output for people: findings grouped by run, colour only on a terminal, a summary line.
+
+Text that comes from the linted tree (paths, run and metric names, messages, notes) goes through
+`printable`: a file name cannot move the cursor, recolour the terminal or reorder the line.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from itertools import groupby
 import click
 
 from curvelint.model import Severity
+from curvelint.reporters.escape import printable
 
 _COLORS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -21,7 +26,7 @@ def _where(f) -> str:
 
 def _evidence_lines(evidence: dict, indent: str) -> list[str]:
     width = max((len(k) for k in evidence), default=0)
-    return [f"{indent}{k.ljust(width)}  {v}" for k, v in evidence.items()]
+    return [printable(f"{indent}{k.ljust(width)}  {v}") for k, v in evidence.items()]
 
 
 def render(report, options) -> str:
@@ -37,23 +42,24 @@ def render(report, options) -> str:
             if not findings:
                 continue
         title = path if run == path else f"{path} [{run}]"
-        lines.append(style(title, bold=True))
+        lines.append(style(printable(title), bold=True))
         if not options.quiet:
-            lines.extend(style(f"  note: {n}", dim=True) for n in notes.get((path, run), ()))
+            lines.extend(style(printable(f"  note: {n}"), dim=True) for n in notes.get((path, run), ()))
         for f in findings:
             sev = style(f"{str(f.severity):<7}", fg=_COLORS[f.severity], bold=f.severity == Severity.ERROR)
             where = _where(f)
-            lines.append(f"  {sev} {style(f.rule, bold=True)} {f.name}: {where + ': ' if where else ''}{f.message}")
+            text = printable(f"{where + ': ' if where else ''}{f.message}")
+            lines.append(f"  {sev} {style(f.rule, bold=True)} {f.name}: {text}")
             if f.hint and not options.quiet:
-                lines.append(style(f"          fix: {f.hint}", dim=True))
+                lines.append(style(printable(f"          fix: {f.hint}"), dim=True))
             if options.show_evidence and f.evidence:
                 lines.extend(_evidence_lines(f.evidence, "          | "))
         lines.append("")
     if options.verbose and report.abstentions:
         lines.append(style("Abstentions (rules that could not judge):", bold=True))
         for key, group in groupby(sorted(report.abstentions, key=lambda a: (a.run, a.rule)), key=lambda a: a.run):
-            lines.append(f"  {key}")
-            lines.extend(f"    {a.rule}: {a.reason}" for a in group)
+            lines.append(printable(f"  {key}"))
+            lines.extend(printable(f"    {a.rule}: {a.reason}") for a in group)
         lines.append("")
     if options.statistics and report.findings:
         counts = Counter((f.rule, f.name) for f in report.findings)

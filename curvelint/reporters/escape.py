@@ -1,0 +1,39 @@
+"""Text from the linted tree (file names, tags, messages quoting them) made safe to show.
+
+A file name may hold terminal escape sequences (``\\x1b[2J``), bidi controls that reorder what a
+reviewer sees (U+202E), or bytes that are not UTF-8 (Python hands them over as lone surrogates,
+which no UTF-8 output can encode). `printable` escapes all of these for people; `utf8_safe` only
+makes a JSON document's strings encodable, for machine formats.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, line/paragraph separators
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode's surrogateescape): show the byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with control, bidi and undecodable characters written as ``\\x1b``, ``\\u202e``, ``\\xff``."""
+    return _UNSAFE.sub(_escaped, text)
+
+
+def utf8_safe(value: Any) -> Any:
+    """A JSON-ready value whose strings (keys included) have no lone surrogates (escaped as ``\\xff``)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(_escaped, value)
+    if isinstance(value, dict):
+        return {utf8_safe(k): utf8_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [utf8_safe(v) for v in value]
+    return value
