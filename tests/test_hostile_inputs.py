@@ -24,7 +24,7 @@ needs_dev_zero = pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no 
 def lint(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The CLI in a subprocess: a regressed fix fails by timeout instead of hanging the suite."""
     return subprocess.run([sys.executable, "-m", "curvelint", "lint", "--no-color", *map(str, args)],
-                          capture_output=True, timeout=TIMEOUT, cwd=cwd)
+                          capture_output=True, timeout=TIMEOUT, cwd=cwd, check=False)
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
@@ -275,8 +275,8 @@ def test_malformed_scalar_record_among_good_tensorboard_events(tmp_path: Path, f
     assert run.series["loss"].steps.tolist() == list(range(20))
     offset = _record_offsets(path.read_bytes())[1 + 7]  # after the file_version record and 7 good events
     assert [(p.kind, p.offset, p.message) for p in run.problems] == [
-        ("unreadable", offset, f"record at byte {offset} holds a malformed scalar 'loss' (a float32 tensor of "
-                               "3 bytes); skipped")]
+        ("unreadable", offset,
+         f"record at byte {offset} holds a malformed scalar 'loss' (a float32 tensor of 3 bytes); skipped")]
 
 
 # -- output: names from the tree cannot drive the terminal, and every report stays valid UTF-8 ----------------
