@@ -289,7 +289,7 @@ def test_rolling_median_of_long_series_equals_scipys_filter(n):
     from scipy.ndimage import median_filter
 
     r = np.random.default_rng(n)
-    assert (stats._compiled_rank_filter() is not None) == _has_compiled_filter()  # loaded when shipped
+    assert (stats._scipy_rank.compiled_rank_filter() is not None) == _has_compiled_filter()  # loaded when shipped
     for name, v in _adversarial(n, r).items():
         for w in (95, 201, 1005, max(9, int(0.2 * n)) | 1, 2 * n - 1):
             for mode in ("mirror", "nearest"):
@@ -302,7 +302,7 @@ def test_rolling_median_without_the_compiled_filter(monkeypatch):
     r = np.random.default_rng(5)
     v = np.round(r.normal(size=4000), 2)
     fast = [stats.rolling_median(v, w, mode) for w in (51, 401) for mode in ("mirror", "nearest")]
-    monkeypatch.setattr(stats, "_compiled_rank_filter", lambda: None)
+    monkeypatch.setattr(stats.smoothing, "compiled_rank_filter", lambda: None)
     slow = [stats.rolling_median(v, w, mode) for w in (51, 401) for mode in ("mirror", "nearest")]
     assert all(np.array_equal(_bits(a), _bits(b)) for a, b in zip(fast, slow))
 
@@ -330,7 +330,7 @@ def test_linting_long_series_imports_no_scipy_package():
             run.series[name] = Series(name, steps.copy(), v)
         config = Config()
         check_run(run, select_rules(config), config)
-        assert stats._compiled_rank_filter.cache_info().currsize == 1  # the long-series path ran
+        assert stats._scipy_rank.compiled_rank_filter.cache_info().currsize == 1  # the long-series path ran
         print(sorted(m for m in sys.modules if m == "scipy" or m.startswith("scipy.")))
     """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -359,7 +359,7 @@ def test_p_values_match_scipy():
     for f in (1e-3, 0.5, 3.0, 40.0):
         for d in (1, 7, 400, 40_000):
             assert stats.f_sf(f, 1, d) == pytest.approx(float(fdtrc(1, d, f)), rel=1e-9, abs=1e-300)
-    assert sum(stats._mwu_counts(8, 300)) == math.comb(308, 8)
+    assert sum(stats.significance._mwu_counts(8, 300)) == math.comb(308, 8)
 
 
 def test_trend_equals_the_separate_estimators():
