@@ -193,24 +193,27 @@ def _lint_batch(job: tuple[list[RunSource], Config, Extras, list[Selected]]) -> 
 
 def _lint_source(source: RunSource, config: Config, extras: Extras, selected: list[Selected]) -> list[Linted]:
     """Read one source and lint each of its runs."""
-    out = []
-    for run in readers.read(source):
-        if extras.graph is not None and run.graph is None:
-            run.graph = extras.graph
-        if extras.inputs:
-            run.inputs.extend(extras.inputs)
-        if extras.labels is not None and run.labels is None:
-            run.labels = extras.labels
-        findings, abstentions = check_run(run, selected, config)
-        run_dir = run.path if os.path.isdir(run.path) else os.path.dirname(run.path)
-        local, reason = local_suppressions(run_dir) if config.run_files else ([], "")
-        kept = [f for f in findings if not _matches_any(f, [*local, *config.ignores_for(f.path)])]
-        by_run_file = sorted({f.rule for f in findings if _matches_any(f, local)})
-        if by_run_file:  # say it where the run is shown: a reviewer sees what was accepted and why
-            run.notes.append(f"{os.path.join(run_dir, RUN_FILE)} suppresses {', '.join(by_run_file)}: {reason}")
-        summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points, tuple(run.notes))
-        out.append((summary, kept, abstentions, len(findings) - len(kept)))
-    return out
+    return [lint_run(run, config, extras, selected) for run in readers.read(source)]
+
+
+def lint_run(run: Run, config: Config, extras: Extras, selected: list[Selected]) -> Linted:
+    """Lint one run that was read: extras attached, rules checked, suppressions applied
+    (`curvelint.watch` lints the runs it follows with this)."""
+    if extras.graph is not None and run.graph is None:
+        run.graph = extras.graph
+    if extras.inputs:
+        run.inputs.extend(extras.inputs)
+    if extras.labels is not None and run.labels is None:
+        run.labels = extras.labels
+    findings, abstentions = check_run(run, selected, config)
+    run_dir = run.path if os.path.isdir(run.path) else os.path.dirname(run.path)
+    local, reason = local_suppressions(run_dir) if config.run_files else ([], "")
+    kept = [f for f in findings if not _matches_any(f, [*local, *config.ignores_for(f.path)])]
+    by_run_file = sorted({f.rule for f in findings if _matches_any(f, local)})
+    if by_run_file:  # say it where the run is shown: a reviewer sees what was accepted and why
+        run.notes.append(f"{os.path.join(run_dir, RUN_FILE)} suppresses {', '.join(by_run_file)}: {reason}")
+    summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points, tuple(run.notes))
+    return summary, kept, abstentions, len(findings) - len(kept)
 
 
 def default_jobs() -> int:
