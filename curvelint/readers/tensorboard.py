@@ -659,14 +659,21 @@ def _read_window(data: bytes, recs: tfrecord.Records, a: int, b: int, prefix: st
 def read_file(path: str, prefix: str, state: _RunState, problems: list[Problem],
               fast: bool | None = None, verify: bool | None = None) -> _FileData:
     """Read one event file's scalars (histograms and hparams go to `state`)."""
-    fast = FAST_PATH if fast is None else fast
-    verify = VERIFY_CRC if verify is None else verify
     try:
         with open_regular(path) as fh:
-            data = fh.read()
+            data = [fh.read()]
     except OSError as exc:
         problems.append(Problem("unreadable", path, f"cannot read: {exc.strerror or exc}"))
         return _FileData(path, prefix, {})
+    return read_data(data.pop(), path, prefix, state, problems, fast, verify)  # its only reference: freed there
+
+
+def read_data(data: bytes, path: str, prefix: str, state: _RunState, problems: list[Problem],
+              fast: bool | None = None, verify: bool | None = None) -> _FileData:
+    """The scalars of event-file bytes: a whole file, or (`curvelint.follow`) the bytes appended to one
+    since its last whole record. A partial final record is a "truncated" problem at its offset."""
+    fast = FAST_PATH if fast is None else fast
+    verify = VERIFY_CRC if verify is None else verify
     recs = tfrecord.scan(data, path, verify)
     problems.extend(recs.problems)
     pieces = _Pieces()
@@ -747,7 +754,12 @@ def read(source: RunSource, fast: bool | None = None, verify: bool | None = None
     state = _RunState()
     files = [read_file(path, prefix, state, run.problems, fast, verify)
              for path, prefix in zip(source.files, prefixes)]
+    return [assemble(run, files, state)]
+
+
+def assemble(run: Run, files: list[_FileData], state: _RunState) -> Run:
+    """`run` with the series of its files merged (`_merge`), and the inputs and hparams of `state`."""
     _merge(files, run)
     run.inputs = list(state.inputs.values())
     run.hparams = state.hparams
-    return [run]
+    return run
