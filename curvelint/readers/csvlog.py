@@ -162,9 +162,11 @@ def _series(header: list[str], columns: dict[int, tuple[np.ndarray, np.ndarray, 
         run.notes.append(f"cells that are not numbers were skipped in {names(partly)}")
 
 
-def _runs(source: RunSource, table: _Table) -> list[Run]:
+def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray, np.ndarray, int]] | None = None
+          ) -> list[Run]:
     """The runs of the table: one, or one per fit when fits were appended to one file (the
-    step/epoch counter goes back); none when the table is not a training log."""
+    step/epoch counter goes back); none when the table is not a training log. `columns`: the
+    table's `_column`s, when already parsed (`curvelint.follow` parses only appended rows)."""
     header = _unique_names(table.header)
     if all(_column([h])[1].all() for h in header):
         return []  # no header: the first row holds numbers
@@ -175,7 +177,8 @@ def _runs(source: RunSource, table: _Table) -> list[Run]:
             run.notes.append("the log has a header but no rows")
             return [run]
         return []
-    columns = {i: _column(list(c)) for i, c in enumerate(zip(*table.rows))}
+    if columns is None:
+        columns = {i: _column(list(c)) for i, c in enumerate(zip(*table.rows))}
     found = _axis(header, columns)
     if found is None:
         return []

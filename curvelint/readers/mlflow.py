@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Callable
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from curvelint.readers._common import add_series, constant_lr_hparams, names, ne
 
 FORMAT = "mlflow"
 MAX_STEP = 2 ** 62  # add_series drops steps beyond this (int64, with room for differences)
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # steps, values, wall times
 STATUS = {"1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED", "5": "KILLED"}
 
 
@@ -39,13 +41,19 @@ def _files(folder: str) -> list[tuple[str, str]]:
     return sorted(out)
 
 
-def _metric(name: str, path: str, run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _metric(name: str, path: str, run: Run) -> Arrays | None:
     """(steps, values, wall times) of one metric file; bad lines become problems."""
     try:
         text = read_text(path)
     except OSError as exc:
         run.problems.append(Problem("unreadable", path, f"cannot read metric {name!r}: {exc.strerror or exc}"))
         return None
+    return parse_metric(name, path, text, run)
+
+
+def parse_metric(name: str, path: str, text: str, run: Run) -> Arrays:
+    """(steps, values, wall times) of a metric file's text (or, for `curvelint.follow`, of the lines
+    appended to it); bad lines become problems of `run`."""
     lines = [line.split() for line in text.splitlines()]
     widths = [len(f) for f in lines if len(f) in (2, 3)]
     width = 3 if widths.count(3) >= widths.count(2) else 2  # 2: an old store without steps
@@ -128,14 +136,15 @@ def _meta(folder: str, run: Run) -> None:
         run.notes.append("the MLflow run is deleted (lifecycle_stage: deleted)")
 
 
-def read(source: RunSource) -> list[Run]:
-    """Read one MLflow run folder (never raises for bad input)."""
+def read(source: RunSource, metric: Callable[[str, str, Run], Arrays | None] | None = None) -> list[Run]:
+    """Read one MLflow run folder (never raises for bad input). `metric(name, path, run)` reads one
+    metric file (default `_metric`; `curvelint.follow` passes one that parses only appended lines)."""
     folder = source.path
     run = new_run(source, FORMAT)
     columns = {}
     stepless = []
     for name, path in _files(os.path.join(folder, "metrics")):
-        arrays = _metric(name, path, run)
+        arrays = (metric or _metric)(name, path, run)
         if arrays is None:
             continue
         steps, values, walls = arrays
