@@ -37,6 +37,12 @@ def read(source: RunSource) -> list[Run]:
         run = Run(name=source.name, path=source.path, format=source.format, sources=list(source.files))
         run.problems.append(Problem("unreadable", source.path, f"{type(exc).__name__}: {exc}"))
         return [run]
+    return finish(runs, source)
+
+
+def finish(runs: list[Run], source: RunSource) -> list[Run]:
+    """What every reader's runs get: the folder's ONNX graphs, Lightning's hparams.yaml, discovery's
+    notes (`curvelint.follow` finishes the runs it reads incrementally with this)."""
     if source.graphs and source.format != "onnx":
         _attach_graphs(runs, source)
     if source.format in HPARAMS_FILE_FORMATS:
