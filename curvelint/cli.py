@@ -210,3 +210,8 @@ def rule_command(key: str) -> None:
         names = [f"{c} {r.name}" if (r := find_rule(c)) else c for c in rule.defers_to]
         click.echo("\nDefers to (yields a series they report; they run first, also when not selected):\n  "
                    + "\n  ".join(names))
+
+
+from curvelint.watch import watch_command  # noqa: E402  (`curvelint watch PATHS`; imports only click up front)
+
+main.add_command(watch_command)
