@@ -1,17 +1,20 @@
-"""Helpers shared by the table-like readers (Keras JSON, HF trainer_state, Parquet, CSV, MLflow).
+"""Helpers shared by the readers.
 
 They build `Series` from columns (dropping cells that were not logged, ordering and
-de-duplicating steps with a note), make the `Run` skeleton and its problems, and parse
-JSON with a one-line, line/column-located error message.
+de-duplicating steps with a note), make the `Run` skeleton and its problems, parse
+JSON with a one-line, line/column-located error message, evaluate Python literals
+without running code, and stream line-oriented files (JSON Lines, text logs) line by line.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
 import re
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -204,3 +207,168 @@ def is_integral(values: np.ndarray) -> bool:
 
 def is_finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# -- Python literals ---------------------------------------------------------------------------------------
+_NUMBER_NAMES = {"nan": float("nan"), "NaN": float("nan"), "inf": float("inf"), "Infinity": float("inf")}
+_NUMBER_CALLS = {"float", "float16", "float32", "float64", "double", "int", "int32", "int64"}
+
+
+class _NotLiteral(ValueError):
+    pass
+
+
+def _literal(node: ast.AST) -> Any:
+    """Evaluate dict/list/tuple/number/string literals only (plus nan/inf and np.float32(x))."""
+    if isinstance(node, ast.Expression):
+        return _literal(node.body)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float, str):
+        return node.value
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            raise _NotLiteral("dict unpacking")
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal(e) for e in node.elts]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand)
+        if not isinstance(value, (int, float)):
+            raise _NotLiteral("sign on a non-number")
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Name) and node.id in _NUMBER_NAMES:
+        return _NUMBER_NAMES[node.id]
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+        func = node.func
+        fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if fname in _NUMBER_CALLS:
+            return _literal(node.args[0])
+    raise _NotLiteral(type(node).__name__)
+
+
+def python_literal(text: str, max_chars: int = 1_000_000) -> Any:
+    """The value of a Python literal repr (``{'loss': 0.5, 'epoch': nan}``), or None when it is not one.
+
+    The text is parsed with `ast` and only literal nodes are walked: nothing is ever evaluated or called."""
+    if len(text) > max_chars:
+        return None
+    try:
+        return _literal(ast.parse(text.strip(), mode="eval"))
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):  # TypeError: {[1]: 2}
+        return None
+
+
+# -- line-oriented files -----------------------------------------------------------------------------------
+MAX_LINE = 1 << 20  # bytes of a line that are kept; the rest of a longer line is skipped
+
+
+def iter_lines(path: str, keep_tail: bool = False) -> Iterator[tuple[int, str, bool]]:
+    """(line number, text without its line break, whether a line break ended it) for each line of a
+    regular file, streamed; UTF-8 with bad bytes replaced, a BOM dropped. Of a line longer than
+    `MAX_LINE` bytes only the first `MAX_LINE` bytes are kept, or the last ones with `keep_tail` (a
+    progress bar redrawn with ``\\r`` ends in its final state). OSError (`NotRegularFile`) propagates."""
+    with open_regular(path) as fh:
+        number = 0
+        while True:
+            raw = fh.readline(MAX_LINE)
+            if not raw:
+                return
+            number += 1
+            while not raw.endswith(b"\n") and len(raw) >= MAX_LINE:  # an over-long line
+                more = fh.readline(MAX_LINE)
+                if not more:
+                    break
+                if keep_tail:
+                    raw = (raw + more)[-MAX_LINE:]
+                elif more.endswith(b"\n"):
+                    raw += b"\n"
+            ended = raw.endswith(b"\n")
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            yield number, (text.removeprefix("\ufeff") if number == 1 else text), ended
+
+
+@dataclass
+class JsonLines:
+    """The JSON objects of a JSON Lines file, streamed: iterate for (line number, object). Lines that are
+    not JSON objects are skipped and remembered (`problems` says where); blank lines are ignored."""
+
+    path: str
+    bad: list[int] = field(default_factory=list)
+    truncated: int | None = None  # the last line, cut off before its line break
+
+    def __iter__(self) -> Iterator[tuple[int, dict]]:
+        for number, text, ended in iter_lines(self.path):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except (ValueError, RecursionError):
+                obj = None
+            if isinstance(obj, dict):
+                yield number, obj
+            elif not ended:
+                self.truncated = number
+            else:
+                self.bad.append(number)
+
+    def problems(self) -> list[Problem]:
+        out = []
+        if self.bad:
+            out.append(Problem("unreadable", self.path, f"{len(self.bad)} line(s) are not JSON objects "
+                               f"(first at line {self.bad[0]}); skipped", self.bad[0]))
+        if self.truncated is not None:
+            out.append(truncated_line(self.path, self.truncated))
+        return out
+
+
+def truncated_line(path: str, number: int) -> Problem:
+    return Problem("truncated", path, f"the last line ({number}) is cut off (the run was probably still being "
+                   "written)", number)
+
+
+def flatten_numbers(name: str, value: Any, out: dict[str, float], other: set[str]) -> None:
+    """Put the number(s) of one logged value in `out` (a dict of numbers is flattened with '.'); the names
+    of values that are not numbers (text, booleans, W&B media with a ``_type``) go to `other`."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        out[name] = to_float(value)
+    elif isinstance(value, dict) and "_type" not in value:  # "_type": images, histograms, tables
+        for key, inner in value.items():
+            flatten_numbers(f"{name}.{key}", inner, out, other)
+    elif value is not None:
+        other.add(name)
+
+
+@dataclass
+class Rows:
+    """Logged rows (name -> number, at a step) gathered as per-series columns for `add_series`."""
+
+    columns: dict[str, tuple[list[float], list[float], list[float]]] = field(default_factory=dict)
+    other: set[str] = field(default_factory=set)  # logged names whose values are not numbers
+    rows: int = 0
+    stepless: int = 0  # rows without a step (placed at the row index)
+    timed: bool = False
+
+    def add(self, values: dict[str, float], step: float | None, wall: float | None = None) -> None:
+        if step is None:
+            step, self.stepless = float(self.rows), self.stepless + 1
+        self.rows += 1
+        wall = math.nan if wall is None else wall
+        self.timed = self.timed or not math.isnan(wall)
+        for name, value in values.items():
+            steps, vals, walls = self.columns.setdefault(name, ([], [], []))
+            steps.append(step)
+            vals.append(value)
+            walls.append(wall)
+
+    def to_run(self, run: Run) -> None:
+        """The columns as the run's series, and a note naming the values that were not numbers."""
+        add_series(run, {name: (cols[0], cols[1], cols[2] if self.timed else None)
+                         for name, cols in sorted(self.columns.items())})
+        if self.other:
+            run.notes.append(f"logged values that are not numbers were not read: {names(sorted(self.other))}")
+
+
+def final_note(source: str, values: dict[str, float], shown: int = 8) -> str:
+    """'final values from all_results.json: eval_loss=0.223, train_loss=0.4594 and 3 more'."""
+    items = [f"{k}={v:.4g}" for k, v in values.items()]
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return f"final values from {source}: {', '.join(items[:shown])}{more}"

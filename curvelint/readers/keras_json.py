@@ -26,7 +26,6 @@ JSON is an "unreadable" problem (line/column) when the file looks like a metrics
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,54 +35,16 @@ from curvelint.discovery import RunSource
 from curvelint.model import Run
 from curvelint.readers._common import (
     add_series, constant_lr_hparams, looks_like_log, metric_like, names, new_run, oversized_problem, parse_json,
-    read_text, to_float, unreadable,
+    python_literal, read_text, to_float, unreadable,
 )
 
 FORMAT = "keras-history"
 MAX_REPR_CHARS = 20_000_000  # a Python-repr history longer than this is not evaluated
-_NUMBER_NAMES = {"nan": float("nan"), "NaN": float("nan"), "inf": float("inf"), "Infinity": float("inf")}
-_NUMBER_CALLS = {"float", "float16", "float32", "float64", "double", "int", "int32", "int64"}
-
-
-class _NotLiteral(ValueError):
-    pass
-
-
-def _literal(node: ast.AST) -> Any:
-    """Evaluate dict/list/tuple/number/string literals only (plus nan/inf and np.float32(x))."""
-    if isinstance(node, ast.Expression):
-        return _literal(node.body)
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float, str):
-        return node.value
-    if isinstance(node, ast.Dict):
-        if any(k is None for k in node.keys):
-            raise _NotLiteral("dict unpacking")
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(e) for e in node.elts]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _literal(node.operand)
-        if not isinstance(value, (int, float)):
-            raise _NotLiteral("sign on a non-number")
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.Name) and node.id in _NUMBER_NAMES:
-        return _NUMBER_NAMES[node.id]
-    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
-        func = node.func
-        fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        if fname in _NUMBER_CALLS:
-            return _literal(node.args[0])
-    raise _NotLiteral(type(node).__name__)
 
 
 def _from_repr(text: str) -> Any:
     """The value of a Python literal repr, or None when it is not one."""
-    if len(text) > MAX_REPR_CHARS:
-        return None
-    try:
-        return _literal(ast.parse(text.strip(), mode="eval"))
-    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):  # TypeError: {[1]: 2}
-        return None
+    return python_literal(text, MAX_REPR_CHARS)
 
 
 _PLAIN = {float, int, type(None)}

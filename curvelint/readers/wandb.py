@@ -35,7 +35,6 @@ after is kept. A file that is not a W&B log is one "unreadable" problem.
 from __future__ import annotations
 
 import json
-import math
 import os
 import struct
 import zlib
@@ -46,7 +45,7 @@ from curvelint.discovery import WANDB_LOG, RunSource
 from curvelint.fileio import open_regular
 from curvelint.model import Problem, Run
 from curvelint.readers._common import (
-    add_series, constant_lr_hparams, is_finite_number, names, new_run, parse_json, read_text, to_float,
+    JsonLines, Rows, constant_lr_hparams, flatten_numbers, is_finite_number, new_run, parse_json, read_text,
 )
 
 FORMAT = "wandb"
@@ -265,41 +264,7 @@ def _json_value(text: str) -> Any:
         return text
 
 
-def _numbers(name: str, value: Any, out: dict[str, float], other: set[str]) -> None:
-    """Put the number(s) of one logged value in `out` (a dict of numbers is flattened with '.')."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        out[name] = to_float(value)
-    elif isinstance(value, dict) and "_type" not in value:  # "_type": images, histograms, tables
-        for key, inner in value.items():
-            _numbers(f"{name}.{key}", inner, out, other)
-    elif value is not None:
-        other.add(name)
-
-
-@dataclass
-class _Rows:
-    """History rows as per-series columns."""
-
-    columns: dict[str, tuple[list[float], list[float], list[float]]] = field(default_factory=dict)
-    other: set[str] = field(default_factory=set)  # logged names whose values are not numbers
-    rows: int = 0
-    stepless: int = 0  # rows without a step (placed at the row index)
-    timed: bool = False
-
-    def add(self, values: dict[str, float], step: float | None, wall: float | None) -> None:
-        if step is None:
-            step, self.stepless = float(self.rows), self.stepless + 1
-        self.rows += 1
-        wall = math.nan if wall is None else wall
-        self.timed = self.timed or not math.isnan(wall)
-        for name, value in values.items():
-            steps, vals, walls = self.columns.setdefault(name, ([], [], []))
-            steps.append(step)
-            vals.append(value)
-            walls.append(wall)
-
-
-def _row(raw: dict[str, Any], rows: _Rows) -> None:
+def _row(raw: dict[str, Any], rows: Rows) -> None:
     """One history row (name -> logged value) into `rows`."""
     values: dict[str, float] = {}
     step = wall = None
@@ -309,7 +274,7 @@ def _row(raw: dict[str, Any], rows: _Rows) -> None:
         elif name == "_timestamp":
             wall = float(value) if is_finite_number(value) else None
         elif name and not name.startswith("_"):
-            _numbers(name, value, values, rows.other)
+            flatten_numbers(name, value, values, rows.other)
     rows.add(values, step, wall)
 
 
@@ -349,7 +314,7 @@ def _item(buf: bytes, parse=_json_value) -> tuple[str, Any]:
     return (".".join(nested) if nested else key), value
 
 
-def _history(buf: bytes, rows: _Rows) -> None:
+def _history(buf: bytes, rows: Rows) -> None:
     raw: dict[str, Any] = {}
     step_num = None
     for number, wire, value in fields(buf):
@@ -376,7 +341,7 @@ def _config(buf: bytes, config: dict[str, Any]) -> None:
 
 @dataclass
 class _LogContent:
-    rows: _Rows = field(default_factory=_Rows)
+    rows: Rows = field(default_factory=Rows)
     config: dict[str, Any] = field(default_factory=dict)
     exit_code: int | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -416,29 +381,12 @@ def read_log(path: str, content: _LogContent) -> None:
 
 
 # -- wandb-history.jsonl -------------------------------------------------------------------------------
-def read_jsonl(path: str, rows: _Rows, run: Run) -> None:
+def read_jsonl(path: str, rows: Rows, run: Run) -> None:
     """One history row per line; a bad line is a problem at its line, a cut-off last line "truncated"."""
-    text = read_text(path)
-    lines = text.splitlines()
-    bad: list[int] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):
-            obj = None
-        if not isinstance(obj, dict):
-            if number == len(lines) and not text.endswith("\n"):
-                run.problems.append(Problem("truncated", path, f"the last line ({number}) is cut off "
-                                            "(the run was probably still being written)", number))
-            else:
-                bad.append(number)
-            continue
+    lines = JsonLines(path)
+    for _, obj in lines:
         _row(obj, rows)
-    if bad:
-        run.problems.append(Problem("unreadable", path, f"{len(bad)} line(s) are not JSON objects "
-                                    f"(first at line {bad[0]}); skipped", bad[0]))
+    run.problems.extend(lines.problems())
 
 
 # -- config.yaml and wandb-summary.json -----------------------------------------------------------------
@@ -510,12 +458,9 @@ def read(source: RunSource) -> list[Run]:
                 content.problems.append(Problem("unreadable", path, f"cannot read: {exc.strerror or exc}"))
         run.problems.extend(content.problems)
     rows = content.rows
-    add_series(run, {name: (cols[0], cols[1], cols[2] if rows.timed else None)
-                     for name, cols in sorted(rows.columns.items())})
+    rows.to_run(run)
     if rows.stepless:
         run.notes.append(f"{rows.stepless} of {rows.rows} history rows have no _step: placed at their row index")
-    if rows.other:
-        run.notes.append(f"logged values that are not numbers were not read: {names(sorted(rows.other))}")
     if content.exit_code:
         run.notes.append(f"the run exited with code {content.exit_code}")
     elif read_logs and content.exit_code is None and not run.problems and rows.rows:
