@@ -2,6 +2,8 @@
 
 Text that comes from the linted tree (paths, run and metric names, messages, notes) goes through
 `printable`: a file name cannot move the cursor, recolour the terminal or reorder the line.
+With ``Options.plot`` each finding on a series gets its plot (`curvelint.plot.terminal`), drawn
+from ``Report.curves``; the plot modules are imported only then.
 """
 
 from __future__ import annotations
@@ -29,6 +31,17 @@ def _evidence_lines(evidence: dict, indent: str) -> list[str]:
     return [printable(f"{indent}{k.ljust(width)}  {v}") for k, v in evidence.items()]
 
 
+def _plot(report, f, options) -> list[str]:
+    """The finding's terminal plot, with a blank line before it (none without curves)."""
+    curves = report.curves.get((f.path, f.run))
+    if curves is None or f.metric not in curves.curves:
+        return []
+    from curvelint.plot.terminal import draw
+
+    drawn = draw(f, curves, width=options.width, color=options.color)
+    return ["", *drawn, ""] if drawn else []
+
+
 def render(report, options) -> str:
     style = (lambda text, **kw: click.style(text, **kw)) if options.color else (lambda text, **kw: text)
     lines: list[str] = []
@@ -54,7 +67,10 @@ def render(report, options) -> str:
                 lines.append(style(printable(f"          fix: {f.hint}"), dim=True))
             if options.show_evidence and f.evidence:
                 lines.extend(_evidence_lines(f.evidence, "          | "))
-        lines.append("")
+            if options.plot:
+                lines.extend(_plot(report, f, options))
+        if lines[-1]:  # a plot already ends in a blank line
+            lines.append("")
     if options.verbose and report.abstentions:
         lines.append(style("Abstentions (rules that could not judge):", bold=True))
         for key, group in groupby(sorted(report.abstentions, key=lambda a: (a.run, a.rule)), key=lambda a: a.run):
