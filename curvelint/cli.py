@@ -59,6 +59,8 @@ def _fail(message: str) -> None:
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
 @click.option("--model", "model_file", type=click.Path(dir_okay=False), help="ONNX model graph that applies to every run.")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help="Sample of training inputs/labels (.npy, .npz, .parquet, .csv).")
+@click.option("--reference", "references", multiple=True, type=click.Path(),
+              help="Reference run(s) to compare every run with (repeatable: several seeds form a band).")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Write the current findings as a baseline and exit 0.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout.")
@@ -71,26 +73,22 @@ def _fail(message: str) -> None:
 @click.option("--allow-empty", is_flag=True,
               help="Exit 0 when no training log is found (the pre-commit hook: it may pass JSON/CSV that are not logs).")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
-@click.option("--plot/--no-plot", default=None,
-              help="Draw each curve finding's plot under it (text format; default: only on a terminal).")
 def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file, isolated, exclude, model_file,
-                 data_file, baseline, write_baseline, output, jobs, statistics, show_evidence, quiet, verbose, plot,
-                 exit_zero, no_color, allow_empty=False) -> None:
+                 data_file, baseline, write_baseline, output, jobs, statistics, show_evidence, quiet, verbose,
+                 exit_zero, no_color, allow_empty=False, references=()) -> None:
     """Lint the training runs found under PATHS (default: the current folder)."""
     from curvelint.config import ConfigError, load_config
     from curvelint.engine import default_jobs, lint
     from curvelint.model import Severity
     from curvelint.registry import RegistryError
-    from curvelint.reporters import Options, curve_request, render
-    from curvelint.reporters import write as write_report
+    from curvelint.reporters import Options, render
 
     paths = list(paths) or ["."]
-    plots = Options(plot=plot if plot is not None else output is None and sys.stdout.isatty(), width=_width())
     try:
         config = load_config(paths, config_file, isolated)
         _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt)
-        extras = _extras(model_file, data_file)
-        report = lint(paths, config, jobs or default_jobs(), extras, curve_request(config.format, plots))
+        extras = _with_references(_extras(model_file, data_file), config, references)
+        report = lint(paths, config, jobs or default_jobs(), extras)
     except (ConfigError, RegistryError) as exc:
         _fail(str(exc))
         return
@@ -118,25 +116,18 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         except (OSError, ValueError) as exc:
             _fail(f"{baseline}: cannot read baseline: {exc}")
     color = not no_color and output is None and sys.stdout.isatty()
-    options = Options(color, show_evidence, statistics, quiet, verbose, plots.plot, plots.width)
+    text = render(report, config.format, Options(color, show_evidence, statistics, quiet, verbose))
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:
-                write_report(report, config.format, options, fh)
+                fh.write(text + "\n")
         except OSError as exc:
             _fail(f"{output}: cannot write the report: {exc.strerror or exc}")
     else:
-        click.echo(render(report, config.format, options), color=color)
+        click.echo(text, color=color)
     threshold = Severity.parse(config.fail_on)
     failed = any(f.severity >= threshold for f in report.findings)
     sys.exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
-
-
-def _width() -> int:
-    """Columns for terminal plots: the terminal's, within 50..80."""
-    import shutil
-
-    return max(50, min(80, shutil.get_terminal_size((80, 24)).columns))
 
 
 def _split(values) -> list[str]:
@@ -190,6 +181,43 @@ def _extras(model_file: str | None, data_file: str | None):
         for p in problems:
             _say(f"{p.path}: {p.message}")
     return Extras(graph, inputs, labels)
+
+
+def _with_references(extras, config, paths: tuple[str, ...]):
+    """`extras` with the reference runs of --reference (else of [tool.curvelint.reference]) read once."""
+    from dataclasses import replace
+
+    from curvelint.engine import load_references
+
+    paths = tuple(paths) or config.reference_paths
+    if not paths:
+        return extras
+    references, errors = load_references(config.reference, paths, config.exclude)
+    for err in errors:
+        _say(f"error: {err}")
+    if not references.runs:
+        _fail("no reference run could be read from " + ", ".join(paths))
+    return replace(extras, references=references)
+
+
+@main.command("compare")
+@click.argument("run_a", type=click.Path())
+@click.argument("run_b", type=click.Path())
+def compare_command(run_a: str, run_b: str) -> None:
+    """Show two runs side by side on the metrics they share (A: the reference, B: the new run)."""
+    from curvelint.compare import render
+    from curvelint.engine import load_references
+    from curvelint.model import ReferenceSet
+
+    runs = []
+    for path in (run_a, run_b):
+        found, errors = load_references(ReferenceSet(), [path])
+        for err in errors:
+            _say(f"error: {err}")
+        if len(found.runs) != 1:
+            _fail(f"{path}: {len(found.runs)} runs found; name one run folder or file")
+        runs.append(found.runs[0])
+    click.echo(render(*runs))
 
 
 @main.command("rules")

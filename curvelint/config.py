@@ -31,6 +31,8 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from curvelint.fileio import open_regular
+from curvelint.model import ReferenceSet
+from curvelint.reference import settings_from_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,7 +46,7 @@ SEVERITIES = ("error", "warning", "info")
 FORMATS = ("text", "json", "sarif", "github", "junit")
 DIRECTIONS = ("min", "max")
 KEYS = ("select", "extend-select", "ignore", "per-path-ignores", "fail-on", "format", "exclude",
-        "rules", "metrics", "severity")
+        "rules", "metrics", "severity", "reference")
 
 
 class ConfigError(Exception):
@@ -66,6 +68,8 @@ class Config:
     source: str | None = None  # the file this came from, for messages
     root: str | None = None  # folder that relative globs are relative to (None: the current folder)
     run_files: bool = True  # honour run-local .curvelint.toml suppression files (off with --isolated)
+    reference: ReferenceSet = field(default_factory=ReferenceSet)  # how runs are compared with references
+    reference_paths: tuple[str, ...] = ()  # [tool.curvelint.reference] path(s), absolute
 
     def ignores_for(self, path: str) -> list[str]:
         """The selectors `per-path-ignores` suppresses for a finding at `path`."""
@@ -204,6 +208,9 @@ def parse_config(table: Any, source: str) -> Config:
     config.fail_on = _choice(data.get("fail-on", "error"), SEVERITIES, where("fail-on"))
     config.format = _choice(data.get("format", "text"), FORMATS, where("format"))
     config.exclude = [_anchor(p, config.root) for p in _strings(data.get("exclude", []), where("exclude"))]
+    if "reference" in data:  # paths relative to this file's folder
+        config.reference, config.reference_paths = settings_from_table(
+            _table(data["reference"], where("reference")), where, config.root, ConfigError)
     return config
 
 

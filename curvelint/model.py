@@ -98,6 +98,18 @@ class Problem:
     offset: int | None = None  # byte offset (binary formats) or line number (text formats)
 
 
+@dataclass(frozen=True)
+class ReferenceSet:
+    """Reference runs a run is compared with, and how (``[tool.curvelint.reference]``): the
+    metrics (roles or series names), the band's relative tolerance, the alignment."""
+
+    runs: tuple[Run, ...] = ()
+    metrics: tuple[str, ...] = ("train_loss", "val_metric")
+    tolerance: float = 0.2  # a loss may sit this share of the references' starting level above their highest
+    align: str = "auto"  # "auto", "step" or "fraction"
+    points: float = 0.1  # an accuracy-like metric may sit this much (of 1) below the references' lowest
+
+
 @dataclass
 class Run:
     """One training run, whatever format it was read from."""
@@ -114,6 +126,7 @@ class Run:
     inputs: list[InputStats] = field(default_factory=list)
     labels: LabelStats | None = None
     unfinished: str = ""  # why the log says the run ended before its planned end ("" = finished or unknown)
+    references: ReferenceSet | None = None  # the runs it is compared with (--reference)
 
     @property
     def points(self) -> int:
