@@ -4,8 +4,10 @@ A rule judged again on a longer prefix of the same run may stop firing for one e
 and fire again at the next (a statistic hovering around its threshold). `Tracker` turns
 the findings of successive evaluations into `Change`s a user can act on:
 
-* a finding is shown ("new") the first time it is reported (or after `confirm` evaluations
-  in a row, when `confirm` > 1);
+* a finding is shown ("new") once it was reported by `confirm` evaluations in a row, or at
+  once for a rule in `immediate` (non-finite values: a logged NaN is not revised by more
+  points). On a short prefix a rule may judge a curve that then changes course (a loss that
+  has not decreased yet over its first evaluations); `confirm` = 2 halves such blips;
 * once shown it stays: only after it was absent from `hold` evaluations in a row is it
   reported "cleared". Callers evaluate a run only when it got new points, so a finding
   never disappears unless the evidence changed, and disappears only when its rule stayed
@@ -25,7 +27,8 @@ from typing import Iterable, Literal
 from curvelint.model import Finding
 
 HOLD = 3  # evaluations a shown finding must be absent before it is cleared (benchmarks/watch_prefix.py)
-CONFIRM = 1  # evaluations in a row a finding must be reported before it is shown
+CONFIRM = 2  # evaluations in a row a finding must be reported before it is shown
+IMMEDIATE = ("CL100",)  # rules shown at their first report
 
 Key = tuple[str, str, "str | None"]  # scope (run), rule code, metric
 Kind = Literal["new", "worse", "cleared"]
@@ -53,6 +56,7 @@ class Tracker:
 
     hold: int = HOLD
     confirm: int = CONFIRM
+    immediate: tuple[str, ...] = IMMEDIATE
     _entries: dict[Key, _Entry] = field(default_factory=dict)
 
     def update(self, scope: str, findings: Iterable[Finding]) -> list[Change]:
@@ -65,7 +69,7 @@ class Tracker:
             entry = self._entries.setdefault(key, _Entry(f))
             worse = entry.shown and f.severity > entry.finding.severity
             entry.finding, entry.seen, entry.quiet = f, entry.seen + 1, 0
-            if not entry.shown and entry.seen >= self.confirm:
+            if not entry.shown and (entry.seen >= self.confirm or f.rule in self.immediate):
                 entry.shown = True
                 changes.append(Change("new", f))
             elif worse:
@@ -80,6 +84,15 @@ class Tracker:
             if entry.quiet >= self.hold:
                 del self._entries[key]
                 changes.append(Change("cleared", entry.finding))
+        return changes
+
+    def settle(self, scope: str | None = None) -> list[Change]:
+        """Show the findings still waiting for their confirmation (the run ended: nothing more comes)."""
+        changes = []
+        for key, entry in self._entries.items():
+            if not entry.shown and entry.seen and (scope is None or key[0] == scope):
+                entry.shown = True
+                changes.append(Change("new", entry.finding))
         return changes
 
     def shown(self, scope: str | None = None) -> list[Finding]:
