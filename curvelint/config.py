@@ -46,7 +46,7 @@ SEVERITIES = ("error", "warning", "info")
 FORMATS = ("text", "json", "sarif", "github", "junit")
 DIRECTIONS = ("min", "max")
 KEYS = ("select", "extend-select", "ignore", "per-path-ignores", "fail-on", "format", "exclude",
-        "rules", "metrics", "severity", "reference")
+        "rules", "metrics", "severity", "reference", "text-logs")
 
 
 class ConfigError(Exception):
@@ -68,6 +68,7 @@ class Config:
     source: str | None = None  # the file this came from, for messages
     root: str | None = None  # folder that relative globs are relative to (None: the current folder)
     run_files: bool = True  # honour run-local .curvelint.toml suppression files (off with --isolated)
+    text_logs: Any = None  # [tool.curvelint.text-logs]: curvelint.readers.text_log.Settings (None: the defaults)
     reference: ReferenceSet = field(default_factory=ReferenceSet)  # how runs are compared with references
     reference_paths: tuple[str, ...] = ()  # [tool.curvelint.reference] path(s), absolute
 
@@ -203,6 +204,11 @@ def parse_config(table: Any, source: str) -> Config:
     config.rule_options = _rule_options(data.get("rules", {}), where)
     config.severity = _severities(data.get("severity", {}), where)
     config.metrics = _metrics(data.get("metrics", {}), where)
+    if "text-logs" in data:  # console-log patterns: regexes, validated (and compiled) here, never code
+        from curvelint.readers.text_log import parse_settings
+
+        config.text_logs = parse_settings(_table(data["text-logs"], where("text-logs")),
+                                          lambda *keys: where("text-logs", *keys), ConfigError)
     ppi = _table(data.get("per-path-ignores", {}), where("per-path-ignores"))
     config.per_path_ignores = {str(k): _selectors(v, where("per-path-ignores", _quote(k))) for k, v in ppi.items()}
     config.fail_on = _choice(data.get("fail-on", "error"), SEVERITIES, where("fail-on"))

@@ -9,8 +9,13 @@ and groups what it finds into `RunSource`s:
   candidate Keras histories (the reader ignores JSON that is not one); the copies that the
   Trainer saves in ``checkpoint-N/`` and ``last-checkpoint/`` are prefixes of the final
   state, so only the newest state of an output folder is linted (said in the run's notes);
+  ``all_results.json``/``train_results.json``/``eval_results.json``/``test_results.json`` in the output
+  folder of a linted state are read with it as the run's final values (not runs of their own);
 * ``*.parquet`` is a run (or several, when it has a run column);
 * ``*.csv`` and CSV-shaped ``*.log`` files (Keras CSVLogger, Lightning CSVLogger);
+* ``*.jsonl`` files are candidate JSON Lines metrics logs, other ``*.log``, ``*.txt`` and ``*.out`` files
+  candidate console logs (regular files only): their readers skip what is not a training log. One beside
+  the log of a TensorBoard, HF Trainer, MLflow or W&B run is that run's console, not a second run (noted);
 * an MLflow run folder (``meta.yaml`` + ``metrics/``);
 * a Weights & Biases run folder (``wandb/run-*/``, ``wandb/offline-run-*/``: a ``*.wandb`` log and/or
   ``files/wandb-summary.json`` / ``files/wandb-history.jsonl``) is one run; the files inside it are
@@ -26,9 +31,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from curvelint.fileio import open_regular
+from curvelint.fileio import is_regular, open_regular
 
 EVENT_MARK = "tfevents"
+HF_RESULTS = ("all_results.json", "train_results.json", "eval_results.json", "test_results.json")
+TEXT_LOG_SUFFIXES = (".log", ".txt", ".out")
+_NOT_TEXT_LOG = re.compile(r"(?:requirements|constraints|license|licence|readme|notice|copying|changelog|authors|"
+                           r"cmakelists|robots|vocab|merges)\b.*", re.IGNORECASE)  # text files that are never training logs
 KERAS_SUBDIRS = ("train", "validation", "eval", "val", "test")
 
 
@@ -59,15 +68,32 @@ def _file_format(path: str) -> str | None:
         return "tensorboard"
     if lower == "trainer_state.json":
         return "hf-trainer-state"
+    if lower in HF_RESULTS:
+        return "hf-results"
     if lower.endswith(".json"):
         return "keras-history"
     if lower.endswith(".parquet"):
         return "parquet"
     if lower.endswith(".csv") or (lower.endswith(".log") and _looks_like_csv_log(path)):
         return "csv"
+    if lower.endswith(".jsonl"):
+        return "jsonl"
+    if lower.endswith(TEXT_LOG_SUFFIXES) and _text_log_candidate(path):
+        return "text-log"
     if lower.endswith(".onnx"):
         return "onnx"
     return None
+
+
+def _text_log_candidate(path: str) -> bool:
+    """A regular file (a FIFO or a device named ``*.log`` is never opened) that may hold console output: not
+    a well-known other text file, nor W&B's own ``wandb/debug*.log``."""
+    name = os.path.basename(path)
+    if _NOT_TEXT_LOG.fullmatch(name):
+        return False
+    if name.lower().startswith("debug") and os.path.basename(os.path.dirname(os.path.abspath(path))) == "wandb":
+        return False
+    return is_regular(path)
 
 
 def _looks_like_csv_log(path: str) -> bool:
@@ -219,14 +245,19 @@ class _Collector:
             else:
                 groups.setdefault(folder, []).extend((f, "") for f in sorted(events))
         run_folders = set(groups) | self.mlflow | self.wandb
+        states = [p for p, fmt in self.files.items() if fmt == "hf-trainer-state"]
+        consoles = self._consoles(set(groups) | self.mlflow | self.wandb | {output_folder(p) for p in states}
+                                  | {os.path.dirname(p) or "." for p in states})
         for folder, items in groups.items():
             out.append(RunSource(folder, "tensorboard", tuple(f for f, _ in items), tuple(p for _, p in items),
-                                 tuple(sorted(self.onnx.get(folder, [])))))
+                                 tuple(sorted(self.onnx.get(folder, []))), consoles.get(folder, ())))
         for folder in self.mlflow:
-            out.append(RunSource(folder, "mlflow", (folder,), (), tuple(sorted(self.onnx.get(folder, [])))))
+            out.append(RunSource(folder, "mlflow", (folder,), (), tuple(sorted(self.onnx.get(folder, []))),
+                                 consoles.get(folder, ())))
         for folder in self.wandb:
-            out.append(RunSource(folder, "wandb", _wandb_files(folder)))
-        skipped = _superseded_checkpoints([p for p, fmt in self.files.items() if fmt == "hf-trainer-state"])
+            out.append(RunSource(folder, "wandb", _wandb_files(folder), notes=consoles.get(folder, ())))
+        skipped = _superseded_checkpoints(states)
+        results = self._results([p for p in states if p not in skipped])
         for path, fmt in self.files.items():
             if path in skipped:
                 continue
@@ -234,7 +265,9 @@ class _Collector:
             run_folders.add(folder)
             notes = tuple(f"skipped {old}: an older checkpoint copy of this trainer state"
                           for old, newer in skipped.items() if newer == path)
-            out.append(RunSource(path, fmt, (path,), (), tuple(sorted(self.onnx.get(folder, []))), notes))
+            notes += consoles.get(output_folder(path), ()) if fmt == "hf-trainer-state" else ()
+            out.append(RunSource(path, fmt, (path, *results.get(path, ())), (),
+                                 tuple(sorted(self.onnx.get(folder, []))), notes))
         for folder, graphs in self.onnx.items():
             if folder not in run_folders:
                 for g in sorted(graphs):
@@ -242,8 +275,42 @@ class _Collector:
         out.sort(key=lambda s: s.path)
         return out
 
+    def _consoles(self, run_folders: set[str]) -> dict[str, tuple[str, ...]]:
+        """Text and JSON Lines logs in the folder of a one-run format: taken out of `files`, as notes of that run."""
+        found: dict[str, list[str]] = {}
+        for path, fmt in list(self.files.items()):
+            folder = os.path.dirname(path) or "."
+            if fmt in ("text-log", "jsonl") and folder in run_folders:
+                found.setdefault(folder, []).append(os.path.basename(path))
+                del self.files[path]
+        return {folder: (f"not read as runs of their own: {', '.join(sorted(names))} (console or extra logs beside "
+                         "this run's log)",) for folder, names in found.items()}
+
+    def _results(self, states: list[str]) -> dict[str, tuple[str, ...]]:
+        """HF ``*_results.json`` of each linted trainer state's output folder (taken out of `files`); the
+        others stay candidate Keras histories (``json.dump(history.history, open("train_results.json", "w"))``)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for state in states:
+            output = output_folder(state)
+            files = tuple(p for p in (os.path.join(output, n) for n in HF_RESULTS) if is_regular(p))
+            if files:
+                out[state] = files
+            for path in files:
+                self.files.pop(path, None)
+        for path, fmt in self.files.items():
+            if fmt == "hf-results":
+                self.files[path] = "keras-history"
+        return out
+
 
 _CHECKPOINT = re.compile(r"^(?:checkpoint-(\d+)|last-checkpoint)$")
+
+
+def output_folder(state: str) -> str:
+    """The Trainer output folder of a ``trainer_state.json``: its folder, or the one above ``checkpoint-N/``."""
+    folder = os.path.dirname(state) or "."
+    parent, leaf = os.path.split(folder)
+    return (parent or ".") if _CHECKPOINT.match(leaf) else folder
 
 
 def _superseded_checkpoints(states: list[str]) -> dict[str, str]:

@@ -126,6 +126,7 @@ class Run:
     inputs: list[InputStats] = field(default_factory=list)
     labels: LabelStats | None = None
     unfinished: str = ""  # why the log says the run ended before its planned end ("" = finished or unknown)
+    final: dict[str, float] = field(default_factory=dict)  # final values stated apart from the curves (all_results.json)
     references: ReferenceSet | None = None  # the runs it is compared with (--reference)
 
     @property

@@ -23,6 +23,8 @@ READERS: dict[str, str] = {
     "csv": "curvelint.readers.csvlog",
     "mlflow": "curvelint.readers.mlflow",
     "wandb": "curvelint.readers.wandb",
+    "jsonl": "curvelint.readers.jsonl",
+    "text-log": "curvelint.readers.text_log",
     "onnx": "curvelint.readers.onnx_graph",
 }
 HPARAMS_FILE_FORMATS = ("tensorboard", "csv")  # Lightning's TensorBoardLogger and CSVLogger write hparams.yaml

@@ -10,18 +10,23 @@ train-summary entry (``train_loss``, ``train_runtime``, ...).
 Top-level fields give hparams (batch size, epochs, max steps, logging/eval intervals,
 early-stopping patience); ``global_step < max_steps`` is noted as a run that stopped
 early. An empty ``log_history`` is a run without series (not a problem).
+
+``all_results.json``, ``train_results.json``, ``eval_results.json`` and ``test_results.json`` of the
+state's output folder (``trainer.save_metrics``; discovery hands them over as the source's other
+files) are the run's final values (`Run.final`; all_results first, the split files fill in), noted.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
 from curvelint.discovery import RunSource
-from curvelint.model import Run
+from curvelint.model import Problem, Run
 from curvelint.readers._common import (
-    add_series, constant_lr_hparams, is_finite_number, new_run, oversized_problem, parse_json, read_text, to_float,
-    unreadable,
+    add_series, constant_lr_hparams, final_note, is_finite_number, new_run, oversized_problem, parse_json,
+    read_text, to_float, unreadable,
 )
 
 FORMAT = "hf-trainer-state"
@@ -99,9 +104,33 @@ def read(source: RunSource) -> list[Run]:
         run.notes.append("log_history is empty (logging_steps larger than the run?)")
     _hparams(state, run)
     constant_lr_hparams(run)
+    _attach_results(run, list(source.files[1:]))
     note = _stop_note(state)
     if note and "early_stopping_patience" in run.hparams:
         run.notes.append(f"{note} (EarlyStoppingCallback is configured)")
     elif note:
         run.unfinished = note
     return [run]
+
+
+def _attach_results(run: Run, paths: list[str]) -> None:
+    """The numbers of the ``*_results.json`` files as the run's final values (a bad file: a problem)."""
+    read: list[str] = []
+    for path in sorted(paths, key=lambda p: not p.endswith("all_results.json")):
+        try:
+            obj, error, line = parse_json(read_text(path))
+        except OSError as exc:
+            obj, error, line = None, f"cannot read: {exc.strerror or exc}", None
+        if error is None and not isinstance(obj, dict):
+            error = "not a JSON object of final metrics"
+        if error is not None:
+            run.problems.append(Problem("unreadable", path, error, line))
+            continue
+        for key, value in obj.items():
+            number = to_float(value) if isinstance(key, str) and not isinstance(value, str) else None
+            if number is not None:
+                run.final.setdefault(key, number)
+        read.append(os.path.basename(path))
+    shown = {k: v for k, v in run.final.items() if not SKIP_KEY.fullmatch(k)}
+    if shown:
+        run.notes.append(final_note(" and ".join(read), shown))
