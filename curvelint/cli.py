@@ -73,22 +73,26 @@ def _fail(message: str) -> None:
 @click.option("--allow-empty", is_flag=True,
               help="Exit 0 when no training log is found (the pre-commit hook: it may pass JSON/CSV that are not logs).")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
+@click.option("--plot/--no-plot", default=None,
+              help="Draw each curve finding's plot under it (text format; default: only on a terminal).")
 def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file, isolated, exclude, model_file,
-                 data_file, baseline, write_baseline, output, jobs, statistics, show_evidence, quiet, verbose,
+                 data_file, baseline, write_baseline, output, jobs, statistics, show_evidence, quiet, verbose, plot,
                  exit_zero, no_color, allow_empty=False, references=()) -> None:
     """Lint the training runs found under PATHS (default: the current folder)."""
     from curvelint.config import ConfigError, load_config
     from curvelint.engine import default_jobs, lint
     from curvelint.model import Severity
     from curvelint.registry import RegistryError
-    from curvelint.reporters import Options, render
+    from curvelint.reporters import Options, curve_request, render
+    from curvelint.reporters import write as write_report
 
     paths = list(paths) or ["."]
+    plots = Options(plot=plot if plot is not None else output is None and sys.stdout.isatty(), width=_width())
     try:
         config = load_config(paths, config_file, isolated)
         _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt)
         extras = _with_references(_extras(model_file, data_file), config, references)
-        report = lint(paths, config, jobs or default_jobs(), extras)
+        report = lint(paths, config, jobs or default_jobs(), extras, curve_request(config.format, plots))
     except (ConfigError, RegistryError) as exc:
         _fail(str(exc))
         return
@@ -116,18 +120,25 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         except (OSError, ValueError) as exc:
             _fail(f"{baseline}: cannot read baseline: {exc}")
     color = not no_color and output is None and sys.stdout.isatty()
-    text = render(report, config.format, Options(color, show_evidence, statistics, quiet, verbose))
+    options = Options(color, show_evidence, statistics, quiet, verbose, plots.plot, plots.width)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+                write_report(report, config.format, options, fh)
         except OSError as exc:
             _fail(f"{output}: cannot write the report: {exc.strerror or exc}")
     else:
-        click.echo(text, color=color)
+        click.echo(render(report, config.format, options), color=color)
     threshold = Severity.parse(config.fail_on)
     failed = any(f.severity >= threshold for f in report.findings)
     sys.exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
+
+
+def _width() -> int:
+    """Columns for terminal plots: the terminal's, within 50..80."""
+    import shutil
+
+    return max(50, min(80, shutil.get_terminal_size((80, 24)).columns))
 
 
 def _split(values) -> list[str]:

@@ -18,7 +18,7 @@ from curvelint.config import RUN_FILE, Config, ConfigError, local_suppressions
 from curvelint.discovery import RunSource, discover
 from curvelint.model import Abstention, Finding, InputStats, LabelStats, ReferenceSet, Run, Severity
 from curvelint.registry import load_rules
-from curvelint.roles import assign_roles, prefer_steps
+from curvelint.roles import Roles, assign_roles, prefer_steps
 from curvelint.rule import Context, Rule, resolve_options, run_rule
 
 
@@ -40,9 +40,22 @@ class Report:
     errors: list[str] = field(default_factory=list)  # paths that do not exist
     suppressed: int = 0
     elapsed: float = 0.0
+    # (path, run) -> curvelint.plot.curves.RunCurves, when `lint` was given a `CurveRequest`
+    curves: Any = field(default_factory=dict)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
+
+
+@dataclass(frozen=True)
+class CurveRequest:
+    """Ask `lint` to keep each run's curves, reduced to about 2 x `bins` points per series for
+    drawing, in `Report.curves`: of every run, or only of runs with a finding on a series; in a
+    temporary file when `spool` (one run's curves in memory at a time, for big HTML reports)."""
+
+    bins: int
+    every_run: bool = False
+    spool: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,12 +146,7 @@ def plan(selected: list[Selected]) -> list[Planned]:
 
 def check_run(run: Run, selected: list[Selected], config: Config) -> tuple[list[Finding], list[Abstention]]:
     """Run the selected rules on one run, each after the rules it defers to (`plan`)."""
-    directions = config.metrics.get("directions", {})
-    overrides = {k: v for k, v in config.metrics.items() if k != "directions"}
-    roles = assign_roles(list(run.series), overrides, directions)
-    if "train_loss" not in overrides:
-        roles = prefer_steps(roles, {name: len(s) for name, s in run.series.items()})
-    base = Context(run, roles)
+    base = Context(run, run_roles(run, config))
     every: list[Finding] = []  # what deferring rules read, hidden rules' findings included
     findings: list[Finding] = []
     abstentions: list[Abstention] = []
@@ -156,6 +164,16 @@ def check_run(run: Run, selected: list[Selected], config: Config) -> tuple[list[
             elif step.shown:
                 abstentions.append(result)
     return findings, abstentions
+
+
+def run_roles(run: Run, config: Config) -> Roles:
+    """Which series plays which role in `run`, configuration first (what the rules see)."""
+    directions = config.metrics.get("directions", {})
+    overrides = {k: v for k, v in config.metrics.items() if k != "directions"}
+    roles = assign_roles(list(run.series), overrides, directions)
+    if "train_loss" not in overrides:
+        roles = prefer_steps(roles, {name: len(s) for name, s in run.series.items()})
+    return roles
 
 
 def _plan_of(selected: list[Selected]) -> list[Planned]:
@@ -180,21 +198,39 @@ Linted = tuple[RunSummary, list[Finding], list[Abstention], int]
 MIN_PARALLEL_BYTES = 1 << 20  # smaller trees are linted faster than worker processes start
 
 
-def _lint_batch(job: tuple[list[RunSource], Config, Extras, list[Selected]]) -> list[list[Linted]] | ConfigError:
+Drawn = tuple[Linted, Any]  # a run's results and its curves for drawing (None unless requested)
+
+
+def _lint_batch(job: tuple[list[RunSource], Config, Extras, list[Selected], CurveRequest | None]
+                ) -> list[list[Drawn]] | ConfigError:
     """Lint a batch of sources in a worker process (jobs > 1): one task per batch, not per run.
 
     A run folder's broken ``.curvelint.toml`` comes back as its `ConfigError`, for the parent to
     raise: a configuration error like any other, not a worker's traceback."""
-    sources, config, extras, selected = job
+    sources, config, extras, selected, curves = job
     try:
-        return [_lint_source(source, config, extras, selected) for source in sources]
+        return [_lint_source(source, config, extras, selected, curves) for source in sources]
     except ConfigError as exc:
         return exc
 
 
-def _lint_source(source: RunSource, config: Config, extras: Extras, selected: list[Selected]) -> list[Linted]:
-    """Read one source and lint each of its runs."""
-    return [lint_run(run, config, extras, selected) for run in readers.read(source)]
+def _lint_source(source: RunSource, config: Config, extras: Extras, selected: list[Selected],
+                 curves: CurveRequest | None = None) -> list[Drawn]:
+    """Read one source and lint each of its runs (and reduce their curves, when requested)."""
+    out = []
+    for run in readers.read(source):
+        linted = lint_run(run, config, extras, selected)
+        out.append((linted, _curves(run, linted[1], config, curves)))
+    return out
+
+
+def _curves(run: Run, findings: list[Finding], config: Config, request: CurveRequest | None) -> Any:
+    """The run's curves for drawing (`curvelint.plot.curves.extract`), if `request` wants them."""
+    if request is None or not (request.every_run or any(f.metric in run.series for f in findings)):
+        return None
+    from curvelint.plot.curves import extract
+
+    return extract(run, run_roles(run, config), request.bins)
 
 
 def lint_run(run: Run, config: Config, extras: Extras, selected: list[Selected]) -> Linted:
@@ -240,32 +276,39 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extras: Extras | None = None) -> Report:
-    """Lint every run under `paths`; results come in a deterministic (path) order."""
+def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extras: Extras | None = None,
+         curves: CurveRequest | None = None) -> Report:
+    """Lint every run under `paths`; results come in a deterministic (path) order.
+
+    With `curves`, `Report.curves` also holds the runs' curves reduced for drawing."""
     start = time.perf_counter()
     config = config or Config()
     extras = extras or Extras()
     sources, errors = discover(list(paths), config.exclude)
     report = Report(errors=errors)
+    if curves is not None and curves.spool:
+        from curvelint.plot.curves import CurveSpool
+
+        report.curves = CurveSpool()
     selected = select_rules(config)
     sizes = [_size(s) for s in sources] if jobs > 1 and len(sources) > 1 else []
     if sizes and sum(sizes) >= MIN_PARALLEL_BYTES:
-        _collect(report, _in_workers(sources, sizes, config, extras, selected, jobs))
+        _collect(report, _in_workers(sources, sizes, config, extras, selected, jobs, curves))
     else:  # one process: also when the logs are too small to repay starting workers
-        _collect(report, (_lint_source(s, config, extras, selected) for s in sources))
+        _collect(report, (_lint_source(s, config, extras, selected, curves) for s in sources))
     report.elapsed = time.perf_counter() - start
     return report
 
 
 def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extras: Extras,
-                selected: list[Selected], jobs: int) -> Iterator[list[Linted]]:
+                selected: list[Selected], jobs: int, curves: CurveRequest | None = None) -> Iterator[list[Drawn]]:
     """Lint in `jobs` worker processes (`curvelint.workers`); yields each source's results in source order.
 
     Consecutive sources go to a worker together (`_batches`). This process reads nothing
     itself: what the readers import lazily is imported in each worker, in parallel (as fast
     as importing it here first, and this process's peak RSS stays at its imports).
     """
-    tasks = [(batch, config, extras, selected) for batch in _batches(sources, sizes, jobs)]
+    tasks = [(batch, config, extras, selected, curves) for batch in _batches(sources, sizes, jobs)]
     for per_batch in workers.ordered_map(_lint_batch, tasks, jobs):
         if isinstance(per_batch, ConfigError):
             raise per_batch
@@ -307,9 +350,11 @@ def _size(source: RunSource) -> int:
     return total + 4096
 
 
-def _collect(report: Report, results: Iterable[list[Linted]]) -> None:
+def _collect(report: Report, results: Iterable[list[Drawn]]) -> None:
     for per_source in results:
-        for summary, findings, abstentions, suppressed in per_source:
+        for (summary, findings, abstentions, suppressed), drawn in per_source:
+            if drawn is not None:
+                report.curves[(summary.path, summary.name)] = drawn
             report.runs.append(summary)
             report.findings.extend(findings)
             report.abstentions.extend(abstentions)
