@@ -64,3 +64,14 @@ def test_ci_snippets_use_real_options():
         # unknown options fail parsing before the trailing --help acts
         result = CliRunner().invoke(main, ["lint", *[a for a in args if a != "runs/"], "--help"])
         assert result.exit_code == 0, (line, result.output)
+
+
+def test_every_package_is_listed_for_setuptools():
+    """pyproject.toml names the packages one by one (curvelint_rules is the rules/ folder): a
+    subpackage missing there is absent from `pip install .` although an editable install works."""
+    listed = set(re.findall(r'"(curvelint[\w.]*)"', (REPO / "pyproject.toml").read_text().split("packages = [", 1)[1]
+                            .split("]", 1)[0]))
+    found = {"curvelint"} | {"curvelint." + p.parent.relative_to(REPO / "curvelint").as_posix().replace("/", ".")
+                             for p in (REPO / "curvelint").rglob("__init__.py") if p.parent != REPO / "curvelint"}
+    tracked = {f for f in found if (REPO / f.replace(".", "/") / "__init__.py").exists()}
+    assert tracked - listed == set(), f"add to [tool.setuptools] packages: {sorted(tracked - listed)}"
