@@ -253,12 +253,13 @@ def _rule_options(value: Any, where: _Where) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{where('rules', _quote(key))}: unknown rule; valid rules: {names}")
         opts = _table(opts, where("rules", _quote(key)))
         checked = out.setdefault(rule.name, {})
-        for name, given in opts.items():
+        for spelled, given in opts.items():
+            name = spelled.replace("-", "_")  # min-rise and min_rise, as every other key
             if name not in rule.options:
                 valid = ", ".join(rule.options) if rule.options else f"none ({rule.name} has no options)"
-                raise ConfigError(f"{where('rules', _quote(key), _quote(name))}: unknown option; "
+                raise ConfigError(f"{where('rules', _quote(key), _quote(spelled))}: unknown option; "
                                   f"valid options: {valid}")
-            checked[name] = check_type(given, rule.options[name].default, where("rules", _quote(key), _quote(name)))
+            checked[name] = check_type(given, rule.options[name].default, where("rules", _quote(key), _quote(spelled)))
     return out
 
 

@@ -166,6 +166,8 @@ def test_rule_options_are_validated(tmp_path):
     assert load_config([str(tmp_path)]).rule_options == {"constant-metric": {"min_points": 5}}
     write(cfg, "[rules.CL101]\nmin_points = 7\n")  # by code too, stored by name
     assert load_config([str(tmp_path)]).rule_options == {"constant-metric": {"min_points": 7}}
+    write(cfg, "[rules.CL101]\nmin-points = 6\n")  # spelled like every other key
+    assert load_config([str(tmp_path)]).rule_options == {"constant-metric": {"min_points": 6}}
 
     write(cfg, "[rules.overfit]\npatience = 5\n")
     with pytest.raises(ConfigError) as err:
