@@ -81,7 +81,7 @@ def replay(entry: dict, max_evals: int) -> list[Replay]:
     from curvelint.config import Config
     from curvelint.discovery import discover
     from curvelint.engine import check_run, select_rules
-    from curvelint.watch import LIVE_RULES
+    from curvelint.tracking import LIVE_RULES
 
     config = Config(ignore=list(LIVE_RULES))
     selected = select_rules(config)

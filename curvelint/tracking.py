@@ -29,6 +29,7 @@ from curvelint.model import Finding
 HOLD = 3  # evaluations a shown finding must be absent before it is cleared (benchmarks/watch_prefix.py)
 CONFIRM = 2  # evaluations in a row a finding must be reported before it is shown
 IMMEDIATE = ("CL100",)  # rules shown at their first report
+LIVE_RULES = ("CL002", "CL004")  # truncated log, run unfinished: what a run being written is; not checked live
 
 Key = tuple[str, str, "str | None"]  # scope (run), rule code, metric
 Kind = Literal["new", "worse", "cleared"]

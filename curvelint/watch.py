@@ -24,7 +24,6 @@ from typing import Callable
 
 import click
 
-LIVE_RULES = ("CL002", "CL004")  # a run being written is truncated and unfinished by nature
 
 
 @dataclass
@@ -45,7 +44,7 @@ class Watcher:
 
     def __post_init__(self) -> None:
         from curvelint.engine import Extras, select_rules
-        from curvelint.tracking import Tracker
+        from curvelint.tracking import LIVE_RULES, Tracker
 
         self.config.ignore = [*self.config.ignore, *LIVE_RULES]
         self.selected = select_rules(self.config)
