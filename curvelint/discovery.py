@@ -37,7 +37,7 @@ EVENT_MARK = "tfevents"
 HF_RESULTS = ("all_results.json", "train_results.json", "eval_results.json", "test_results.json")
 TEXT_LOG_SUFFIXES = (".log", ".txt", ".out")
 _NOT_TEXT_LOG = re.compile(r"(?:requirements|constraints|license|licence|readme|notice|copying|changelog|authors|"
-                           r"cmakelists|robots|vocab|merges)\b.*", re.IGNORECASE)  # text files that are never training logs
+                           r"cmakelists|robots|vocab|merges)\b.*", re.IGNORECASE)  # never training logs
 KERAS_SUBDIRS = ("train", "validation", "eval", "val", "test")
 
 

@@ -321,8 +321,8 @@ class JsonLines:
 
 
 def truncated_line(path: str, number: int) -> Problem:
-    return Problem("truncated", path, f"the last line ({number}) is cut off (the run was probably still being "
-                   "written)", number)
+    return Problem("truncated", path, f"the last line, line {number}, is cut off (the run was probably still "
+                   "being written)", number)
 
 
 def flatten_numbers(name: str, value: Any, out: dict[str, float], other: set[str]) -> None:

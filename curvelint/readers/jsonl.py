@@ -106,7 +106,9 @@ def read(source: RunSource) -> list[Run]:
             rows.add(values, float(step) if whole else None, wall)
     except OSError as exc:
         return unreadable(source, FORMAT, f"cannot read: {exc.strerror or exc}")
-    run.notes.append(f"step axis: {key!r}" + ("" if whole else " (not whole numbers: the order of the lines is the step)"))
+    if key != "step" or not whole:
+        order = "" if whole else " (not whole numbers: the order of the lines is the step)"
+        run.notes.append(f"step axis: {key!r}{order}")
     rows.to_run(run)
     if stepless:
         run.notes.append(f"{stepless} line(s) without {key!r} were skipped")

@@ -15,7 +15,7 @@ Configuration (regexes only; nothing from it is ever executed)::
     min-lines = 3                     # lines a pattern must read to make a run
     builtin = true                    # also try the built-in printers
     [tool.curvelint.text-logs.patterns]
-    my-trainer = ['ep (?P<epoch>\\d+) it (?P<step>\\d+) loss (?P<loss>\\S+)', 'val_loss=(?P<val_loss>\\S+) at (?P<step>\\d+)']
+    my-trainer = ['it (?P<step>\\d+) loss (?P<loss>\\S+)', 'val_loss=(?P<val_loss>\\S+) at (?P<step>\\d+)']
 
 A group named ``step``/``global_step``/``iteration``/``iter``/``it``/``epoch`` is the step (without one
 the k-th matching line is step k), every other named group a series. A line a printer recognises but
@@ -171,16 +171,18 @@ def read(source: RunSource, settings: Settings | None = None) -> list[Run]:
     if best.final:
         run.final.update(best.final)
         run.notes.append(final_note("the log's closing summary", best.final))
-    run.problems.extend(_problems(path, best.bad, last, ended))
+    run.problems.extend(_problems(path, best, last, ended))
     constant_lr_hparams(run)
     return [run]
 
 
-def _problems(path: str, bad: list[int], last: int, ended: bool) -> list[Problem]:
-    out = []
-    if bad and bad[-1] == last and not ended:
+def _problems(path: str, best: Printer, last: int, ended: bool) -> list[Problem]:
+    """The bad lines of the printer that gave the run; its cut-off last line is "truncated" (its values, if it
+    gave any, are kept: a number cut short cannot be told from a whole one)."""
+    out, bad = [], best.bad
+    if not ended and best.touched == last:
         out.append(truncated_line(path, last))
-        bad = bad[:-1]
+        bad = [n for n in bad if n != last]
     if bad:
         out.insert(0, Problem("unreadable", path, f"{len(bad)} line(s) look like training output but could not be "
                               f"read (first at line {bad[0]}); skipped", bad[0]))

@@ -50,6 +50,7 @@ class Printer:
     bad: list[int] = field(default_factory=list)  # lines recognised but not readable
     notes: list[str] = field(default_factory=list)
     final: dict[str, float] = field(default_factory=dict)
+    touched: int = 0  # the last line that gave values or was bad
 
     def feed(self, lineno: int, line: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -61,6 +62,11 @@ class Printer:
         if values:
             self.rows.add(values, step)
             self.lines += 1
+            self.touched = lineno
+
+    def damaged(self, lineno: int) -> None:
+        self.bad.append(lineno)
+        self.touched = lineno
 
 
 # -- Keras ------------------------------------------------------------------------------------------------
@@ -74,7 +80,8 @@ class KerasPrinter(Printer):
     def __init__(self) -> None:
         super().__init__("keras")
         self.epoch: int | None = None
-        self.pending: tuple[int, dict[str, float], list[str], tuple[int, int] | None] | None = None  # the epoch's last values
+        # the epoch's last values: (line, values, names of bad values, (batch, batches) of the progress bar)
+        self.pending: tuple[int, dict[str, float], list[str], tuple[int, int] | None] | None = None
         self.cut: list[str] = []
 
     def feed(self, lineno: int, line: str) -> None:
@@ -109,7 +116,7 @@ class KerasPrinter(Printer):
             self.cut.append(f"epoch {self.epoch} at batch {batch[0]}/{batch[1]}")
             return
         if bad:
-            self.bad.append(lineno)
+            self.damaged(lineno)
         self.add(lineno, values, float(self.epoch - 1))
 
     def finish(self) -> None:
@@ -149,7 +156,7 @@ class RegexPrinter(Printer):
                 self.last_step = self.last_step if step is None else step
             values = {k: number(v) for k, v in groups.items() if k not in AXIS_GROUPS}
             if step is None or any(v is None for v in values.values()):
-                self.bad.append(lineno)
+                self.damaged(lineno)
             else:
                 self.records += 1
                 self.add(lineno, values, step)  # type: ignore[arg-type]
@@ -162,7 +169,8 @@ def number_step(token: str) -> float | None:
     return value if value is not None and value == int(value) and abs(value) < 2 ** 62 else None
 
 
-NANOGPT = [re.compile(r"(?:^|\s)step (?P<step>\S+): train loss (?P<train_loss>[^\s,]+), val loss (?P<val_loss>[^\s,]+)"),
+NANOGPT = [re.compile(r"(?:^|\s)step (?P<step>\S+): train loss (?P<train_loss>[^\s,]+), "
+                      r"val loss (?P<val_loss>[^\s,]+)"),
            re.compile(r"(?:^|\s)iter (?P<step>\S+): loss (?P<loss>[^\s,]+)")]
 
 
@@ -183,7 +191,7 @@ class HFDictPrinter(Printer):
         text = line[start:].rstrip()
         obj = python_literal(text, MAX_DICT) if text.endswith("}") else None
         if not isinstance(obj, dict):
-            self.bad.append(lineno)
+            self.damaged(lineno)
             return
         values: dict[str, float] = {}
         broken = False
@@ -195,13 +203,14 @@ class HFDictPrinter(Printer):
                 elif isinstance(value, str) and value.startswith(_NUMERIC_START):  # '0.6x48': a damaged number
                     broken = True
         if broken:
-            self.bad.append(lineno)
+            self.damaged(lineno)
             return
         if not any(metric_like(k) for k in values):
             return
         if any(k in obj for k in _SUMMARY):
             self.final.update(values)
             self.lines += 1
+            self.touched = lineno
         elif isinstance(obj.get("step"), int):
             self.add(lineno, values, float(obj["step"]))
         elif any(k.startswith(("eval_", "test_")) for k in values):
@@ -246,13 +255,14 @@ class CoquiPrinter(Printer):
         value = number(tensor.group(1) if tensor else token)
         if value is None:
             if token.startswith(_NUMERIC_START):
-                self.bad.append(lineno)
+                self.damaged(lineno)
             else:
                 self.rows.other.add(key)
             return
         if self.block[0] == "eval":
             key = "eval_" + key.removeprefix("avg_")
         self.values[key] = value
+        self.block = (self.block[0], lineno)
 
     def _commit(self) -> None:
         if self.block is not None:
@@ -261,6 +271,10 @@ class CoquiPrinter(Printer):
 
     def finish(self) -> None:
         self._commit()
+        grad = self.rows.columns.get("grad_norm")
+        if grad is not None and not any(grad[1]):  # Coqui prints 0 when gradients are not clipped
+            del self.rows.columns["grad_norm"]
+            self.notes.append("grad_norm is 0 throughout (Coqui prints 0 without grad_clip): not read")
 
 
 def builtin_printers() -> list[Printer]:
