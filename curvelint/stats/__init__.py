@@ -13,7 +13,7 @@ of short series with numpy, and those of long series with scipy's compiled 1-D m
 loaded on its own (`rolling_median`). Only the unused `ema` and odd inputs (NaN in a window
 wider than twice the series, an old scipy) import scipy.signal / scipy.ndimage.
 
-The primitives live in small modules (basic, smoothing, levels, trend, significance, spikes);
+The primitives live in small modules (basic, smoothing, levels, trends, significance, outliers);
 this package re-exports them, so rules write ``stats.trend(...)``.
 """
 
@@ -66,7 +66,7 @@ from .smoothing import (  # noqa: F401
     rolling_median,
     smooth,
 )
-from .spikes import (  # noqa: F401
+from .outliers import (  # noqa: F401
     Jump,
     Spike,
     lasting_jump,
@@ -75,7 +75,7 @@ from .spikes import (  # noqa: F401
     spikes,
     terminal_jump,
 )
-from .trend import (  # noqa: F401
+from .trends import (  # noqa: F401
     Trend,
     mann_kendall,
     sen_slope,
