@@ -240,7 +240,8 @@ def test_realworld_wandb_runs(cifar, run_id):
     assert acc.max() == pytest.approx(amax, abs=0.06) and (aat is None or int(np.argmax(acc)) == aat)
     assert run.hparams["learning_rate"] == lr and run.hparams["optimizer"] == "adamw"
     assert "_wandb" not in run.hparams
-    assert [os.path.basename(p) for p in run.sources] == [f"run-{run_id}.wandb", "config.yaml"]
+    assert [os.path.basename(p) for p in run.sources] == [f"run-{run_id}.wandb", "config.yaml", "wandb-summary.json"]
+    assert run.final["train_loss"] == pytest.approx(loss[-1], rel=1e-6)  # the summary holds the last values
 
 
 def test_realworld_stalled_run_is_flat(cifar):
@@ -485,7 +486,8 @@ def test_history_jsonl_and_config_yaml(tmp_path):
     assert run.series["val.loss"].wall_times.tolist() == [1.7e9 + s for s in range(5)]
     assert run.hparams == {"batch_size": 256, "learning_rate": 0.0003, "model": {"depth": 18, "name": "resnet"},
                            "optimizer": "adamw"}
-    assert [os.path.basename(p) for p in run.sources] == ["wandb-history.jsonl", "config.yaml"]
+    assert [os.path.basename(p) for p in run.sources] == ["wandb-history.jsonl", "config.yaml", "wandb-summary.json"]
+    assert run.final == {"loss": 0.2}
     assert any("note" in n for n in run.notes)
 
 

@@ -8,8 +8,8 @@ Where the series come from, first found wins:
 
 Hyperparameters come from ``files/config.yaml`` (``key: {desc: ..., value: ...}``, read with the
 YAML-subset reader of `curvelint.readers.hparams_yaml`), else from the config records of the log.
-``files/wandb-summary.json`` holds only the final values: without a history it gives no curves,
-and what it says is written to the run's notes.
+``files/wandb-summary.json`` holds only the final values: they are the run's `Run.final`; without a
+history it gives no curves, and what it says is written to the run's notes.
 
 The ``.wandb`` log is decoded here, without wandb or its protobuf schemas. It is a LevelDB-style
 log: a 7-byte header (``:W&B``, uint16 0xBEE1, version 0), then 32 KiB blocks of records, each
@@ -401,22 +401,29 @@ def config_values(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _summary_note(path: str) -> tuple[str | None, Problem | None]:
-    """What ``wandb-summary.json`` says (the final values), for a run without a history."""
+def _summary(path: str, run: Run, history: bool) -> None:
+    """``wandb-summary.json``: its numbers are the run's final values; without a history, a note says them."""
     try:
         text = read_text(path)
     except OSError as exc:
-        return None, Problem("unreadable", path, f"cannot read: {exc.strerror or exc}")
+        run.problems.append(Problem("unreadable", path, f"cannot read: {exc.strerror or exc}"))
+        return
     obj, error, line = parse_json(text)
     if error is not None or not isinstance(obj, dict):
-        return None, Problem("unreadable", path, error or "not a JSON object", line)
-    final = {k: v for k, v in obj.items() if not k.startswith("_") and is_finite_number(v)}
+        run.problems.append(Problem("unreadable", path, error or "not a JSON object", line))
+        return
+    run.sources.append(path)
+    final = {k: float(v) for k, v in obj.items() if not k.startswith("_") and is_finite_number(v)}
+    run.final.update(final)
+    if history:
+        return
     shown = ", ".join(f"{k}={v:.4g}" for k, v in list(final.items())[:_SUMMARY_SHOWN])
     more = f" and {len(final) - _SUMMARY_SHOWN} more" if len(final) > _SUMMARY_SHOWN else ""
     step = obj.get("_step")
     at = f" at step {step}" if isinstance(step, int) and not isinstance(step, bool) else ""
-    return (f"no history (files/wandb-history.jsonl or a *{WANDB_LOG} log) to draw curves from: "
-            f"files/wandb-summary.json only holds the final values{at}" + (f": {shown}{more}" if shown else "")), None
+    values = f": {shown}{more}" if shown else ""
+    run.notes.append(f"no history (files/wandb-history.jsonl or a *{WANDB_LOG} log) to draw curves from: "
+                     f"files/wandb-summary.json only holds the final values{at}{values}")
 
 
 # -- the run -------------------------------------------------------------------------------------------
@@ -466,11 +473,8 @@ def read(source: RunSource) -> list[Run]:
     elif read_logs and content.exit_code is None and not run.problems and rows.rows:
         run.notes.append("the log has no exit record: the run was still running, or was killed")
     _hparams(run, content.config, config_yaml)
-    if not rows.rows and os.path.isfile(summary):
-        note, problem = _summary_note(summary)
-        run.notes.extend([note] if note else [])
-        run.problems.extend([problem] if problem else [])
-        run.sources.append(summary)
+    if os.path.isfile(summary):
+        _summary(summary, run, history=bool(rows.rows))
     constant_lr_hparams(run)
     return [run]
 
