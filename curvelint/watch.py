@@ -4,8 +4,9 @@ Every `--interval` seconds the paths are searched for runs (new runs appear, run
 and each run's follower (`curvelint.follow`) reads what was appended to its files. A run
 that got new points is linted again (the same rules and configuration as ``curvelint
 lint``), and the `Tracker` (`curvelint.tracking`) turns its findings into what is printed:
-a finding the first time it holds, and once more when it no longer holds (after `--hold`
-updates of the run without it). ``--exit-on error`` exits 1 at the first error, for a
+a finding once it held at two updates of the run in a row (at once for non-finite values,
+and when the run got no new points by the next poll), and once more when it no longer holds
+(after `--hold` updates of the run without it). ``--exit-on error`` exits 1 at the first error, for a
 scheduler to kill the job. Nothing is ever written into the watched paths.
 
 CL002 (truncated log) and CL004 (run unfinished) describe a run still being written, which
@@ -72,6 +73,9 @@ class Watcher:
             else:
                 followed.follower.update(source)
             runs = followed.follower.poll()
+            if runs is None:  # no new points since the last poll: what waits for confirmation is shown
+                for scope in followed.scopes:
+                    changes += self.tracker.settle(scope)
             for run in runs or ():
                 _, findings, _, _ = lint_run(run, self.config, self.extras, self.selected)
                 scope = followed.scope + _fit(run)
@@ -135,23 +139,32 @@ def format_json(change) -> str:
 def watch(watcher: Watcher, interval: float, exit_on: int | None, timeout: float | None,
           emit: Callable[[object], None], say: Callable[[str], None],
           sleep: Callable[[float], None] = time.sleep) -> int:
-    """Poll until interrupted, `timeout` seconds passed, or a change at/above `exit_on` (exit 1)."""
+    """Poll until interrupted, `timeout` seconds passed, or a change at/above `exit_on` (returns 1; else 0)."""
     start = time.monotonic()
     waiting = False
-    while True:
-        changes = watcher.poll()
-        for path in watcher.started:
-            say(f"following {path}")
-        if not watcher.following and not waiting:
-            say("no training log yet under " + ", ".join(watcher.paths) + "; waiting")
-        waiting = not watcher.following
+
+    def show(changes: list) -> int:
         for change in changes:
             emit(change)
-        if exit_on is not None and any(c.kind != "cleared" and c.finding.severity >= exit_on for c in changes):
-            return 1
-        if timeout is not None and time.monotonic() - start + interval > timeout:
-            return 0
-        sleep(interval)
+        failed = exit_on is not None and any(c.kind != "cleared" and c.finding.severity >= exit_on for c in changes)
+        return 1 if failed else 0
+
+    try:
+        while True:
+            changes = watcher.poll()
+            for path in watcher.started:
+                say(f"following {path}")
+            if not watcher.following and not waiting:
+                say("no training log yet under " + ", ".join(watcher.paths) + "; waiting")
+            waiting = not watcher.following
+            if show(changes):
+                return 1
+            if timeout is not None and time.monotonic() - start + interval > timeout:
+                break
+            sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    return show(watcher.tracker.settle())  # stopped: what still waited for its confirmation is shown
 
 
 @click.command("watch")
@@ -196,8 +209,4 @@ def watch_command(paths, interval, exit_on, hold, timeout, fmt, select, ignore, 
         click.echo(format_json(change) if fmt == "jsonl" else format_text(change, color), color=color)
         sys.stdout.flush()
 
-    try:
-        code = watch(watcher, interval, Severity.parse(exit_on) if exit_on else None, timeout, emit, say)
-    except KeyboardInterrupt:
-        code = 0
-    sys.exit(code)
+    sys.exit(watch(watcher, interval, Severity.parse(exit_on) if exit_on else None, timeout, emit, say))

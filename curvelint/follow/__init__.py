@@ -1,8 +1,9 @@
 """Following runs while they are written (`curvelint watch`).
 
 `follower_for(source)` gives each discovered `RunSource` a follower whose ``poll()`` returns
-the run(s) as read so far when something changed since the last poll, else None, and whose
-``update(source)`` takes the files discovery finds for the run now.
+the run(s) as read so far when something changed since the last poll, else None (``current()``:
+the same without reading), and whose ``update(source)`` takes the files discovery finds for
+the run now.
 
 Append-only formats are read incrementally, by byte offset (`files.Growing`): TensorBoard
 event files (`tensorboard`), CSV logs (`csv`) and MLflow metric files (`mlflow`). Only what
@@ -27,6 +28,8 @@ class Follower(Protocol):
     def update(self, source: RunSource) -> None: ...
 
     def poll(self) -> list[Run] | None: ...
+
+    def current(self) -> list[Run]: ...
 
 
 def follower_for(source: RunSource) -> Follower:
@@ -61,6 +64,9 @@ class _Finished:
         runs = self.inner.poll()
         return None if runs is None else readers.finish(runs, self.source)
 
+    def current(self) -> list[Run]:
+        return readers.finish(self.inner.current(), self.source)
+
 
 class Reread:
     """A run read whole (`readers.read`) whenever one of its files changed.
@@ -74,6 +80,7 @@ class Reread:
         self._stamp: tuple | None = None
         self._held: tuple | None = None
         self._broken = False
+        self._runs: list[Run] = []
 
     def update(self, source: RunSource) -> None:
         self.source = source
@@ -89,8 +96,11 @@ class Reread:
         if broken and not self._broken and self._held != stamp:
             self._held = stamp  # perhaps half-written: wait one poll
             return None
-        self._stamp, self._broken, self._held = stamp, broken, None
+        self._stamp, self._broken, self._held, self._runs = stamp, broken, None, runs
         return runs
+
+    def current(self) -> list[Run]:
+        return self._runs
 
 
 def _stamp(source: RunSource) -> tuple:

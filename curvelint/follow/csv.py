@@ -46,9 +46,9 @@ class CsvFollower:
         text = chunk.data[:length].decode("utf-8-sig" if chunk.start == 0 else "utf-8", "replace")
         self.growing.consume(chunk, length)
         if not text.strip():
-            return self.runs() if chunk.restarted else None
+            return self.current() if chunk.restarted else None
         self._add(text)
-        return self.runs()
+        return self.current()
 
     def _add(self, text: str) -> None:
         path = self.growing.path
@@ -74,7 +74,8 @@ class CsvFollower:
             self.bad[i] = self.bad.get(i, 0) + bad
         self.lines += text.count("\n")
 
-    def runs(self) -> list[Run]:
+    def current(self) -> list[Run]:
+        """The runs as read so far (reads nothing)."""
         if self.table is None:
             return []
         columns = {i: (v.view(), logged.view(), self.bad[i]) for i, (v, logged) in self.columns.items()}

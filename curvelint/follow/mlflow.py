@@ -85,6 +85,8 @@ class MlflowFollower:
                 pass
         changed |= others != self._others
         self._others = others
-        if not changed:
-            return None
+        return self.current() if changed else None
+
+    def current(self) -> list[Run]:
+        """The run as read so far (metric files are not read again; params and meta.yaml are)."""
         return mlflow.read(self.source, metric=lambda name, path, run: self.metrics[path].arrays(run))

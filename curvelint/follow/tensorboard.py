@@ -80,9 +80,10 @@ class TensorBoardFollower:
             if data.series or whole:
                 f.add(data)
                 changed = True
-        return self.run() if changed else None
+        return self.current() if changed else None
 
-    def run(self) -> list[Run]:
+    def current(self) -> list[Run]:
+        """The run as read so far (reads nothing)."""
         source = self.source
         run = Run(name=source.name, path=source.path, format=tb.FORMAT, sources=list(source.files))
         for f in self.files.values():
