@@ -19,6 +19,9 @@ from curvelint.model import Abstention, Finding, Run, Series, Severity
 from curvelint.roles import Roles
 
 
+MAX_DEPTH = 32  # levels of nested hparams (or other mappings) a rule walks into; deeper ones are not looked at
+
+
 @dataclass(frozen=True)
 class Option:
     """A documented rule option with its default (set per rule in configuration)."""
@@ -228,5 +231,7 @@ def run_rule(rule: Rule, ctx: Context) -> Iterator[Result]:
     """Run one rule, turning an unexpected exception into an abstention rather than a crash."""
     try:
         yield from rule.check(ctx)
+    except RecursionError:  # input nested deeper than the rule could walk: not judged, and said why
+        yield ctx.abstain("the run's data (hyperparameters, graph) is nested too deeply to judge")
     except Exception as exc:  # a buggy plugin must not stop the lint
         yield ctx.abstain(f"internal error in {type(rule).__name__}: {type(exc).__name__}: {exc}")

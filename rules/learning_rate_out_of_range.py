@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from curvelint.model import Severity
-from curvelint.rule import Context, Option, Rule
+from curvelint.rule import MAX_DEPTH, Context, Option, Rule
 
 # optimizer families, most specific first: (family, name fragments)
 FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -41,11 +41,13 @@ OPT_KEY = re.compile(r"(?:^|[._/])(?:optim|optimizer|optimiser|opt_name|optimize
                      r"optimizer_class|opt)(?:$|[._/](?:name|_target_|type|class))", re.IGNORECASE)
 
 
-def flatten(d: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Nested hparams (Hydra configs, YAML) as (dotted key, leaf value) pairs."""
+def flatten(d: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """Nested hparams (Hydra configs, YAML) as (dotted key, leaf value) pairs; mappings nested deeper than
+    `MAX_DEPTH` levels are not looked at."""
     if isinstance(d, dict):
-        for k, v in d.items():
-            yield from flatten(v, f"{prefix}.{k}" if prefix else str(k))
+        if depth < MAX_DEPTH:
+            for k, v in d.items():
+                yield from flatten(v, f"{prefix}.{k}" if prefix else str(k), depth + 1)
     else:
         yield prefix, d
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from curvelint.model import Series, Severity
 from curvelint.roles import PATTERNS
-from curvelint.rule import Context, Rule, finite_end
+from curvelint.rule import MAX_DEPTH, Context, Rule, finite_end
 
 from .vanishing_gradients import LAYER
 
@@ -135,10 +135,10 @@ def _loss_scaling(ctx: Context) -> str | None:
     return None
 
 
-def _flat(d: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(d, dict):
+def _flat(d: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    if isinstance(d, dict) and depth < MAX_DEPTH:  # deeper mappings are not looked at
         for k, v in d.items():
-            yield from _flat(v, f"{prefix}{k}.") if isinstance(v, dict) else [(f"{prefix}{k}", v)]
+            yield from _flat(v, f"{prefix}{k}.", depth + 1) if isinstance(v, dict) else [(f"{prefix}{k}", v)]
 
 
 def _is_fp16(value: Any) -> bool:

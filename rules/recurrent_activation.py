@@ -75,9 +75,12 @@ class RecurrentActivation(Rule):
             if not unrolled and not loops:
                 yield ctx.abstain("no RNN/LSTM/GRU node or recurrence in the graph")
             return
-        bad = []
+        bad, odd = [], []
         for n in cells:
-            acts = [str(a) for a in (n.attrs.get("activations") or DEFAULT_ACTIVATIONS[n.op])]
+            acts = _activations(n)
+            if acts is None:  # an attribute of another type: that layer is not judged
+                odd.append(n)
+                continue
             hit = sorted({a for a in acts if a in unbounded})
             if hit:
                 bad.append((n, hit))
@@ -104,8 +107,22 @@ class RecurrentActivation(Rule):
             yield ctx.finding(
                 f"{depth} simple RNN layers stacked ({' -> '.join(chain)}); deep ungated recurrences are hard to "
                 "train", metric=None, evidence={"depth": depth, "nodes": chain})
-        if not bad and not long_ones and depth < int(ctx.options["max_stacked"]):
-            yield ctx.abstain(f"{len(cells)} recurrent layer(s) with bounded activations, none long or deep")
+        if odd:
+            yield ctx.abstain(", ".join(f"{n.name} ({n.op})" for n in odd) + ": the 'activations' attribute is not a "
+                              "list of names; the activations of these layers were not judged")
+        if not bad and not long_ones and depth < int(ctx.options["max_stacked"]) and len(odd) < len(cells):
+            yield ctx.abstain(f"{len(cells) - len(odd)} recurrent layer(s) with bounded activations, none long or deep")
+
+
+def _activations(node) -> list[str] | None:
+    """The names in a recurrent node's ``activations`` attribute (the ONNX defaults when it has none); None
+    when the attribute holds something else (a number, a tensor): a hand-made or damaged model."""
+    raw = node.attrs.get("activations")
+    if raw is None or raw == [] or raw == "":
+        return list(DEFAULT_ACTIVATIONS[node.op])
+    if isinstance(raw, str):
+        return [raw]
+    return list(raw) if isinstance(raw, (list, tuple)) and all(isinstance(a, str) for a in raw) else None
 
 
 def _sequence_length(g, node) -> int | None:

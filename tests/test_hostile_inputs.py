@@ -332,3 +332,95 @@ def test_printable_escapes_what_a_terminal_would_act_on() -> None:
     assert printable(os.fsdecode(b"run\xff")) == "run\\xff" and printable("\ud800") == "\\ud800"
     assert printable("ünïcödé/日本/loss") == "ünïcödé/日本/loss"  # ordinary text is left alone
     assert utf8_safe({"k\udcff": ["\x1b ok", "\udcfe"]}) == {"k\\xff": ["\x1b ok", "\\xfe"]}
+
+
+# -- rules never crash on input they did not expect: they abstain and say why ---------------------------------
+
+def _abstentions(path: Path, select: list[str] | None = None):
+    from curvelint.config import Config
+    from curvelint.engine import lint
+
+    report = lint([str(path)], Config(select=select))
+    return report, {(a.rule, a.reason) for a in report.abstentions}
+
+
+def test_deeply_nested_hparams_yaml_does_not_crash_a_rule(tmp_path: Path) -> None:
+    (tmp_path / "metrics.csv").write_text("epoch,loss,val_loss\n" + "".join(
+        f"{i},{2.0 / (i + 1)},{2.1 / (i + 1)}\n" for i in range(12)))
+    lines = [" " * d + f"k{d}:" for d in range(3000)] + [" " * 3000 + "lr: 0.1"]
+    (tmp_path / "hparams.yaml").write_text("\n".join(lines) + "\n")
+    report, abstained = _abstentions(tmp_path)
+    assert len(report.runs) == 1
+    assert not [reason for _, reason in abstained if "internal error" in reason], abstained
+
+
+def test_deeply_nested_hparams_given_directly_do_not_crash_a_rule() -> None:
+    import numpy as np
+
+    from curvelint.config import Config
+    from curvelint.engine import check_run, select_rules
+    from curvelint.model import Run, Series
+
+    deep: dict = {"lr": 0.1}
+    for k in range(5000):
+        deep = {f"k{k}": deep}
+    loss = np.array([2.0, 1.5, 1.2, 1.0, 0.9, 0.8, 0.7, 0.65])
+    run = Run("r", "r", "csv", series={"loss": Series("loss", np.arange(8), loss)},
+              hparams={"model": deep, "num_classes": 10, "fp16": deep})
+    _, abstentions = check_run(run, select_rules(Config()), Config())
+    assert not [a for a in abstentions if "internal error" in a.reason], abstentions
+
+
+def _lstm_model(path: Path, attribute) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("LSTM", ["X", "W", "R"], ["Y"], hidden_size=4)
+    node.attribute.append(attribute)
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [10, 1, 3])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        [helper.make_tensor("W", TensorProto.FLOAT, [1, 16, 3], [0.0] * 48),
+         helper.make_tensor("R", TensorProto.FLOAT, [1, 16, 4], [0.0] * 64)])
+    onnx.save(helper.make_model(graph), str(path))
+
+
+@pytest.mark.parametrize("value", [5, 2.5, [1, 2], "tensor"], ids=["int", "float", "ints", "tensor"])
+def test_onnx_attribute_of_an_unexpected_type_does_not_crash_a_rule(tmp_path: Path, value) -> None:
+    from onnx import TensorProto, helper
+
+    if value == "tensor":
+        value = helper.make_tensor("t", TensorProto.FLOAT, [1], [1.0])
+    _lstm_model(tmp_path / "model.onnx", helper.make_attribute("activations", value))
+    report, abstained = _abstentions(tmp_path, ["CL2"])
+    assert not [reason for _, reason in abstained if "internal error" in reason], abstained
+    if not isinstance(value, TensorProto):  # (a tensor attribute is not read at all: the defaults apply)
+        assert ("CL201", "LSTM_0 (LSTM): the 'activations' attribute is not a list of names; the activations "
+                "of these layers were not judged") in abstained
+
+
+def test_a_single_activation_name_is_read_as_that_activation(tmp_path: Path) -> None:
+    from onnx import helper
+
+    _lstm_model(tmp_path / "model.onnx", helper.make_attribute("activations", "Relu"))
+    from curvelint.config import Config
+    from curvelint.engine import lint
+
+    assert [f.rule for f in lint([str(tmp_path)], Config(select=["CL201"])).findings] == ["CL201"]
+
+
+def test_a_rule_that_recurses_too_deeply_abstains_saying_why() -> None:
+    from curvelint.model import Run
+    from curvelint.roles import Roles
+    from curvelint.rule import Context, Rule, run_rule
+
+    class Deep(Rule):
+        code, name, summary = "X999", "deep", "recurses"
+
+        def check(self, ctx):
+            def down(n):
+                return down(n + 1)
+            yield down(0)
+
+    [result] = run_rule(Deep(), Context(Run("r", "r", "csv"), Roles(), Deep))
+    assert result.reason == "the run's data (hyperparameters, graph) is nested too deeply to judge"
