@@ -204,7 +204,7 @@ def table(stats: dict[str, RuleStats], settings: list[Setting], n_runs: int) -> 
     a, b = settings[0], settings[-1]
     name = lambda s: f"h{s[0]}c{s[1]}"  # noqa: E731
     head = (f"{'rule':6s} {'runs':>4s} | flips/run " + " ".join(f"{name(s):>6s}" for s in settings)
-            + f" | on-off-on {name(a):>5s} {name(b):>5s} | delay runs | delay med/max {name(a):>5s} {name(b):>5s}"
+            + f" | on-off-on {name(a):>5s} {name(b):>5s} | delay runs | delay med/max {name(a):>7s} {name(b):>7s}"
             f" | early | stale {name(b):>5s} | missed {name(b):>5s}")
     lines = [head, "-" * len(head)]
     for rule in sorted(stats):
@@ -215,7 +215,7 @@ def table(stats: dict[str, RuleStats], settings: list[Setting], n_runs: int) -> 
         md = lambda x: f"{statistics.median(d[x]):g}/{max(d[x])}" if d[x] else "-"  # noqa: E731
         lines.append(f"{rule:6s} {n:4d} | {'':9s} " + " ".join(f"{s.flips[x] / n:6.2f}" for x in settings)
                      + f" | {'':9s} {s.back[a] / n:5.2f} {s.back[b] / n:5.2f} | {len(d[b]):10d} | {'':13s} "
-                     f"{md(a):>5s} {md(b):>5s} | {early:5d} | {'':5s} {s.stale[b]:5d} | {'':6s} {s.missed[b]:5d}")
+                     f"{md(a):>7s} {md(b):>7s} | {early:5d} | {'':5s} {s.stale[b]:5d} | {'':6s} {s.missed[b]:5d}")
     lines.append("-" * len(head))
     total = lambda attr, x: sum(getattr(s, attr)[x] for s in stats.values()) / n_runs  # noqa: E731
     lines.append(f"{'all':6s} {n_runs:4d} | {'':9s} " + " ".join(f"{total('flips', x):6.2f}" for x in settings)
