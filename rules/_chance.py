@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterator
 
 import numpy as np
 
 from curvelint import stats
 from curvelint.model import Series
-from curvelint.rule import MAX_DEPTH, Context
+from curvelint.rule import Context
 
 CLASS_KEYS = ("num_classes", "n_classes", "nb_classes", "number_of_classes", "num_class", "n_class",
               "classes", "num_labels", "n_labels", "nc")
@@ -51,13 +52,12 @@ class Classes:
         return levels
 
 
-def _walk(d: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
-    """(key path, value) of every key of nested hparams, down to `MAX_DEPTH` levels (deeper ones are not looked at)."""
-    if isinstance(d, dict) and depth < MAX_DEPTH:
+def _walk(d: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(d, dict):
         for k, v in d.items():
             key = f"{prefix}{k}"
             yield key, v
-            yield from _walk(v, key + "/", depth + 1)
+            yield from _walk(v, key + "/")
 
 
 def _counts(value: Any) -> list[float] | None:
@@ -112,14 +112,20 @@ def classes_of(ctx: Context) -> Classes | None:
 @dataclass(frozen=True)
 class Level:
     """Where a series sits in its last part: median, 10th/90th percentiles, window, and the
-    Mann-Kendall trend there (a series still moving is learning, not stuck at chance)."""
+    Mann-Kendall trend there (a series still moving is learning, not stuck at chance), computed
+    only when asked (it costs more than everything else here)."""
 
     median: float
     low: float
     high: float
     first_step: int
     last_step: int
-    trend: stats.Trend
+    steps: np.ndarray = field(repr=False, compare=False)
+    values: np.ndarray = field(repr=False, compare=False)
+
+    @cached_property
+    def trend(self) -> stats.Trend:
+        return stats.trend(self.steps, self.values)
 
     def moving(self, alpha: float, direction: str, min_change: float = 0.02) -> bool:
         """A significant trend that also changes the level by `min_change` (relative) or more."""
@@ -130,8 +136,7 @@ def late_level(s: Series, fraction: float) -> Level:
     k = max(3, int(math.ceil(len(s) * fraction)))
     v = s.values[-k:]
     p10, p90 = stats.percentiles(v, 10, 90)
-    return Level(stats.median(v), p10, p90,
-                 int(s.steps[-k]), int(s.steps[-1]), stats.trend(s.steps[-k:], v))
+    return Level(stats.median(v), p10, p90, int(s.steps[-k]), int(s.steps[-1]), s.steps[-k:], v)
 
 
 def near_loss(lv: Level, target: float, tol: float) -> bool:
@@ -325,11 +330,9 @@ def loss_signal(s: Series, levels: dict[str, float], o: dict[str, Any], split: s
     tol = o["loss_tolerance"]
     if len(s) >= o["min_points"]:
         lv = late_level(s, o["late"])
-        if lv.moving(o["alpha"], "down"):
-            return None  # still decreasing: learning, whatever its level
         hits = [(k, t) for k, t in levels.items() if near_loss(lv, t, tol)]
-        if not hits:
-            return None
+        if not hits or lv.moving(o["alpha"], "down"):
+            return None  # not at chance, or still decreasing: learning, whatever its level
         kind, target = min(hits, key=lambda h: abs(lv.median / h[1] - 1))
         return Signal("late", s.name, f"{split} loss {s.name!r} median {lv.median:.4g} (10th pct {lv.low:.4g}) "
                       f"~ {kind} = {target:.4g}", lv.first_step, lv.last_step,
@@ -365,10 +368,10 @@ def accuracy_signal(s: Series, levels: dict[str, float], o: dict[str, Any], spli
     ordered = sorted(levels.items(), key=lambda h: -h[1])
     if len(s) >= o["min_points"]:
         lv = late_level(s, o["late"])
-        if lv.moving(o["alpha"], "up"):
-            return None
         for kind, target in ordered:
             if near_accuracy(lv, target, tol) and (not relative or lv.median <= target + width(target)):
+                if lv.moving(o["alpha"], "up"):
+                    return None
                 rel = "~" if lv.median >= target - width(target) else "below"
                 return Signal("late", s.name, f"{split} accuracy {s.name!r} median {lv.median:.4g} "
                               f"(90th pct {lv.high:.4g}) {rel} {kind} = {target:.4g}", lv.first_step, lv.last_step,

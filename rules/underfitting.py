@@ -110,6 +110,10 @@ class Underfitting(Rule):
         if not (stats.can_log(val.values) and stats.can_log(train.values)):
             yield ctx.abstain(f"{val.name}/{train.name}: losses <= 0, ratios are meaningless", val.name)
             return
+        t0, t1 = start_level(train.y), end_level(train.y)
+        v0, v1 = start_level(val.y), end_level(val.y)
+        if t1 / t0 < o["min_loss_ratio"] or v1 / v0 < o["min_loss_ratio"]:
+            return  # learned a good deal
         start = float(val.steps[0] + (1 - o["tail_fraction"]) * (val.steps[-1] - val.steps[0]))
         tails = {c.name: stats.trend(c.after(start).steps, c.after(start).y) for c in (train, val)}
         for c in (train, val):
@@ -122,10 +126,6 @@ class Underfitting(Rule):
             level = stats.smooth(c.after(start).values)
             if (np.percentile(level, 90) - np.percentile(level, 10)) / np.median(level) > o["max_tail_spread"]:
                 return  # swinging, not settled (oscillation is another rule's symptom)
-        t0, t1 = start_level(train.y), end_level(train.y)
-        v0, v1 = start_level(val.y), end_level(val.y)
-        if t1 / t0 < o["min_loss_ratio"] or v1 / v0 < o["min_loss_ratio"]:
-            return  # learned a good deal
         gap = abs(v1 - t1) / t1
         if gap > o["max_gap"]:
             return

@@ -121,24 +121,28 @@ class ValidationNotImproving(Rule):
     def _judge(self, ctx: Context, val, train):
         o = ctx.options
         short = len(val.y) < o["min_points"]
-        ttr = stats.trend(train.steps, train.y)
         t0, t1 = start_level(train.y), end_level(train.y)
         t_impr = improvement(train, t0, t1)
-        # a short run's few training points: the exact one-sided order test (4 falling values: p = 1/24)
-        t_p = trend_p(train.y, "down", train.steps) if short else ttr.p_value
-        t_down = t_p < o["alpha"] if short else ttr.significant(o["alpha"], "down")
-        if not t_down or t_impr < o["min_train_improvement"]:
-            return None
+        if t_impr < o["min_train_improvement"]:
+            return None  # (the cheap checks first: the trend tests cost more than the rest)
         v0 = float(np.mean(val.y[:2]))  # the first two: one noisy first value is no baseline
         smoothed = smooth_curve(ctx, val, 0.1)
         i = int(smoothed.argmin())
         v_impr = improvement(val, v0, float(smoothed[i]))
-        vtr = stats.trend(val.steps, val.y)
         noise = rel_noise(val)
         # a few evaluations say nothing of their noise: only the fixed margin applies (and info only)
         flat = o["max_val_improvement"] if short else max(o["max_val_improvement"],
                                                           min(o["noise_k"] * noise, o["max_flat"]))
-        if v_impr > flat or vtr.significant(o["alpha"], "down"):
+        if v_impr > flat:
+            return None
+        # a short run's few training points: the exact one-sided order test (4 falling values: p = 1/24)
+        ttr = None if short else stats.trend(train.steps, train.y)
+        t_p = trend_p(train.y, "down", train.steps) if ttr is None else ttr.p_value
+        t_down = t_p < o["alpha"] if ttr is None else ttr.significant(o["alpha"], "down")
+        if not t_down:
+            return None
+        vtr = stats.trend(val.steps, val.y)
+        if vtr.significant(o["alpha"], "down"):
             return None
         k = len(val.y)
         first = ", ".join(f"{fmt(float(val.values[j]))} at step {int(val.steps[j])}" for j in range(min(2, k)))
