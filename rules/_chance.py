@@ -13,7 +13,7 @@ import numpy as np
 
 from curvelint import stats
 from curvelint.model import Series
-from curvelint.rule import Context
+from curvelint.rule import MAX_DEPTH, Context
 
 CLASS_KEYS = ("num_classes", "n_classes", "nb_classes", "number_of_classes", "num_class", "n_class",
               "classes", "num_labels", "n_labels", "nc")
@@ -52,12 +52,13 @@ class Classes:
         return levels
 
 
-def _walk(d: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(d, dict):
+def _walk(d: Any, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """(key path, value) of every key of nested hparams, down to `MAX_DEPTH` levels (deeper ones are not looked at)."""
+    if isinstance(d, dict) and depth < MAX_DEPTH:
         for k, v in d.items():
             key = f"{prefix}{k}"
             yield key, v
-            yield from _walk(v, key + "/")
+            yield from _walk(v, key + "/", depth + 1)
 
 
 def _counts(value: Any) -> list[float] | None:
