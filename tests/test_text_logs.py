@@ -316,3 +316,11 @@ def test_a_long_log_reads_in_linear_time(tmp_path):
     start = time.perf_counter()
     run = _one(tmp_path / "train.log")
     assert len(run.series["loss"]) == 200_000 and time.perf_counter() - start < 10.0
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_fifos_named_like_text_logs_are_never_opened(tmp_path):
+    os.mkfifo(tmp_path / "metrics.jsonl")  # a candidate by its name: reported, not read
+    os.mkfifo(tmp_path / "train.log")  # never a run unless a pattern reads it: not even opened
+    [run] = _runs(tmp_path)
+    assert [p.message for p in run.problems] == ["cannot read: not a regular file (a FIFO)"]
