@@ -47,8 +47,8 @@ def _fail(message: str) -> None:
 
 @main.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit"]), default=None,
-              help="Output format (default: text).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit", "html", "markdown"]),
+              default=None, help="Output format (default: text; html: one self-contained page, see `curvelint report`).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that makes the exit status 1 (default: error).")
 @click.option("--select", multiple=True, help="Only these rules (code, code prefix like CL1, or name). Repeatable or comma-separated.")
@@ -260,6 +260,29 @@ def rule_command(key: str) -> None:
         names = [f"{c} {r.name}" if (r := find_rule(c)) else c for c in rule.defers_to]
         click.echo("\nDefers to (yields a series they report; they run first, also when not selected):\n  "
                    + "\n  ".join(names))
+
+
+def _report(output: str, **options) -> None:
+    """Write ONE self-contained HTML page about the runs under PATHS (default: curvelint-report.html).
+
+    A summary of runs and findings (filter by severity, rule, run; sortable), then per run every
+    role's curve with each finding's window shaded, its evidence and the rule's documentation. The
+    page opens offline and loads nothing. Exit status as for `curvelint lint`.
+    """
+    try:
+        click.get_current_context().invoke(lint_command, fmt="html", output=output, **options)
+    except SystemExit as done:
+        if done.code in (EXIT_OK, EXIT_FINDINGS):
+            _say(f"wrote {output}")
+        raise
+
+
+_NOT_FOR_REPORT = {"fmt", "plot", "output", "no_color", "show_evidence", "statistics", "write_baseline"}
+main.add_command(click.Command(
+    "report", callback=_report, help=_report.__doc__, short_help="Write a self-contained HTML report.",
+    params=[p for p in lint_command.params if p.name not in _NOT_FOR_REPORT] + [
+        click.Option(["--output", "-o"], type=click.Path(dir_okay=False), default="curvelint-report.html",
+                     show_default=True, help="The HTML file to write.")]))
 
 
 from curvelint.watch import watch_command  # noqa: E402  (`curvelint watch PATHS`; imports only click up front)

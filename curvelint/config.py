@@ -43,7 +43,7 @@ CONFIG_NAMES = (".curvelint.toml", "curvelint.toml", "pyproject.toml")
 RUN_FILE = ".curvelint.toml"
 RUN_KEYS = ("ignore", "reason")
 SEVERITIES = ("error", "warning", "info")
-FORMATS = ("text", "json", "sarif", "github", "junit")
+FORMATS = ("text", "json", "sarif", "github", "junit", "html", "markdown")
 DIRECTIONS = ("min", "max")
 KEYS = ("select", "extend-select", "ignore", "per-path-ignores", "fail-on", "format", "exclude",
         "rules", "metrics", "severity", "reference", "text-logs")

@@ -8,6 +8,7 @@ while the run itself is dropped as soon as its findings are known (`curvelint.en
 from __future__ import annotations
 
 import pickle
+import re
 import tempfile
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -65,6 +66,31 @@ class RunCurves:
     def role(self, role: str) -> Curve | None:
         name = self.roles.get(role)
         return self.curves.get(name) if name else None
+
+
+# charts that put two roles together; other series pair up by their name without the split
+ROLE_GROUPS = (("loss", ("train_loss", "val_loss")), ("metric", ("train_metric", "val_metric")),
+               ("learning rate", ("lr",)), ("gradient norm", ("grad_norm",)))
+_SPLIT = re.compile(r"^(?:train|training|val|valid|validation|eval|test)(?:[/._]|(?=[A-Z]))|"
+                    r"[/._](?:train|training|val|valid|validation|eval|test)$", re.IGNORECASE)
+
+
+def groups(curves: RunCurves) -> list[tuple[str, list[Curve]]]:
+    """The run's series as charts: training and validation loss together, training and validation
+    metric together, the lr, the gradient norm, then the other series (``train/f1`` with ``val/f1``)."""
+    out: list[tuple[str, list[Curve]]] = []
+    used: set[str] = set()
+    for title, roles in ROLE_GROUPS:
+        members = [c for r in roles if (c := curves.role(r)) is not None and c.name not in used]
+        if members:
+            used.update(c.name for c in members)
+            out.append((title, members))
+    rest: dict[str, list[Curve]] = {}
+    for name, c in curves.curves.items():
+        if name not in used:
+            rest.setdefault(_SPLIT.sub("", name).lower() or name, []).append(c)
+    out += [(" / ".join(c.name for c in members), members) for members in rest.values()]
+    return out
 
 
 def extract(run: Run, roles: Roles, bins: int) -> RunCurves:

@@ -17,10 +17,12 @@ FORMATS = {
     "sarif": "curvelint.reporters.sarif",
     "github": "curvelint.reporters.github",
     "junit": "curvelint.reporters.junit",
+    "html": "curvelint.reporters.html",
+    "markdown": "curvelint.reporters.markdown",
 }
 # pixel bins per series each drawing format wants, and whether it draws every run (not only runs
 # with a finding on a series) from a spool on disk; text draws only with Options.plot
-CURVE_BINS = {"text": (120, False)}
+CURVE_BINS = {"text": (120, False), "html": (300, True), "markdown": (64, False)}
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,13 @@
 A file name may hold terminal escape sequences (``\\x1b[2J``), bidi controls that reorder what a
 reviewer sees (U+202E), or bytes that are not UTF-8 (Python hands them over as lone surrogates,
 which no UTF-8 output can encode). `printable` escapes all of these for people; `utf8_safe` only
-makes a JSON document's strings encodable, for machine formats.
+makes a JSON document's strings encodable, for machine formats; `html_text` is `printable` text
+escaped for HTML, `markdown_text` for Markdown.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -37,3 +39,18 @@ def utf8_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [utf8_safe(v) for v in value]
     return value
+
+
+def html_text(text: object) -> str:
+    """`printable` text escaped for HTML element content and quoted attributes; ``://`` is written
+    as a character reference (it shows the same), so a report page holds no URL of any kind."""
+    return html.escape(printable(str(text)), quote=True).replace("://", "&#58;//")
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~>])")  # the text never starts a line: no list or heading marks
+
+
+def markdown_text(text: object) -> str:
+    """`printable` text that Markdown shows as written: markup characters backslash-escaped, ``<``
+    and ``&`` as entities (no raw HTML), so a run named ``a|b`` cannot break a table."""
+    return _MARKDOWN.sub(r"\\\1", printable(str(text)).replace("&", "&amp;").replace("<", "&lt;"))
