@@ -148,7 +148,7 @@ def main() -> None:
     for fmt in args.formats.split(","):
         t = measure(fmt, args.points, args.append, args.updates)
         both = [a + b for a, b in zip(t["read"], t["rules"])]
-        cell = lambda xs: f"{1e3 * statistics.median(xs):7.1f} ({1e3 * max(xs):5.1f})"  # noqa: E731
+        cell = lambda xs: f"{1e3 * statistics.median(xs):7.1f} ({1e3 * max(xs):5.1f})"
         print(f"{fmt:12s} {1e3 * t['first read'][0]:10.1f} {cell(t['read']):>14s} {cell(t['rules']):>14s} "
               f"{cell(both):>14s} {cell(t['re-read']):>14s}")
 

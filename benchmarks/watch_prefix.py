@@ -123,9 +123,10 @@ class Stops:
 
 
 def score(replays: list[Replay], settings: list[Setting]) -> tuple[dict[str, RuleStats], dict[Setting, Stops]]:
+    from taxonomy import HEALTHY, diagnosing_rules
+
     from curvelint.model import Severity
     from curvelint.tracking import Tracker
-    from taxonomy import HEALTHY, diagnosing_rules
 
     stats: dict[str, RuleStats] = defaultdict(RuleStats)
     stops = {setting: Stops() for setting in settings}
@@ -202,7 +203,7 @@ def _onset(r: Replay, rule: str) -> int:
 def table(stats: dict[str, RuleStats], settings: list[Setting], n_runs: int) -> str:
     """Flips per run for every setting; on-off-on, delay and stale for the first and the last."""
     a, b = settings[0], settings[-1]
-    name = lambda s: f"h{s[0]}c{s[1]}"  # noqa: E731
+    name = lambda s: f"h{s[0]}c{s[1]}"
     head = (f"{'rule':6s} {'runs':>4s} | flips/run " + " ".join(f"{name(s):>6s}" for s in settings)
             + f" | on-off-on {name(a):>5s} {name(b):>5s} | delay runs | delay med/max {name(a):>7s} {name(b):>7s}"
             f" | early | stale {name(b):>5s} | missed {name(b):>5s}")
@@ -212,12 +213,12 @@ def table(stats: dict[str, RuleStats], settings: list[Setting], n_runs: int) -> 
         n = len(s.runs)
         d = {x: [max(v, 0) for v in s.delays.get(x, [])] for x in (a, b)}
         early = sum(v < 0 for v in s.delays.get(b, []))
-        md = lambda x: f"{statistics.median(d[x]):g}/{max(d[x])}" if d[x] else "-"  # noqa: E731
+        md = lambda x, d=d: f"{statistics.median(d[x]):g}/{max(d[x])}" if d[x] else "-"
         lines.append(f"{rule:6s} {n:4d} | {'':9s} " + " ".join(f"{s.flips[x] / n:6.2f}" for x in settings)
                      + f" | {'':9s} {s.back[a] / n:5.2f} {s.back[b] / n:5.2f} | {len(d[b]):10d} | {'':13s} "
                      f"{md(a):>7s} {md(b):>7s} | {early:5d} | {'':5s} {s.stale[b]:5d} | {'':6s} {s.missed[b]:5d}")
     lines.append("-" * len(head))
-    total = lambda attr, x: sum(getattr(s, attr)[x] for s in stats.values()) / n_runs  # noqa: E731
+    total = lambda attr, x: sum(getattr(s, attr)[x] for s in stats.values()) / n_runs
     lines.append(f"{'all':6s} {n_runs:4d} | {'':9s} " + " ".join(f"{total('flips', x):6.2f}" for x in settings)
                  + f" | {'':9s} {total('back', a):5.2f} {total('back', b):5.2f} |  (per replayed run)")
     return "\n".join(lines)
@@ -255,7 +256,7 @@ def main() -> None:
     print(stop_lines(stops))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            key = lambda d: {f"h{h}c{c}": v for (h, c), v in d.items()}  # noqa: E731
+            key = lambda d: {f"h{h}c{c}": v for (h, c), v in d.items()}
             json.dump({rule: {"runs": len(s.runs), "flips": key(s.flips), "on_off_on": key(s.back),
                               "delays": key(s.delays), "stale": key(s.stale)} for rule, s in stats.items()}, fh, indent=1)
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 _API = {"lint": "curvelint.api", "check": "curvelint.api", "Checker": "curvelint.api", "Config": "curvelint.config",
         "ConfigError": "curvelint.config", "Report": "curvelint.engine", "Finding": "curvelint.model",
         "Severity": "curvelint.model"}
-__all__ = ["__version__", *_API]
+__all__ = ["Checker", "Config", "ConfigError", "Finding", "Report", "Severity", "__version__", "check", "lint"]
 
 
 def __getattr__(name: str) -> Any:

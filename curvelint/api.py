@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Mapping, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
 
 import numpy as np
 
 from curvelint.config import Config, ConfigError, load_config, parse_config
-from curvelint.engine import Report, Selected, check_run, lint as _lint, select_rules
+from curvelint.engine import Report, Selected, check_run, select_rules
+from curvelint.engine import lint as _lint
 from curvelint.model import Finding, Run, Series
 from curvelint.readers._common import add_series
 

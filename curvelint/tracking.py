@@ -21,8 +21,9 @@ message and step may change as the run grows, it is still the same finding.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 from curvelint.model import Finding
 

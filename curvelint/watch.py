@@ -19,12 +19,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 import click
-
 
 
 @dataclass
@@ -105,7 +104,7 @@ def _identity(source) -> str:
 
 def _fit(run) -> str:
     """A run's part of its source (``FILE:fit2`` for appended CSV fits, a Parquet run column)."""
-    return run.name[len(run.path):] if run.name.startswith(run.path) else run.name
+    return run.name.removeprefix(run.path)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -188,12 +187,11 @@ def watch_command(paths, interval, exit_on, hold, timeout, fmt, select, ignore, 
                   no_color) -> None:
     """Follow the training runs under PATHS while they are written and report findings as they appear
     and when they no longer hold. Exit 1 at the first finding at --exit-on, else 0 when stopped."""
+    from curvelint.cli import _apply_cli, _fail, _say
     from curvelint.config import ConfigError, load_config
     from curvelint.model import Severity
     from curvelint.registry import RegistryError
     from curvelint.tracking import HOLD
-
-    from curvelint.cli import _apply_cli, _fail, _say
 
     paths = list(paths) or ["."]
     say = _say

@@ -8,9 +8,9 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import FIXTURES, curvelint_command
 
 import curvelint
-from conftest import FIXTURES, curvelint_command
 
 DEMO = FIXTURES / "demo"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import FIXTURES
+
 from curvelint import readers
 from curvelint.config import Config
 from curvelint.discovery import discover

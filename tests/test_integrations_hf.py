@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
-from curvelint.integrations.hf import CurvelintCallback  # noqa: E402
+from curvelint.integrations.hf import CurvelintCallback
 
 pytestmark = pytest.mark.slow
 MAX_STEPS = 120

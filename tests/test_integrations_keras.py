@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 pytest.importorskip(os.environ["KERAS_BACKEND"] if os.environ["KERAS_BACKEND"] != "tensorflow" else "tensorflow")
-from curvelint.integrations.keras import CurvelintCallback  # noqa: E402
+from curvelint.integrations.keras import CurvelintCallback
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 EPOCHS = 12

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch")
-from curvelint.integrations.lightning import CurvelintCallback  # noqa: E402
+from curvelint.integrations.lightning import CurvelintCallback
 
 pytestmark = pytest.mark.slow
 EPOCHS = 10

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import curvelint_command
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from curvelint.api import Checker, ConfigLike, as_config
 from curvelint.model import Finding, Severity
