@@ -6,11 +6,17 @@ error, or no training log found under the given paths.
 
 from __future__ import annotations
 
+import os
 import sys
 
-import click
+# Before numpy is imported: its BLAS would start a thread pool (2 threads on 2 cores), and --jobs
+# forks workers only from a single-threaded process (curvelint.workers). curvelint does no BLAS work.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from curvelint import __version__
+import click  # noqa: E402
+
+from curvelint import __version__  # noqa: E402
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 

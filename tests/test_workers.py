@@ -13,6 +13,18 @@ from curvelint import workers
 pytestmark = pytest.mark.skipif(not workers.FORK, reason="forked workers are used on Linux only")
 
 
+@pytest.fixture(autouse=True)
+def _fork_path(request, monkeypatch):
+    """The forked workers are what most tests here exercise: pytest's process has numpy's BLAS
+    threads (the command line has none), so the fork path is chosen explicitly."""
+    if "threads" not in request.node.name:
+        monkeypatch.setattr(workers, "single_threaded", lambda: True)
+
+
+def _square(task: int) -> int:
+    return task * task
+
+
 def _square_slowly(task: int) -> int:
     time.sleep(0.02 * ((task * 7) % 5))  # finish out of order
     return task * task
@@ -37,11 +49,13 @@ def _killed_on_two(task: int) -> int:
 
 
 def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+    """No child of ours is left, besides multiprocessing's resource tracker (started by a spawn
+    pool, it lives as long as this process, by design)."""
+    from multiprocessing import resource_tracker
+
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
+    children = {int(p) for p in open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read().split()}
+    return not (children - {tracker})
 
 
 @pytest.mark.parametrize("jobs", [1, 2, 3, 20])
@@ -90,3 +104,28 @@ def test_when_fork_fails_the_tasks_still_run(monkeypatch) -> None:
     forks.append(1)  # now every fork fails: this process runs them
     assert list(workers.ordered_map(_square_slowly, list(range(4)), 2)) == [t * t for t in range(4)]
     assert _no_children_left()
+
+
+def test_the_command_line_process_is_single_threaded_so_it_forks() -> None:
+    import subprocess
+    import sys
+
+    code = "import curvelint.cli, numpy, curvelint.workers as w; print(w.single_threaded())"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
+
+
+def test_with_other_threads_running_a_pool_with_a_safe_start_method_is_used(monkeypatch) -> None:
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert not workers.single_threaded()
+        monkeypatch.setattr(workers, "_forked", lambda *a: pytest.fail("forked with a second thread running"))
+        assert list(workers.ordered_map(_square, list(range(6)), 2)) == [t * t for t in range(6)]
+    finally:
+        stop.set()
+
