@@ -4,9 +4,9 @@ Every `--interval` seconds the paths are searched for runs (new runs appear, run
 and each run's follower (`curvelint.follow`) reads what was appended to its files. A run
 that got new points is linted again (the same rules and configuration as ``curvelint
 lint``), and the `Tracker` (`curvelint.tracking`) turns its findings into what is printed:
-a finding once it held at two updates of the run in a row (at once for non-finite values,
-and when the run got no new points by the next poll), and once more when it no longer holds
-(after `--hold` updates of the run without it). ``--exit-on error`` exits 1 at the first error, for a
+a finding once it held at two updates of the run in a row (at once for non-finite values; and
+when the run got no new points for 10 intervals, at least a minute, or watch stops), and once
+more when it no longer holds (after `--hold` updates of the run without it). ``--exit-on error`` exits 1 at the first error, for a
 scheduler to kill the job. Nothing is ever written into the watched paths.
 
 CL002 (truncated log) and CL004 (run unfinished) describe a run still being written, which
@@ -31,6 +31,7 @@ class _Followed:
     follower: object
     scope: str
     scopes: set[str] = field(default_factory=set)  # the tracker's scopes of its runs
+    changed: float = field(default_factory=time.monotonic)  # when it last got new points
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Watcher:
     paths: list[str]
     config: object  # curvelint.config.Config
     hold: int = 3
+    idle: float = 60.0  # seconds without new points after which a run counts as ended
     _followed: dict[tuple[str, str], _Followed] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -72,7 +74,10 @@ class Watcher:
             else:
                 followed.follower.update(source)
             runs = followed.follower.poll()
-            if runs is None:  # no new points since the last poll: what waits for confirmation is shown
+            now = time.monotonic()
+            if runs is not None:
+                followed.changed = now
+            elif now - followed.changed >= self.idle:  # no longer written: what waits for confirmation is shown
                 for scope in followed.scopes:
                     changes += self.tracker.settle(scope)
             for run in runs or ():
@@ -198,7 +203,7 @@ def watch_command(paths, interval, exit_on, hold, timeout, fmt, select, ignore, 
     try:
         config = load_config(paths, config_file, isolated)
         _apply_cli(config, select, (), ignore, exclude, None, None)
-        watcher = Watcher(paths, config, hold or HOLD)
+        watcher = Watcher(paths, config, hold or HOLD, idle=max(60.0, 10 * interval))
     except (ConfigError, RegistryError) as exc:
         _fail(str(exc))
     color = not no_color and sys.stdout.isatty() and fmt == "text"

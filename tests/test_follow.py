@@ -196,3 +196,13 @@ def test_watcher_reports_an_error_once_and_follows_hf_checkpoints_as_one_run(tmp
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     watcher.poll()
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before  # nothing written into the watched tree
+
+
+def test_watcher_shows_a_waiting_finding_once_its_run_stopped_being_written(tmp_path):
+    (tmp_path / "history.json").write_text(json.dumps({"loss": [1.0] * 20}))  # constant: CL101 error
+    waiting = Watcher([str(tmp_path)], Config(), idle=3600)
+    assert waiting.poll() == [] and waiting.poll() == []  # one evaluation: waits for its confirmation
+    assert [(c.kind, c.finding.rule) for c in waiting.tracker.settle()] == [("new", "CL101")]
+    ended = Watcher([str(tmp_path)], Config(), idle=0)
+    assert ended.poll() == []
+    assert [(c.kind, c.finding.rule) for c in ended.poll()] == [("new", "CL101")]  # idle: the run ended
