@@ -53,6 +53,7 @@ class Watcher:
         self.extras = Extras()
         self.tracker = Tracker(hold=self.hold)
         self.started: list[str] = []  # runs first seen in the last poll
+        self.notes: list[str] = []  # what to tell the user about the last poll
 
     def poll(self) -> list:
         """One round: discover, read what was appended, lint the runs that changed."""
@@ -63,7 +64,7 @@ class Watcher:
         sources, _ = discover([p for p in self.paths if os.path.exists(p)], self.config.exclude)
         changes = []
         seen = set()
-        self.started = []
+        self.started, self.notes = [], []
         for source in sources:
             key = (_identity(source), source.format)
             seen.add(key)
@@ -73,7 +74,15 @@ class Watcher:
                 self.started.append(source.path)
             else:
                 followed.follower.update(source)
-            runs = followed.follower.poll()
+            try:
+                runs = followed.follower.poll()
+            except Exception as exc:  # a bug in following by offset must not end the watch: read it whole
+                from curvelint.follow import Reread
+
+                self.notes.append(f"{source.path}: following it failed ({type(exc).__name__}: {exc}); "
+                                  "reading it whole from now on")
+                followed.follower = Reread(source)
+                runs = followed.follower.poll()
             now = time.monotonic()
             if runs is not None:
                 followed.changed = now
@@ -158,6 +167,8 @@ def watch(watcher: Watcher, interval: float, exit_on: int | None, timeout: float
             changes = watcher.poll()
             for path in watcher.started:
                 say(f"following {path}")
+            for note in watcher.notes:
+                say(note)
             if not watcher.following and not waiting:
                 say("no training log yet under " + ", ".join(watcher.paths) + "; waiting")
             waiting = not watcher.following

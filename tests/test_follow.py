@@ -206,3 +206,13 @@ def test_watcher_shows_a_waiting_finding_once_its_run_stopped_being_written(tmp_
     ended = Watcher([str(tmp_path)], Config(), idle=0)
     assert ended.poll() == []
     assert [(c.kind, c.finding.rule) for c in ended.poll()] == [("new", "CL101")]  # idle: the run ended
+
+
+def test_a_follower_that_fails_is_replaced_by_reading_the_run_whole(tmp_path, monkeypatch):
+    shutil.copytree(FIXTURES / "demo" / "nan_loss", tmp_path / "run")
+    from curvelint.follow import tensorboard as follow_tb
+
+    monkeypatch.setattr(follow_tb.TensorBoardFollower, "poll", lambda self: 1 / 0)
+    watcher = Watcher([str(tmp_path)], Config())
+    assert [(c.kind, c.finding.rule) for c in watcher.poll()] == [("new", "CL100"), ("new", "CL100")]
+    assert "ZeroDivisionError" in watcher.notes[0]
