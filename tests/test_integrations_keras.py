@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+pytest.importorskip(os.environ["KERAS_BACKEND"])  # torch, jax, tensorflow or numpy
 keras = pytest.importorskip("keras")
-pytest.importorskip(os.environ["KERAS_BACKEND"] if os.environ["KERAS_BACKEND"] != "tensorflow" else "tensorflow")
 from curvelint.integrations.keras import CurvelintCallback
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]

@@ -64,3 +64,14 @@ def test_monitor_raises_and_logs_to_the_curvelint_logger(caplog):
             monitor.update(1, {"loss": float("inf")})
     assert "CL100" in caplog.text
     assert not monitor.should_stop
+
+
+def test_the_core_and_the_monitor_import_no_framework():
+    import subprocess
+    import sys
+
+    code = ("import sys, curvelint, curvelint.api, curvelint.watch, curvelint.integrations\n"
+            "loaded = {'torch', 'keras', 'tensorflow', 'jax', 'lightning', 'pytorch_lightning', 'transformers'}"
+            " & set(sys.modules)\n"
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True)
