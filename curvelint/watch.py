@@ -41,6 +41,7 @@ class Watcher:
     paths: list[str]
     config: object  # curvelint.config.Config
     hold: int = 3
+    confirm: int = 2
     idle: float = 60.0  # seconds without new points after which a run counts as ended
     _followed: dict[tuple[str, str], _Followed] = field(default_factory=dict)
 
@@ -51,7 +52,7 @@ class Watcher:
         self.config.ignore = [*self.config.ignore, *LIVE_RULES]
         self.selected = select_rules(self.config)
         self.extras = Extras()
-        self.tracker = Tracker(hold=self.hold)
+        self.tracker = Tracker(hold=self.hold, confirm=self.confirm)
         self.started: list[str] = []  # runs first seen in the last poll
         self.notes: list[str] = []  # what to tell the user about the last poll
 
@@ -190,6 +191,9 @@ def watch(watcher: Watcher, interval: float, exit_on: int | None, timeout: float
               help="Exit 1 at the first finding of this severity or above (default: watch until interrupted).")
 @click.option("--hold", type=click.IntRange(min=1), default=None,
               help="Updates of a run without a finding before it is reported as no longer holding (default: 3).")
+@click.option("--confirm", type=click.IntRange(min=1), default=None,
+              help="Updates in a row a finding must hold before it is shown (default: 2; 1: at once; "
+                   "non-finite values are always shown at once).")
 @click.option("--timeout", type=click.FloatRange(min=0), default=None, help="Stop watching after this many seconds.")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
               help="One line per change: text, or a JSON object per line.")
@@ -199,22 +203,22 @@ def watch(watcher: Watcher, interval: float, exit_on: int | None, timeout: float
 @click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
-def watch_command(paths, interval, exit_on, hold, timeout, fmt, select, ignore, config_file, isolated, exclude,
-                  no_color) -> None:
+def watch_command(paths, interval, exit_on, hold, confirm, timeout, fmt, select, ignore, config_file, isolated,
+                  exclude, no_color) -> None:
     """Follow the training runs under PATHS while they are written and report findings as they appear
     and when they no longer hold. Exit 1 at the first finding at --exit-on, else 0 when stopped."""
     from curvelint.cli import _apply_cli, _fail, _say
     from curvelint.config import ConfigError, load_config
     from curvelint.model import Severity
     from curvelint.registry import RegistryError
-    from curvelint.tracking import HOLD
+    from curvelint.tracking import CONFIRM, HOLD
 
     paths = list(paths) or ["."]
     say = _say
     try:
         config = load_config(paths, config_file, isolated)
         _apply_cli(config, select, (), ignore, exclude, None, None)
-        watcher = Watcher(paths, config, hold or HOLD, idle=max(60.0, 10 * interval))
+        watcher = Watcher(paths, config, hold or HOLD, confirm or CONFIRM, idle=max(60.0, 10 * interval))
     except (ConfigError, RegistryError) as exc:
         _fail(str(exc))
     color = not no_color and sys.stdout.isatty() and fmt == "text"
