@@ -18,6 +18,7 @@ import pytest
 
 from cdp import Browser
 from conftest import FIXTURES, curvelint_command
+from curvelint.plot.svg import LEFT, Q, TOP
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
@@ -28,12 +29,17 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--host-resolver-rules=MAP * ~NOTFOUND"]
 RUNS = [FIXTURES / "demo", FIXTURES / "broken"]
 HOVER = """(() => {
-  const svg = document.querySelector('#' + %s + ' svg.chart');
+  const LEFT = @LEFT@, TOP = @TOP@, Q = @Q@;
+  const svg = document.querySelector('#' + @RUN@ + ' svg.chart');
   svg.scrollIntoView();
-  const line = svg.querySelector('polyline[data-s]'), p = line.points.getItem(7), m = svg.getScreenCTM();
+  const line = svg.querySelector('path.ln[data-s]'), m = svg.getScreenCTM(), k = 7;
+  const n = line.getAttribute('d').match(/-?\\d+/g).map(Number);  // M x y, then relative moves
+  let x = 0, y = 0;
+  for (let i = 0; i <= 2 * k; i += 2) { x += n[i]; y += n[i + 1]; }
+  const p = {x: LEFT + x / Q, y: TOP + y / Q};  // path units -> viewBox units
   return {x: p.x * m.a + m.e, y: p.y * m.d + m.f, name: line.dataset.name,
-          step: line.dataset.s.split(' ')[7], value: line.dataset.v.split(' ')[7]};
-})()"""
+          step: line.dataset.s.split(' ')[k], value: line.dataset.v.split(' ')[k]};
+})()""".replace("@LEFT@", str(LEFT)).replace("@TOP@", str(TOP)).replace("@Q@", str(Q))
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +81,8 @@ def test_the_report_in_chromium(report, browser, tmp_path):
     assert dom.count('<rect class="win') >= sum(1 for f in findings if f["metric"])
 
     run = browser.evaluate(session, "[...document.querySelectorAll('details.run[open]')]"
-                                    ".find(d => d.querySelector('polyline[data-s]')).id")
-    point = browser.evaluate(session, HOVER % json.dumps(run))
+                                    ".find(d => d.querySelector('path.ln[data-s]')).id")
+    point = browser.evaluate(session, HOVER.replace("@RUN@", json.dumps(run)))
     browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": point["x"], "y": point["y"]}, session=session)
     browser.wait(0.2)
     tip = browser.evaluate(session, "document.getElementById('tip').textContent")

@@ -7,9 +7,7 @@ while the run itself is dropped as soon as its findings are known (`curvelint.en
 
 from __future__ import annotations
 
-import pickle
 import re
-import tempfile
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -114,15 +112,21 @@ class CurveSpool:
     """
 
     def __init__(self) -> None:
+        import tempfile
+
         self._file = tempfile.TemporaryFile()
         self._offsets: dict[tuple[str, str], int] = {}
 
     def __setitem__(self, key: tuple[str, str], curves: RunCurves) -> None:
+        import pickle
+
         self._file.seek(0, 2)
         self._offsets[key] = self._file.tell()
         pickle.dump(curves, self._file, protocol=pickle.HIGHEST_PROTOCOL)
 
     def __getitem__(self, key: tuple[str, str]) -> RunCurves:
+        import pickle
+
         self._file.seek(self._offsets[key])
         return pickle.load(self._file)
 

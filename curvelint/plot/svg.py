@@ -1,10 +1,11 @@
 """Charts as inline SVG for the HTML report: a group of curves, shaded windows, markers, axes.
 
-Coordinates are viewBox units (`WIDTH` x `HEIGHT`) rounded to 0.1 and thinned (repeated points
-and the middle of horizontal runs dropped), so a series of a million points costs ~2 x `bins`
-points of markup. The chart's ``data-*`` attributes give its axes, so a script can turn the
-pointer position back into a step and a value; series that were not reduced also carry their
-exact steps and values (``data-s``, ``data-v``). Every text goes through `html_text`.
+A curve is a ``<path class="ln">`` in integer units of 1/`Q` viewBox unit from the plot's
+top-left corner (``M x y`` then relative ``l dx dy`` moves, thinned: repeated points and the
+middle of horizontal runs dropped), so a series of a million points costs ~2 x `bins` short moves
+of markup. The chart's ``data-*`` attributes give its axes, so a script can turn a vertex back into
+a step and a value; series that were not reduced also carry their exact steps and values
+(``data-s``, ``data-v``, one per vertex). Every text goes through `html_text`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ROLE_COLORS = {"train_loss": "#1f77b4", "val_loss": "#ff7f0e", "train_metric": "
                "val_metric": "#ff7f0e", "lr": "#2ca02c", "grad_norm": "#9467bd"}
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 EXACT_POINTS = 600  # series with at most this many points carry their exact values for hover
+Q = 4  # path units per viewBox unit
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,7 @@ def _fmt(a: np.ndarray) -> list[str]:
 
 
 def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop repeated points and the inner points of horizontal runs (same rounded y)."""
-    x, y = np.round(x, 1), np.round(y, 1)
+    """Drop repeated points and the inner points of horizontal runs (integer coordinates)."""
     if len(x) < 3:
         return x, y
     keep = np.ones(len(x), dtype=bool)
@@ -67,6 +68,13 @@ def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep[1:] &= ~(same_y & (x[1:] == x[:-1]))
     keep[1:-1] &= ~(same_y[:-1] & same_y[1:])
     return x[keep], y[keep]
+
+
+def _d(x: np.ndarray, y: np.ndarray) -> str:
+    """Path data: the first vertex absolute, then relative moves (``l3-5 2 7``)."""
+    dx, dy = np.diff(x).tolist(), np.diff(y).tolist()
+    moves = "".join(f"{' ' if i and a >= 0 else ''}{a}{' ' if b >= 0 else ''}{b}" for i, (a, b) in enumerate(zip(dx, dy)))
+    return f"M{x[0]} {y[0]}" + (f"l{moves}" if moves else "")
 
 
 class Frame:
@@ -82,24 +90,24 @@ class Frame:
         return TOP + (1 - np.clip(self.values.frac(v), -0.02, 1.02)) * PH
 
 
-def _polyline(c: Curve, frame: Frame, stroke: str) -> str:
+def _curve(c: Curve, frame: Frame, stroke: str) -> str:
     d = c.data
     ok = np.isfinite(frame.values.frac(d.values))
     if not ok.any():
         return ""
-    x, y = frame.x(d.steps[ok]), frame.y(d.values[ok])
+    x = np.rint((frame.x(d.steps[ok]) - LEFT) * Q).astype(np.int64)
+    y = np.rint((frame.y(d.values[ok]) - TOP) * Q).astype(np.int64)
     exact = ""
     if not d.reduced and len(x) <= EXACT_POINTS:  # every point, each with its step and value
         exact = (f' data-s="{" ".join(str(s) for s in d.steps[ok].tolist())}"'
                  f' data-v="{" ".join(f"{v:.6g}" for v in d.values[ok].tolist())}"')
-        x, y = np.round(x, 1), np.round(y, 1)
     else:
         x, y = _thin(x, y)
-    points = " ".join(f"{a},{b}" for a, b in zip(_fmt(x), _fmt(y)))
     if len(x) == 1:  # one point: a dot
-        return (f'<circle class="pt" cx="{_fmt(x)[0]}" cy="{_fmt(y)[0]}" r="2.5" fill="{stroke}" '
+        return (f'<circle class="pt" cx="{LEFT + x[0] / Q:g}" cy="{TOP + y[0] / Q:g}" r="2.5" fill="{stroke}" '
                 f'data-name="{esc(c.name)}"{exact}/>')
-    return f'<polyline points="{points}" stroke="{stroke}" data-name="{esc(c.name)}"{exact}/>'
+    return (f'<path class="ln" transform="translate({LEFT} {TOP}) scale({1 / Q:g})" d="{_d(x, y)}" '
+            f'stroke="{stroke}" data-name="{esc(c.name)}"{exact}/>')
 
 
 def _value_axis(curves: Sequence[Curve], log_hint: bool) -> scale.Axis:
@@ -166,7 +174,7 @@ def chart(curves: Sequence[Curve], shades: Sequence[Shade] = (), markers: Sequen
              f'data-log="{int(va.log)}"')
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{esc(label)}" {attrs}>']
     parts += _axes(frame) + _shades(shades, frame)
-    parts += [_polyline(c, frame, color(c, i)) for i, c in enumerate(curves)]
+    parts += [_curve(c, frame, color(c, i)) for i, c in enumerate(curves)]
     parts += _marks(curves, frame) + _markers(markers, frame)
     if va.log:
         parts.append(f'<text class="log" x="{LEFT + PW - 2}" y="{TOP + PH - 4}">log scale</text>')

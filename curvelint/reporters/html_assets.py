@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from curvelint.plot.svg import LEFT, PH, PW, TOP
+from curvelint.plot.svg import LEFT, PH, PW, Q, TOP
 
 CSS = """
 :root{--err:#c62828;--warn:#b26a00;--info:#1565c0;--bg:#fff;--fg:#1b1b1b;--mute:#666;--line:#ddd}
@@ -41,7 +41,7 @@ dl.ev dd{margin:0;font-family:ui-monospace,monospace;overflow-wrap:anywhere;min-
 figure{margin:0}figcaption{font-size:12.5px}.sw{display:inline-block;width:14px;height:3px;vertical-align:middle;
 margin:0 4px 0 10px}
 svg.chart{width:100%;height:auto;display:block;overflow:visible}
-svg .plot{fill:#fff;stroke:#ccc}svg .grid{stroke:#eee}svg polyline{fill:none;stroke-width:1.4;
+svg .plot{fill:#fff;stroke:#ccc}svg .grid{stroke:#eee}svg .ln{fill:none;stroke-width:1.4;
 stroke-linejoin:round;vector-effect:non-scaling-stroke}
 svg text{font:10px system-ui,sans-serif;fill:#555}svg .yl{text-anchor:end;dominant-baseline:middle}
 svg .xl{text-anchor:middle}svg .log{text-anchor:end;fill:#999}
@@ -58,14 +58,15 @@ pre.doc{white-space:pre-wrap;background:#f7f7f7;padding:10px;border-radius:4px;m
 _JS = """
 (function(){
 document.documentElement.classList.add('js');
-var L=@LEFT@,T=@TOP@,PW=@PW@,PH=@PH@;
+var L=@LEFT@,T=@TOP@,PW=@PW@,PH=@PH@,Q=@Q@;
 function num(v){if(!isFinite(v))return String(v);var a=Math.abs(v);
  return (a!==0&&(a<1e-3||a>=1e5))?v.toExponential(3):String(+v.toPrecision(4));}
 var tip=document.getElementById('tip');
 function series(svg){if(svg._s)return svg._s;var out=[];
- svg.querySelectorAll('polyline,circle.pt').forEach(function(el){var xs=[],ys=[];
+ svg.querySelectorAll('path.ln,circle.pt').forEach(function(el){var xs=[],ys=[];
   if(el.tagName==='circle'){xs=[+el.getAttribute('cx')];ys=[+el.getAttribute('cy')];}
-  else{el.getAttribute('points').trim().split(/\\s+/).forEach(function(p){var q=p.split(',');xs.push(+q[0]);ys.push(+q[1]);});}
+  else{var n=el.getAttribute('d').match(/-?\\d+/g).map(Number),x=0,y=0;
+   for(var i=0;i<n.length;i+=2){x+=n[i];y+=n[i+1];xs.push(L+x/Q);ys.push(T+y/Q);}}
   var s=el.getAttribute('data-s'),v=el.getAttribute('data-v');
   out.push({name:el.getAttribute('data-name'),xs:xs,ys:ys,s:s?s.split(' ').map(Number):null,
    v:v?v.split(' ').map(Number):null,color:el.getAttribute('stroke')||el.getAttribute('fill')});});
@@ -107,7 +108,7 @@ document.querySelectorAll('th[data-sort]').forEach(function(th){th.addEventListe
 """
 
 JS = (_JS.replace("@LEFT@", str(LEFT)).replace("@TOP@", str(TOP))
-      .replace("@PW@", str(PW)).replace("@PH@", str(PH)))
+      .replace("@PW@", str(PW)).replace("@PH@", str(PH)).replace("@Q@", str(Q)))
 
 
 def csp_hash(text: str) -> str:
