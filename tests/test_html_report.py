@@ -163,3 +163,17 @@ def test_spool_keeps_one_run_of_curves_in_memory():
     assert report.curves.size > 0
     first = report.curves[(report.runs[0].path, report.runs[0].name)]
     assert first.curves and all(len(c.data.steps) <= 2 * 50 + 2 for c in first.curves.values())
+
+
+def test_a_sparkline_keeps_a_one_step_spike_and_marks_non_finite_bins():
+    from curvelint.plot.sparkline import sparkline
+
+    n = 1_000_000
+    values = np.ones(n)
+    values[400_000] = 100.0
+    values[-100_000:] = np.nan  # the last three bins hold only NaN
+    run = Run("r", "r", "csv", {"loss": Series("loss", np.arange(n), values)})
+    line = sparkline(extract(run, assign_roles(["loss"]), 64).curves["loss"], 32, (300_000, 500_000))
+    assert line.count("█") == 1 and line.endswith("×") and line.count("[") == 1 and line.count("]") == 1
+    inside = line[line.index("[") + 1:line.index("]")]
+    assert "█" in inside and set(line.replace("[", "").replace("]", "")) == {"▁", "█", "×"}

@@ -63,7 +63,7 @@ def _per_bin(c: Curve, axis: scale.Axis | None, lo: int, hi: int, width: int) ->
 
 
 def sparkline(c: Curve, width: int = 32, window: tuple[int, int] | None = None, log: bool = False) -> str:
-    """`c` in at most `width` characters (plus the brackets of `window`, if given)."""
+    """`c` in at most `width` characters (plus the brackets of `window`, if given, within the series)."""
     ends = [e for e in (c.first_step, c.last_step) if e is not None]
     if not ends:
         return ""
@@ -71,11 +71,11 @@ def sparkline(c: Curve, width: int = 32, window: tuple[int, int] | None = None, 
     axis = scale.value_axis(values, log and scale.wants_log(values, True), pad=0.0)
     if len(c.data.steps) + len(c.data.mark_steps) <= width:
         return _per_point(c, axis, window)
-    lo, hi = min(ends + list(window or ())), max(ends + list(window or ()))
+    lo, hi = min(ends), max(ends)
     cells = _per_bin(c, axis, lo, hi, width)
-    if window is None:
+    if window is None or window[1] < lo or window[0] > hi:
         return "".join(cells)
     span = hi - lo + 1
-    a = min(int((window[0] - lo) * width / span), width - 1)
-    b = min(int((window[1] - lo) * width / span), width - 1)
+    a = min(int((max(window[0], lo) - lo) * width / span), width - 1)
+    b = min(int((min(window[1], hi) - lo) * width / span), width - 1)
     return "".join(cells[:a]) + "[" + "".join(cells[a:b + 1]) + "]" + "".join(cells[b + 1:])
