@@ -17,6 +17,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import click  # noqa: E402
 
 from curvelint import __version__  # noqa: E402
+from curvelint.formats import FORMATS  # noqa: E402
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -39,6 +40,18 @@ def main() -> None:
     """
 
 
+def use_color(mode: str, terminal: bool) -> bool:
+    """--color: always, never, or auto (a terminal; NO_COLOR=anything turns it off and FORCE_COLOR
+    on, the no-color.org and FORCE_COLOR conventions)."""
+    if mode != "auto":
+        return mode == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return terminal
+
+
 def _say(message: str) -> None:
     """One line on stderr; file names in it cannot drive the terminal (`printable`)."""
     from curvelint.reporters.escape import printable
@@ -53,8 +66,9 @@ def _fail(message: str) -> None:
 
 @main.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit", "html", "markdown"]),
-              default=None, help="Output format (default: text; html: one self-contained page, see `curvelint report`).")
+@click.option("--format", "--output-format", "fmt", type=click.Choice(list(FORMATS)), default=None,
+              help="Output format (default: text; concise: one line per finding; html: one self-contained page, "
+                   "see `curvelint report`).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that makes the exit status 1 (default: error).")
 @click.option("--select", multiple=True, help="Only these rules (code, code prefix like CL1, or name). Repeatable or comma-separated.")
@@ -78,12 +92,15 @@ def _fail(message: str) -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
 @click.option("--allow-empty", is_flag=True,
               help="Exit 0 when no training log is found (the pre-commit hook: it may pass JSON/CSV that are not logs).")
-@click.option("--no-color", is_flag=True, help="Never colour the output.")
+@click.option("--color", "color_mode", type=click.Choice(["auto", "always", "never"]), default="auto",
+              help="Colour the text output: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
+                   "always or never.")
+@click.option("--no-color", is_flag=True, help="Never colour the output (same as --color never).")
 @click.option("--plot/--no-plot", default=None,
               help="Draw each curve finding's plot under it (text format; default: only on a terminal).")
 def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file, isolated, exclude, model_file,
                  data_file, baseline, write_baseline, output, jobs, statistics, show_evidence, quiet, verbose, plot,
-                 exit_zero, no_color, allow_empty=False, references=()) -> None:
+                 exit_zero, no_color, allow_empty=False, references=(), color_mode="auto") -> None:
     """Lint the training runs found under PATHS (default: the current folder)."""
     from curvelint.config import ConfigError, load_config
     from curvelint.engine import default_jobs, lint
@@ -125,7 +142,7 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
             apply_baseline(report, baseline)
         except (OSError, ValueError) as exc:
             _fail(f"{baseline}: cannot read baseline: {exc}")
-    color = not no_color and output is None and sys.stdout.isatty()
+    color = use_color("never" if no_color else color_mode, output is None and sys.stdout.isatty())
     options = Options(color, show_evidence, statistics, quiet, verbose, plots.plot, plots.width)
     if output:
         try:
@@ -283,7 +300,7 @@ def _report(output: str, **options) -> None:
         raise
 
 
-_NOT_FOR_REPORT = {"fmt", "plot", "output", "no_color", "show_evidence", "statistics", "write_baseline"}
+_NOT_FOR_REPORT = {"fmt", "plot", "output", "no_color", "color_mode", "show_evidence", "statistics", "write_baseline"}
 main.add_command(click.Command(
     "report", callback=_report, help=_report.__doc__, short_help="Write a self-contained HTML report.",
     params=[p for p in lint_command.params if p.name not in _NOT_FOR_REPORT] + [

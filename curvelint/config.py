@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from curvelint.fileio import open_regular
+from curvelint.formats import FORMATS as _FORMATS
 from curvelint.model import ReferenceSet
 from curvelint.reference import settings_from_table
 
@@ -43,7 +44,7 @@ CONFIG_NAMES = (".curvelint.toml", "curvelint.toml", "pyproject.toml")
 RUN_FILE = ".curvelint.toml"
 RUN_KEYS = ("ignore", "reason")
 SEVERITIES = ("error", "warning", "info")
-FORMATS = ("text", "json", "sarif", "github", "junit", "html", "markdown")
+FORMATS = tuple(_FORMATS)  # declared once, in curvelint.formats
 DIRECTIONS = ("min", "max")
 KEYS = ("select", "extend-select", "ignore", "per-path-ignores", "fail-on", "format", "exclude",
         "rules", "metrics", "severity", "reference", "text-logs")

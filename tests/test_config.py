@@ -251,7 +251,7 @@ def test_unknown_key_and_bad_toml_are_clean_errors(tmp_path):
     assert out.exit_code == 2 and "invalid TOML" in out.stderr and "pyproject.toml" in out.stderr
     write(tmp_path / "pyproject.toml", '[tool.curvelint]\nformat = "xml"\n')
     out = cli(str(tmp_path))
-    assert out.exit_code == 2 and "tool.curvelint.format: expected one of text, json, sarif, github, junit" in out.stderr
+    assert out.exit_code == 2 and "tool.curvelint.format: expected one of text, concise, json, sarif, github, junit" in out.stderr
 
 
 # -- metric roles -------------------------------------------------------------------------------------

@@ -11,15 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-FORMATS = {
-    "text": "curvelint.reporters.text",
-    "json": "curvelint.reporters.json",
-    "sarif": "curvelint.reporters.sarif",
-    "github": "curvelint.reporters.github",
-    "junit": "curvelint.reporters.junit",
-    "html": "curvelint.reporters.html",
-    "markdown": "curvelint.reporters.markdown",
-}
+from curvelint.formats import FORMATS  # noqa: F401  (format name -> reporter module, declared once)
 # pixel bins per series each drawing format wants, and whether it draws every run (not only runs
 # with a finding on a series) from a spool on disk; text draws only with Options.plot
 CURVE_BINS = {"text": (120, False), "html": (300, True), "markdown": (64, False)}
