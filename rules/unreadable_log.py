@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from curvelint.limits import HINT, is_limit
 from curvelint.model import Severity
 from curvelint.rule import Context, Rule
 
@@ -19,6 +20,9 @@ class UnreadableLog(Rule):
     the long layout (``tag``, ``step``, ``value``) or the wide layout (``step`` or
     ``epoch`` plus one column per metric); exclude files that are not logs with
     ``--exclude`` or ``exclude = [...]`` in the configuration.
+
+    A file larger than a limit of ``[tool.curvelint.limits]`` that cannot be read in
+    part (a JSON document, an ONNX model) is reported here too, naming the limit to raise.
     """
 
     code = "CL001"
@@ -33,4 +37,4 @@ class UnreadableLog(Rule):
                 unit = "byte" if ctx.run.format in ("tensorboard", "onnx", "parquet", "wandb") else "line"
                 where = f" (at {unit} {p.offset})" if p.offset is not None and str(p.offset) not in p.message else ""
                 yield ctx.finding(f"{p.path}: {p.message}{where}",
-                                  evidence={"file": p.path, "offset": p.offset})
+                                  evidence={"file": p.path, "offset": p.offset}, hint=HINT if is_limit(p) else None)

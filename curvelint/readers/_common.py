@@ -18,8 +18,9 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from curvelint import limits
 from curvelint.discovery import RunSource
-from curvelint.fileio import open_regular
+from curvelint.fileio import open_regular, read_limited
 from curvelint.model import Problem, Run, Series
 
 LR_NAMES = ("lr", "learning_rate")
@@ -68,10 +69,13 @@ def add_series(run: Run, columns: dict[str, tuple[Any, Any, Any]]) -> None:
     """Turn ``name -> (steps, values, wall_times|None)`` into the run's series.
 
     Points with a missing step (NaN) or one beyond int64 are dropped. Steps are ordered (stable), and a
-    repeated step keeps its last value; both are written to ``run.notes`` once per run.
+    repeated step keeps its last value; both are written to ``run.notes`` once per run. A series keeps
+    at most its first `series-points` points ([tool.curvelint.limits]; a problem names those cut).
     """
     unordered: list[str] = []
     repeated: list[str] = []
+    cut: list[str] = []
+    most = limits.current().series_points
     for name, (steps, values, walls) in columns.items():
         steps = _exact_steps(steps)
         values = np.asarray(values, dtype=np.float64)
@@ -97,7 +101,13 @@ def add_series(run: Run, columns: dict[str, tuple[Any, Any, Any]]) -> None:
                 repeated.append(f"{name} ({int((~last).sum())})")
                 steps, values = steps[last], values[last]
                 walls = None if walls is None else walls[last]
+        if len(steps) > most:
+            cut.append(name)
+            steps, values, walls = steps[:most], values[:most], None if walls is None else walls[:most]
         run.series[name] = Series(name, steps.astype(np.int64, copy=False), values, walls)
+    if cut:
+        run.problems.append(limits.reached(run.path, "series-points", f"series {names(cut)}",
+                                           "the points at the lowest steps were read"))
     if unordered:
         run.notes.append(f"steps were not in order; sorted {names(unordered)}")
     if repeated:
@@ -133,9 +143,45 @@ def metric_like(name: str) -> bool:
 
 def read_text(path: str) -> str:
     """A text file decoded as UTF-8 (BOM dropped, bad bytes replaced); only a regular file is read
-    (`curvelint.fileio.NotRegularFile`, an OSError, for a FIFO or a device)."""
-    with open_regular(path) as fh:
-        return fh.read().decode("utf-8-sig", "replace")
+    (`curvelint.fileio.NotRegularFile`, an OSError, for a FIFO or a device). A file over the `text-bytes`
+    limit is not read (`curvelint.limits.TooLarge`, an OSError): a part of a JSON or YAML document is none."""
+    data, more = read_limited(path, limits.current().text_bytes)
+    if more:
+        raise limits.TooLarge(path, "text-bytes")
+    return data.decode("utf-8-sig", "replace")
+
+
+def read_lines_text(path: str) -> tuple[str, list[Problem]]:
+    """A line-oriented text file (a CSV, an MLflow metric) decoded as by `read_text`, within the limits: a
+    file over `text-bytes` bytes or `lines` lines is cut after its last whole line within them, and the
+    problems say so (OSError as for `read_text`)."""
+    lim = limits.current()
+    data, more = read_limited(path, lim.text_bytes)
+    problems = []
+    if more:
+        data = data[:data.rfind(b"\n") + 1]
+        problems.append(limits.reached(path, "text-bytes", "the file", f"its first {len(data):,} bytes were read "
+                                       "(the whole lines in them)"))
+    if data.count(b"\n") >= lim.lines:
+        end = _after_line(data, lim.lines)
+        if data[end:].strip():
+            data = data[:end]
+            problems.append(limits.reached(path, "lines", "the file", f"its first {lim.lines:,} lines were read",
+                                           lim.lines + 1))
+    return data.decode("utf-8-sig", "replace"), problems
+
+
+def _after_line(data: bytes, n: int, block: int = 1 << 20) -> int:
+    """The offset just after the `n`-th line break of `data` (len(data) when it has fewer)."""
+    pos = 0
+    while pos < len(data):
+        k = data.count(b"\n", pos, pos + block)
+        if k >= n:
+            for _ in range(n):
+                pos = data.index(b"\n", pos) + 1
+            return pos
+        n, pos = n - k, pos + block
+    return len(data)
 
 
 def parse_json(text: str, oversized: list[tuple[int, int]] | None = None) -> tuple[Any, str | None, int | None]:
@@ -258,32 +304,64 @@ def python_literal(text: str, max_chars: int = 1_000_000) -> Any:
 
 
 # -- line-oriented files -----------------------------------------------------------------------------------
-MAX_LINE = 1 << 20  # bytes of a line that are kept; the rest of a longer line is skipped
+MAX_LINE = limits.Limits.line_bytes  # the default of the line-bytes limit
 
 
-def iter_lines(path: str, keep_tail: bool = False) -> Iterator[tuple[int, str, bool]]:
+def iter_lines(path: str, keep_tail: bool = False, report: list[Problem] | None = None
+               ) -> Iterator[tuple[int, str, bool]]:
     """(line number, text without its line break, whether a line break ended it) for each line of a
-    regular file, streamed; UTF-8 with bad bytes replaced, a BOM dropped. Of a line longer than
-    `MAX_LINE` bytes only the first `MAX_LINE` bytes are kept, or the last ones with `keep_tail` (a
-    progress bar redrawn with ``\\r`` ends in its final state). OSError (`NotRegularFile`) propagates."""
+    regular file, streamed; UTF-8 with bad bytes replaced, a BOM dropped. Of a line longer than the
+    `line-bytes` limit only its first bytes are kept, or the last ones with `keep_tail` (a progress bar
+    redrawn with ``\\r`` ends in its final state); at most `text-bytes` bytes and `lines` lines are read
+    ([tool.curvelint.limits]; a line cut off by the byte limit is not yielded). The limits that were hit
+    go to `report` as problems. OSError (`NotRegularFile`) propagates."""
+    lim = limits.current()
+    cap, budget = lim.line_bytes, lim.text_bytes
+    found = report if report is not None else []
+    long_lines: list[int] = []
     with open_regular(path) as fh:
-        number = 0
-        while True:
-            raw = fh.readline(MAX_LINE)
-            if not raw:
-                return
-            number += 1
-            while not raw.endswith(b"\n") and len(raw) >= MAX_LINE:  # an over-long line
-                more = fh.readline(MAX_LINE)
-                if not more:
-                    break
-                if keep_tail:
-                    raw = (raw + more)[-MAX_LINE:]
-                elif more.endswith(b"\n"):
-                    raw += b"\n"
-            ended = raw.endswith(b"\n")
-            text = raw.decode("utf-8", "replace").rstrip("\r\n")
-            yield number, (text.removeprefix("\ufeff") if number == 1 else text), ended
+        used = number = 0
+
+        def chunk() -> bytes:
+            nonlocal used
+            data = fh.readline(min(cap, budget - used)) if used < budget else b""
+            used += len(data)
+            return data
+
+        try:
+            while True:
+                raw = chunk()
+                if not raw or number >= lim.lines:
+                    if raw or (used >= budget and fh.read(1)):
+                        key = "lines" if raw else "text-bytes"
+                        found.append(limits.reached(path, key, "the file", f"its first {number:,} lines were read",
+                                                    number + 1))
+                    return
+                number += 1
+                while not raw.endswith(b"\n") and len(raw) >= cap:  # an over-long line
+                    if not long_lines or long_lines[-1] != number:
+                        long_lines.append(number)
+                    more = chunk()
+                    if not more:
+                        break
+                    if keep_tail:
+                        raw = (raw + more)[-cap:]
+                    elif more.endswith(b"\n"):
+                        raw += b"\n"
+                ended = raw.endswith(b"\n")
+                if not ended and used >= budget and fh.read(1):  # cut off by the byte limit, not by the writer
+                    found.append(limits.reached(path, "text-bytes", "the file", f"its first {number - 1:,} lines "
+                                                "were read", number))
+                    return
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                yield number, (text.removeprefix("\ufeff") if number == 1 else text), ended
+        finally:
+            if long_lines:
+                part = "last" if keep_tail else "first"
+                what = (f"line {long_lines[0]}" if len(long_lines) == 1 else
+                        f"{len(long_lines)} lines (first at line {long_lines[0]})")
+                found.append(limits.reached(path, "line-bytes", what, f"the {part} {limits.shown('line-bytes', cap)} "
+                                            f"of {'it' if len(long_lines) == 1 else 'each'} were read", long_lines[0]))
 
 
 @dataclass
@@ -294,9 +372,10 @@ class JsonLines:
     path: str
     bad: list[int] = field(default_factory=list)
     truncated: int | None = None  # the last line, cut off before its line break
+    limited: list[Problem] = field(default_factory=list)  # the limits hit ([tool.curvelint.limits])
 
     def __iter__(self) -> Iterator[tuple[int, dict]]:
-        for number, text, ended in iter_lines(self.path):
+        for number, text, ended in iter_lines(self.path, report=self.limited):
             if not text.strip():
                 continue
             try:
@@ -317,7 +396,7 @@ class JsonLines:
                                f"(first at line {self.bad[0]}); skipped", self.bad[0]))
         if self.truncated is not None:
             out.append(truncated_line(self.path, self.truncated))
-        return out
+        return out + self.limited
 
 
 def truncated_line(path: str, number: int) -> Problem:

@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from curvelint import limits
 from curvelint.discovery import RunSource
 from curvelint.model import Problem, Run
 from curvelint.readers._common import (
-    add_series, constant_lr_hparams, is_integral, looks_like_log, names, new_run, read_text, unreadable,
+    add_series, constant_lr_hparams, is_integral, looks_like_log, metric_like, names, new_run, read_lines_text,
+    unreadable,
 )
 
 FORMAT = "csv"
@@ -50,6 +53,11 @@ class _Table:
 def _split(text: str, path: str) -> _Table | None:
     """Parse the text into a table; None when there is no header line."""
     lines = text.replace("\r\r\n", "\n").splitlines()
+    cap = limits.current().line_bytes
+    long = [i for i, line in enumerate(lines) if len(line) > cap // 4 and len(line.encode("utf-8", "replace")) > cap]
+    for i in long:  # over the line-bytes limit: skipped (an empty line keeps the others' numbers)
+        lines[i] = ""
+    csv.field_size_limit(max(csv.field_size_limit(), min(cap, sys.maxsize)))  # a cell may be as long as a line
     first = next((line for line in lines if line.strip()), "")
     delimiter = max((",", ";", "\t"), key=first.count)  # CSVLogger(separator=...) may be ';' or a tab
     reader = csv.reader(lines, delimiter=delimiter if first.count(delimiter) else ",")
@@ -79,6 +87,10 @@ def _split(text: str, path: str) -> _Table | None:
     if table is not None and bad:
         table.problems.append(Problem("unreadable", path, f"{len(bad)} row(s) do not have the header's "
                                       f"{len(table.header)} cells (first at line {bad[0]}); skipped", bad[0]))
+    if table is not None and long:
+        what = f"line {long[0] + 1}" if len(long) == 1 else f"{len(long)} lines (first at line {long[0] + 1})"
+        table.problems.append(limits.reached(path, "line-bytes", what, "skipped, the other lines were read",
+                                             long[0] + 1))
     return table
 
 
@@ -213,7 +225,7 @@ def read(source: RunSource) -> list[Run]:
     """Read one CSV log (never raises for bad input)."""
     path = source.files[0] if source.files else source.path
     try:
-        text = read_text(path)
+        text, cut = read_lines_text(path)
     except OSError as exc:
         return unreadable(source, FORMAT, f"cannot read: {exc.strerror or exc}")
     table = _split(text, path)
@@ -221,7 +233,7 @@ def read(source: RunSource) -> list[Run]:
         return unreadable(source, FORMAT, "empty file: no header line") if looks_like_log(path, "") else []
     runs = _runs(source, table)
     if runs:
-        runs[0].problems.extend(table.problems)
+        runs[0].problems.extend(table.problems + cut)
     for run in runs:
         constant_lr_hparams(run)
     return runs

@@ -11,7 +11,8 @@ or lists of them (block ``- item`` lines, a flow ``[a, b]``, yaml.dump's ``!!pyt
 and classes or functions saved by reference (``!!python/name:torch.optim.adamw.AdamW ''``),
 as their dotted name.
 Anything else (lists of mappings, other tags, anchors, strings wrapped over several lines)
-is left out: no rule reads such values. Values the log itself carries win over the file's.
+is left out: no rule reads such values, and so are mappings nested deeper than the ``depth``
+limit (``[tool.curvelint.limits]``, a problem says so). Values the log itself carries win over the file's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import math
 import re
 from typing import Any
 
+from curvelint import limits
+from curvelint.model import Problem
 from curvelint.readers._common import read_text
 
 _KEY = re.compile(r"""(?P<key>'[^']*'|"[^"]*"|[^\s'"#\-?:,\[\]{}&*!|>%@`](?:[^:]|:(?!\s|$))*?)\s*:(?:\s+(?P<value>.*))?$""")
@@ -48,13 +51,22 @@ class Skip(Exception):
     """A value outside the subset read here."""
 
 
-def read(path: str) -> dict[str, Any]:
-    """The hyperparameters in an ``hparams.yaml``; raises OSError if it cannot be read."""
-    return parse(read_text(path))[0]
+def read(path: str, problems: list[Problem] | None = None) -> dict[str, Any]:
+    """The hyperparameters in an ``hparams.yaml``; raises OSError if it cannot be read. Mappings nested
+    deeper than the ``depth`` limit are left out, with a problem in `problems`."""
+    deep: list[str] = []
+    values = parse(read_text(path), deep)[0]
+    if deep and problems is not None:
+        key = deep[0] if len(deep[0]) <= 80 else f"{deep[0][:40]}...{deep[0][-37:]}"
+        problems.append(limits.reached(path, "depth", f"the nesting of {key!r}",
+                                       "the keys below that level were left out"))
+    return values
 
 
-def parse(text: str) -> tuple[dict[str, Any], list[str]]:
-    """The mappings of a block-style YAML document (see the module doc) and the dotted keys left out."""
+def parse(text: str, deep: list[str] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The mappings of a block-style YAML document (see the module doc) and the dotted keys left out;
+    the keys of mappings left out for being nested deeper than the ``depth`` limit also go to `deep`."""
+    depth = limits.current().depth
     root: dict[str, Any] = {}
     maps: list[tuple[int, dict[str, Any], str]] = [(-1, root, "")]  # open mappings: (indent of their key, ..., path)
     last: tuple[int, dict[str, Any], str, str] | None = None  # the latest "key:" line: (indent, mapping, key, path)
@@ -80,6 +92,11 @@ def parse(text: str) -> tuple[dict[str, Any], list[str]]:
             at, mapping, key, path = last  # "key:" then its block: a list or a mapping
             if body.startswith("-") and indent >= at:
                 items = mapping[key] = []
+            elif len(maps) > depth:  # a mapping nested deeper than the limit: left out with all it holds
+                if deep is not None:
+                    deep.append(path)
+                leave_out(*last)
+                continue
             else:
                 mapping[key] = {}
                 maps.append((at, mapping[key], path))

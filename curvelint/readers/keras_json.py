@@ -26,12 +26,15 @@ JSON is an "unreadable" problem (line/column) when the file looks like a metrics
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from curvelint import limits
 from curvelint.discovery import RunSource
+from curvelint.fileio import read_limited
 from curvelint.model import Run
 from curvelint.readers._common import (
     add_series, constant_lr_hparams, looks_like_log, metric_like, names, new_run, oversized_problem, parse_json,
@@ -194,11 +197,26 @@ def _epochs(name: str, m: int, n: int, notes: list[str]) -> np.ndarray:
     return np.arange(m)
 
 
+_HISTORY_START = re.compile(r"""\A\s*"?\{\s*(?:["']history["']\s*:\s*\{\s*)?["']([^"'\\]{1,200})["']\s*:\s*\[""")
+
+
+def _starts_like_history(path: str) -> bool:
+    """Whether a file too large to read begins like a history: ``{"loss": [`` (a metric-like first key)."""
+    try:
+        head = read_limited(path, 4096)[0].decode("utf-8-sig", "replace")
+    except OSError:
+        return False
+    match = _HISTORY_START.match(head)
+    return bool(match) and metric_like(match.group(1))
+
+
 def read(source: RunSource) -> list[Run]:
     """Read one history JSON file (never raises for bad input)."""
     path = source.files[0] if source.files else source.path
     try:
         text = read_text(path)
+    except limits.TooLarge as exc:  # said only when it starts like a history: any *.json is a candidate
+        return unreadable(source, FORMAT, f"cannot read: {exc.strerror}") if _starts_like_history(path) else []
     except OSError as exc:
         return unreadable(source, FORMAT, f"cannot read: {exc.strerror or exc}")
     if text.lstrip()[:1] not in ("{", '"', ""):

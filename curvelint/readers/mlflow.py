@@ -21,7 +21,7 @@ import numpy as np
 
 from curvelint.discovery import RunSource
 from curvelint.model import Problem, Run
-from curvelint.readers._common import add_series, constant_lr_hparams, names, new_run, read_text
+from curvelint.readers._common import add_series, constant_lr_hparams, names, new_run, read_lines_text, read_text
 
 FORMAT = "mlflow"
 MAX_STEP = 2 ** 62  # add_series drops steps beyond this (int64, with room for differences)
@@ -44,17 +44,18 @@ def _files(folder: str) -> list[tuple[str, str]]:
 def _metric(name: str, path: str, run: Run) -> Arrays | None:
     """(steps, values, wall times) of one metric file; bad lines become problems."""
     try:
-        text = read_text(path)
+        text, cut = read_lines_text(path)
     except OSError as exc:
         run.problems.append(Problem("unreadable", path, f"cannot read metric {name!r}: {exc.strerror or exc}"))
         return None
+    run.problems.extend(cut)
     return parse_metric(name, path, text, run)
 
 
 def parse_metric(name: str, path: str, text: str, run: Run) -> Arrays:
     """(steps, values, wall times) of a metric file's text (or, for `curvelint.follow`, of the lines
     appended to it); bad lines become problems of `run`."""
-    lines = [line.split() for line in text.splitlines()]
+    lines = [line.split(None, 3) for line in text.splitlines()]  # (a 4th field: a bad line, whatever its length)
     widths = [len(f) for f in lines if len(f) in (2, 3)]
     width = 3 if widths.count(3) >= widths.count(2) else 2  # 2: an old store without steps
     walls, values, steps = [], [], []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from curvelint import limits
 from curvelint.discovery import RunSource
 from curvelint.fileio import check_regular
 from curvelint.graph import GraphSummary, Node, TensorInfo
@@ -36,8 +37,11 @@ def load_graph(path: str) -> tuple[GraphSummary | None, list[Problem]]:
     """Read an ONNX file's graph. Never raises: a bad file gives (None, [Problem("unreadable", ...)])."""
     try:
         check_regular(path)
+        size = os.path.getsize(path)
     except OSError as exc:
         return None, [Problem("unreadable", path, f"cannot read: {exc.strerror or exc}")]
+    if size > limits.current().file_bytes:
+        return None, [limits.reached(path, "file-bytes", "the model", None)]
     try:
         import onnx
     except ImportError:

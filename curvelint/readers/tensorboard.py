@@ -40,8 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from curvelint import limits
 from curvelint.discovery import RunSource
-from curvelint.fileio import open_regular
+from curvelint.fileio import read_limited
 from curvelint.model import InputStats, Problem, Run, Series
 from curvelint.readers import tfrecord
 
@@ -245,6 +246,11 @@ def _histo(h: Any, name: str, path: str, state: _RunState) -> None:
 
 def _tensor_histogram(tensor: Any, name: str, path: str, state: _RunState) -> None:
     """TF2 histograms-plugin tensor: k x 3 buckets (left, right, count); statistics from bucket centres."""
+    size = 1
+    for d in tensor.tensor_shape.dim:  # a shape of 10**9 x 3 with one value would be repeated into all of it
+        size *= max(d.size, 0)
+    if size > limits.current().series_points:
+        return
     try:
         from tensorboard.util import tensor_util
 
@@ -658,23 +664,36 @@ def _read_window(data: bytes, recs: tfrecord.Records, a: int, b: int, prefix: st
 
 def read_file(path: str, prefix: str, state: _RunState, problems: list[Problem],
               fast: bool | None = None, verify: bool | None = None) -> _FileData:
-    """Read one event file's scalars (histograms and hparams go to `state`)."""
+    """Read one event file's scalars (histograms and hparams go to `state`); at most its first `file-bytes`
+    bytes ([tool.curvelint.limits])."""
     try:
-        with open_regular(path) as fh:
-            data = [fh.read()]
+        data = [read_limited(path, limits.current().file_bytes)]
     except OSError as exc:
         problems.append(Problem("unreadable", path, f"cannot read: {exc.strerror or exc}"))
         return _FileData(path, prefix, {})
-    return read_data(data.pop(), path, prefix, state, problems, fast, verify)  # its only reference: freed there
+    data, cut = data.pop()
+    return read_data(data, path, prefix, state, problems, fast, verify, cut)  # its only reference: freed there
 
 
 def read_data(data: bytes, path: str, prefix: str, state: _RunState, problems: list[Problem],
-              fast: bool | None = None, verify: bool | None = None) -> _FileData:
+              fast: bool | None = None, verify: bool | None = None, cut: bool = False) -> _FileData:
     """The scalars of event-file bytes: a whole file, or (`curvelint.follow`) the bytes appended to one
-    since its last whole record. A partial final record is a "truncated" problem at its offset."""
+    since its last whole record. A partial final record is a "truncated" problem at its offset; with `cut`
+    (the file goes on past the `file-bytes` limit) it is the limit's, and that problem says so. At most
+    `records` records are read."""
     fast = FAST_PATH if fast is None else fast
     verify = VERIFY_CRC if verify is None else verify
     recs = tfrecord.scan(data, path, verify)
+    lim = limits.current()
+    if cut:
+        end = int(recs.ends[-1]) if len(recs) else 0
+        recs.problems = [p for p in recs.problems if p.kind != "truncated" or (p.offset or 0) < end]
+        recs.problems.append(limits.reached(path, "file-bytes", "the file", f"the records in its first "
+                                            f"{limits.shown('file-bytes', lim.file_bytes)} were read", len(data)))
+    if len(recs) > lim.records:
+        at = int(recs.starts[lim.records]) - tfrecord.HEADER
+        recs = tfrecord.Records(recs.starts[:lim.records], recs.ends[:lim.records], recs.problems + [
+            limits.reached(path, "records", "the file", f"its first {lim.records:,} records were read", at)])
     problems.extend(recs.problems)
     pieces = _Pieces()
     bad: Bad | None = None
@@ -718,6 +737,8 @@ def _merge(files: list[_FileData], run: Run) -> None:
                              "earlier files logged their curves (a separate validate/test call); "
                              "not appended to those curves")
     purged: dict[tuple[int, str], list[str]] = {}  # (file, kind) -> series names
+    cut: list[str] = []  # series over the series-points limit
+    most = limits.current().series_points
     for name, parts in chunks.items():
         steps, values, walls = parts[0][1] if len(parts) == 1 else \
             (np.concatenate([a[i] for _, a in parts]) for i in range(3))
@@ -731,7 +752,14 @@ def _merge(files: list[_FileData], run: Run) -> None:
                 key = (int(origin[np.flatnonzero(~keep)[0]]), "repeat")
             purged.setdefault(key, []).append(f"{name} ({int((~keep).sum())})")
             steps, values, walls = steps[keep], values[keep], walls[keep]
+        if len(steps) > most:
+            cut.append(name)
+            order = np.argsort(steps, kind="stable")[:most] if np.any(steps[1:] < steps[:-1]) else slice(0, most)
+            steps, values, walls = steps[order], values[order], walls[order]
         run.series[name] = Series(name, steps, values, walls)
+    if cut:
+        run.problems.append(limits.reached(run.path, "series-points", f"series {_names(cut)}",
+                                           "the points at the lowest steps were read"))
     for (k, what), names in sorted(purged.items()):
         base = os.path.basename(files[k].path)
         if what == "repeat":

@@ -123,12 +123,13 @@ def segments(line: str) -> list[str]:
     return [line] if line.strip() else []
 
 
-def scan(path: str, printers: list[Printer]) -> tuple[int, bool]:
+def scan(path: str, printers: list[Printer], report: list[Problem] | None = None) -> tuple[int, bool]:
     """Feed the log's lines to `printers` (those that matched nothing by `SNIFF_LINES` are dropped).
-    Returns (the last line's number, whether it ended in a line break); OSError propagates."""
+    Returns (the last line's number, whether it ended in a line break); OSError propagates. The limits
+    hit while reading go to `report` (`iter_lines`)."""
     active = list(printers)
     last, ended = 0, True
-    for lineno, text, ended in iter_lines(path, keep_tail=True):
+    for lineno, text, ended in iter_lines(path, keep_tail=True, report=report):
         last = lineno
         for state in segments(text):
             for printer in active:
@@ -153,8 +154,9 @@ def read(source: RunSource, settings: Settings | None = None) -> list[Run]:
     printers = (builtin_printers() if settings.builtin else []) + custom_printers(dict(settings.patterns))
     if not printers:
         return []
+    limited: list[Problem] = []
     try:
-        last, ended = scan(path, printers)
+        last, ended = scan(path, printers, limited)
     except OSError as exc:
         return unreadable(source, FORMAT, f"cannot read: {exc.strerror or exc}")
     best = max(printers, key=lambda p: p.lines)  # the first of equals: built-ins before configured patterns
@@ -171,7 +173,7 @@ def read(source: RunSource, settings: Settings | None = None) -> list[Run]:
     if best.final:
         run.final.update(best.final)
         run.notes.append(final_note("the log's closing summary", best.final))
-    run.problems.extend(_problems(path, best, last, ended))
+    run.problems.extend(_problems(path, best, last, ended) + limited)
     constant_lr_hparams(run)
     return [run]
 

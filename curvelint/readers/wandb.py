@@ -41,8 +41,9 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from curvelint import limits
 from curvelint.discovery import WANDB_LOG, RunSource
-from curvelint.fileio import open_regular
+from curvelint.fileio import read_limited
 from curvelint.model import Problem, Run
 from curvelint.readers._common import (
     JsonLines, Rows, constant_lr_hparams, flatten_numbers, is_finite_number, new_run, parse_json, read_text,
@@ -133,10 +134,11 @@ class _Log:
     records: list[tuple[int, bytes]] = field(default_factory=list)  # (byte offset, payload)
     problems: list[Problem] = field(default_factory=list)
     damage: int = 0
+    full: int | None = None  # the byte offset where the scan stopped at `most` records
 
 
-def scan(data: bytes, path: str) -> _Log:
-    """The intact records of a ``.wandb`` file held in memory, and the problems met (never raises)."""
+def scan(data: bytes, path: str, most: int | None = None) -> _Log:
+    """The intact records of a ``.wandb`` file held in memory (at most `most`), and the problems met (never raises)."""
     log = _Log()
     n = len(data)
 
@@ -167,6 +169,9 @@ def scan(data: bytes, path: str) -> _Log:
     pending_at = 0
     resynced = False  # fragments right after skipped damage belong to the dropped record: no new problem
     while pos < n:
+        if most is not None and len(log.records) >= most:
+            log.full, pending = pos, None
+            break
         block_end = (pos // BLOCK + 1) * BLOCK
         if block_end - pos < HEADER:  # zero padding at the end of a block
             tail = data[pos:min(block_end, n)]
@@ -348,10 +353,19 @@ class _LogContent:
 
 
 def read_log(path: str, content: _LogContent) -> None:
-    """Decode one ``.wandb`` file into `content` (never raises for bad bytes; OSError propagates)."""
-    with open_regular(path) as fh:
-        data = fh.read()
-    log = scan(data, path)
+    """Decode one ``.wandb`` file into `content` (never raises for bad bytes; OSError propagates). At most
+    `file-bytes` bytes and `records` records are read ([tool.curvelint.limits]; a problem says so)."""
+    lim = limits.current()
+    data, more = read_limited(path, lim.file_bytes)
+    log = scan(data, path, lim.records)
+    if more and log.full is None:  # the partial record at the cut is the limit's, not the writer's
+        end = max((offset for offset, _ in log.records), default=0)
+        log.problems = [p for p in log.problems if p.kind != "truncated" or (p.offset or 0) < end]
+        log.problems.append(limits.reached(path, "file-bytes", "the log", f"the records in its first "
+                                           f"{limits.shown('file-bytes', lim.file_bytes)} were read", len(data)))
+    elif log.full is not None:
+        log.problems.append(limits.reached(path, "records", "the log", f"its first {lim.records:,} records were read",
+                                           log.full))
     content.problems.extend(log.problems)
     undecodable: list[int] = []
     for offset, payload in log.records:
@@ -486,7 +500,7 @@ def _hparams(run: Run, logged: dict[str, Any], config_yaml: str) -> None:
         from curvelint.readers import hparams_yaml
 
         try:
-            values.update(config_values(hparams_yaml.read(config_yaml)))
+            values.update(config_values(hparams_yaml.read(config_yaml, run.problems)))
             run.sources.append(config_yaml)
         except OSError as exc:
             run.notes.append(f"{config_yaml} not read: {exc.strerror or exc}")

@@ -1,0 +1,63 @@
+"""Globs of ``per-path-ignores``: ``*`` and ``?`` stay within one path segment, ``**`` spans any number
+of segments, a pattern matches a path or any folder above it, and a pattern without ``/`` matches any
+single segment (``"*.parquet"``). Relative patterns are relative to a base folder (the configuration
+file's folder)."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+
+def path_matches(path: str, pattern: str, base: str) -> bool:
+    """Whether `path` (or a folder above it) matches the glob `pattern` relative to `base`."""
+    pattern = pattern.replace("\\", "/")
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    pattern = pattern.rstrip("/") or "/"
+    absolute = os.path.abspath(path)
+    if os.path.isabs(pattern):
+        target = absolute
+    else:
+        target = os.path.relpath(absolute, base)
+        if target.startswith(".."):
+            target = os.path.normpath(path)  # outside the root: match the path as given
+    parts = [p for p in target.replace(os.sep, "/").split("/") if p and p != "."]
+    rx = _glob_regex(pattern)
+    if "/" not in pattern:
+        return any(rx.fullmatch(p) for p in parts)
+    prefix = "/" if os.path.isabs(pattern) else ""
+    return any(rx.fullmatch(prefix + "/".join(parts[:i])) for i in range(len(parts), 0, -1))
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern:
+    """A glob as a regex: ``*``/``?``/``[...]`` within a segment, ``**`` across segments."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if pattern.startswith("/", i):
+                out.append("(?:.*/)?")
+                i += 1
+            else:
+                out.append(".*")
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[" and "]" in pattern[i + 2:]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1:end]
+            body = "^" + body[1:] if body.startswith("!") else body
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out))
