@@ -424,3 +424,28 @@ def test_a_rule_that_recurses_too_deeply_abstains_saying_why() -> None:
 
     [result] = run_rule(Deep(), Context(Run("r", "r", "csv"), Roles(), Deep))
     assert result.reason == "the run's data (hyperparameters, graph) is nested too deeply to judge"
+
+
+# -- discovery: a data CSV is not a training run --------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["id,name,price\n1,Widget,9.99\n2,Gadget,19.5\n3,Doohickey,4.25\n",
+                                  "epoch,temperature,pressure\n0,21.5,1013\n1,21.7,1012\n2,21.9,1011\n",
+                                  "step,name\n", ",x,y\n1,0.5,0.7\n2,0.4,0.8\n"],
+                         ids=["id-name-price", "epoch-without-metrics", "header-only", "index-and-columns"])
+def test_a_data_csv_is_not_a_training_run(tmp_path: Path, text: str) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "products.csv").write_text(text)
+    write_healthy(tmp_path / "good")
+    proc = lint("--format", "json", "--fail-on", "warning", tmp_path)
+    assert [r["path"] for r in json.loads(proc.stdout)["runs"]] == [str(tmp_path / "good" / "history.json")]
+    assert proc.returncode == 0, proc.stdout
+    assert lint("--fail-on", "warning", tmp_path / "data" / "products.csv").returncode == 2  # nothing to lint
+
+
+@pytest.mark.parametrize("text", ["epoch,loss\n0,1.0\n1,0.8\n", ",loss\n1,0.9\n2,0.8\n", "step,val_acc\n0,0.5\n1,0.6\n",
+                                  "Wall time,Step,Value\n1.7e9,0,1.5\n1.7e9,10,1.2\n", "epoch,lr\n0,0.1\n1,0.1\n"],
+                         ids=["keras", "index-and-loss", "lightning-metric", "tensorboard-export", "lr-only"])
+def test_a_training_csv_is_still_a_run(tmp_path: Path, text: str) -> None:
+    (tmp_path / "metrics.csv").write_text(text)
+    [run] = _read(tmp_path / "metrics.csv")
+    assert run.series

@@ -5,7 +5,9 @@
   headers are stripped (YOLOv5 pads them with spaces); a UTF-8 BOM is dropped.
 * Step axis: the ``step`` column (``global_step``, ``iteration``) when present, else
   ``epoch``; without either, a first column of increasing integers (noted). A CSV with
-  none of these is not a training log: no run.
+  none of these, or without a loss- or metric-like column (`metric_like`: ``loss``,
+  ``val_acc``, ``mAP``, ``lr``, ...) unless it is TensorBoard's CSV export of one tag
+  (``Wall time,Step,Value``), is not a training log (``id,name,price``): no run.
 * An empty cell means "not logged in this row" (Lightning writes sparse rows); the
   literal ``nan``/``inf`` is a logged value.
 * A counter that goes back (``CSVLogger(append=True)`` appends several fits, each
@@ -38,6 +40,7 @@ FORMAT = "csv"
 STEP_NAMES = ("step", "global_step", "iteration", "iter", "steps")
 EPOCH_NAMES = ("epoch", "epochs")
 WALL_NAMES = ("wall_time", "wall time", "walltime")
+TENSORBOARD_EXPORT = ["wall time", "step", "value"]  # TensorBoard's "download CSV" of one tag
 
 
 @dataclass
@@ -184,7 +187,7 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
         return []  # no header: the first row holds numbers
     lower = [h.lower() for h in header]
     if not table.rows:
-        if set(lower) & set(STEP_NAMES + EPOCH_NAMES):
+        if set(lower) & set(STEP_NAMES + EPOCH_NAMES) and any(metric_like(h) for h in header):
             run = new_run(source, FORMAT)
             run.notes.append("the log has a header but no rows")
             return [run]
@@ -192,8 +195,9 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
     if columns is None:
         columns = {i: _column(list(c)) for i, c in enumerate(zip(*table.rows))}
     found = _axis(header, columns)
-    if found is None:
-        return []
+    if found is None or not (lower == TENSORBOARD_EXPORT or any(metric_like(h) for i, h in enumerate(header)
+                                                               if i != found[0])):
+        return []  # no step axis, or nothing a training log logs (a data table: id,name,price)
     axis_col, kind = found
     notes = []
     if kind == "first":
