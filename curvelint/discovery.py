@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from curvelint.fileio import is_regular, open_regular
+from curvelint.fileio import is_regular, is_remote, open_regular
 
 EVENT_MARK = "tfevents"
 HF_RESULTS = ("all_results.json", "train_results.json", "eval_results.json", "test_results.json")
@@ -342,6 +342,9 @@ def discover(paths: Iterable[str], exclude: list[str] | None = None) -> tuple[li
     errors: list[str] = []
     wandb_cache: dict[str, str | None] = {}  # folder -> its W&B run (pre-commit may name many files of one folder)
     for raw in paths:
+        if is_remote(raw):  # s3://, gs://, az://, hf://, file://
+            _collect_remote(collector, raw, exclude, errors)
+            continue
         path = os.path.normpath(raw)
         wandb_run = wandb_run_of(path, cache=wandb_cache) if os.path.exists(path) else None
         if wandb_run is not None:  # a W&B run folder, or a file or folder inside one (pre-commit names files)
@@ -360,16 +363,34 @@ def discover(paths: Iterable[str], exclude: list[str] | None = None) -> tuple[li
             else:
                 collector.add_file(path)
         elif os.path.isdir(path):
-            for dirpath, dirnames, filenames in _walk(path, exclude, path):
-                if _wandb_run_dir(dirpath, dirnames, filenames):
-                    collector.wandb.add(os.path.normpath(dirpath))
-                    dirnames[:] = []  # its files (summary, metadata, media tables, console log) belong to it
-                    continue
-                _skip_latest_run_link(dirpath, dirnames)
-                if _mlflow_run_dir(dirpath, dirnames, filenames):
-                    collector.mlflow.add(os.path.normpath(dirpath))
-                for f in filenames:
-                    collector.add_file(os.path.join(dirpath, f) if dirpath != "." else f)
+            _collect_tree(collector, _walk(path, exclude, path))
         else:
             errors.append(f"{raw}: no such file or directory")
     return collector.sources(), errors
+
+
+def _collect_tree(collector: _Collector, tree: Iterable[tuple[str, list[str], list[str]]]) -> None:
+    """Add the files of a walked tree (`_walk`, or `curvelint.remote.walk` for a URL) to `collector`."""
+    for dirpath, dirnames, filenames in tree:
+        folder = dirpath if is_remote(dirpath) else os.path.normpath(dirpath)
+        if _wandb_run_dir(dirpath, dirnames, filenames):
+            collector.wandb.add(folder)
+            dirnames[:] = []  # its files (summary, metadata, media tables, console log) belong to it
+            continue
+        _skip_latest_run_link(dirpath, dirnames)
+        if _mlflow_run_dir(dirpath, dirnames, filenames):
+            collector.mlflow.add(folder)
+        for f in filenames:
+            collector.add_file(os.path.join(dirpath, f) if dirpath != "." else f)
+
+
+def _collect_remote(collector: _Collector, url: str, exclude: list[str], errors: list[str]) -> None:
+    """The runs under a URL, from one recursive listing of its store (`curvelint.remote`, which imports fsspec)."""
+    from curvelint import remote
+
+    base = url.rstrip("/")
+    try:
+        sniffed = lambda name: name.lower().endswith(".log")  # noqa: E731  (`_looks_like_csv_log` reads their first line)
+        _collect_tree(collector, remote.walk(url, lambda p: _excluded(p, exclude, base), sniffed))
+    except (OSError, ImportError) as exc:
+        errors.append(f"{url}: {remote.describe(exc)}")

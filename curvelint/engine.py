@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterable, Iterator
 
-from curvelint import limits, readers, workers
+from curvelint import readers, workers
 from curvelint.config import RUN_FILE, Config, ConfigError, local_suppressions
 from curvelint.discovery import RunSource, discover
+from curvelint.fileio import is_dir, is_remote
 from curvelint.model import Abstention, Finding, InputStats, LabelStats, ReferenceSet, Run, Severity
 from curvelint.registry import load_rules
 from curvelint.roles import Roles, assign_roles, prefer_steps
@@ -201,26 +202,49 @@ MIN_PARALLEL_BYTES = 1 << 20  # smaller trees are linted faster than worker proc
 Drawn = tuple[Linted, Any]  # a run's results and its curves for drawing (None unless requested)
 
 
-def _lint_batch(job: tuple[list[RunSource], Config, Extras, list[Selected], CurveRequest | None]
-                ) -> list[list[Drawn]] | ConfigError:
+Job = tuple[list[RunSource], Config, Extras, list[Selected], CurveRequest | None, Any]
+
+
+def _lint_batch(job: Job) -> list[list[Drawn]] | ConfigError:
     """Lint a batch of sources in a worker process (jobs > 1): one task per batch, not per run.
 
     A run folder's broken ``.curvelint.toml`` comes back as its `ConfigError`, for the parent to
-    raise: a configuration error like any other, not a worker's traceback."""
-    sources, config, extras, selected, curves = job
+    raise: a configuration error like any other, not a worker's traceback. A batch of URLs carries
+    what the listing said about their files (`curvelint.remote.export`): no request to ask again."""
+    sources, config, extras, selected, curves, listing = job
+    if listing is not None:
+        from curvelint import remote
+
+        remote.seed(listing)
     try:
-        return [_lint_source(source, config, extras, selected, curves) for source in sources]
+        return [_lint_source(source, config, extras, selected, curves) for source in _ahead(sources)]
     except ConfigError as exc:
         return exc
+
+
+def _ahead(sources: list[RunSource]) -> Iterable[RunSource]:
+    """`sources`; when they are URLs, the next ones' files fetched while one is linted (`curvelint.prefetch`)."""
+    if not any(is_remote(s.path) for s in sources):
+        return sources
+    from curvelint.prefetch import ahead
+
+    return ahead(sources)
+
+
+def _listing(sources: list[RunSource]) -> Any:
+    """What the listing says about the files of `sources` when they are URLs, for a worker (else None)."""
+    if not any(is_remote(s.path) for s in sources):
+        return None
+    from curvelint import remote
+
+    return remote.export(sources)
 
 
 def _lint_source(source: RunSource, config: Config, extras: Extras, selected: list[Selected],
                  curves: CurveRequest | None = None) -> list[Drawn]:
     """Read one source and lint each of its runs (and reduce their curves, when requested)."""
     out = []
-    with limits.using(config.limits):  # what the readers read at most ([tool.curvelint.limits])
-        runs = readers.read(source)
-    for run in runs:
+    for run in readers.read(source):
         linted = lint_run(run, config, extras, selected)
         out.append((linted, _curves(run, linted[1], config, curves)))
     return out
@@ -248,7 +272,7 @@ def lint_run(run: Run, config: Config, extras: Extras, selected: list[Selected])
         others = tuple(r for r in extras.references.runs if os.path.abspath(r.path) != os.path.abspath(run.path))
         run.references = replace(extras.references, runs=others)
     findings, abstentions = check_run(run, selected, config)
-    run_dir = run.path if os.path.isdir(run.path) else os.path.dirname(run.path)
+    run_dir = run.path if is_dir(run.path) else os.path.dirname(run.path)
     local, reason = local_suppressions(run_dir) if config.run_files else ([], "")
     kept = [f for f in findings if not _matches_any(f, [*local, *config.ignores_for(f.path)])]
     by_run_file = sorted({f.rule for f in findings if _matches_any(f, local)})
@@ -297,7 +321,7 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
     if sizes and sum(sizes) >= MIN_PARALLEL_BYTES:
         _collect(report, _in_workers(sources, sizes, config, extras, selected, jobs, curves))
     else:  # one process: also when the logs are too small to repay starting workers
-        _collect(report, (_lint_source(s, config, extras, selected, curves) for s in sources))
+        _collect(report, (_lint_source(s, config, extras, selected, curves) for s in _ahead(sources)))
     report.elapsed = time.perf_counter() - start
     return report
 
@@ -310,7 +334,7 @@ def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extr
     itself: what the readers import lazily is imported in each worker, in parallel (as fast
     as importing it here first, and this process's peak RSS stays at its imports).
     """
-    tasks = [(batch, config, extras, selected, curves) for batch in _batches(sources, sizes, jobs)]
+    tasks = [(batch, config, extras, selected, curves, _listing(batch)) for batch in _batches(sources, sizes, jobs)]
     for per_batch in workers.ordered_map(_lint_batch, tasks, jobs):
         if isinstance(per_batch, ConfigError):
             raise per_batch

@@ -5,16 +5,22 @@ commit one) is read until memory runs out. Everything curvelint reads from a lin
 a configuration file goes through `check_regular` or `open_regular`: links are followed and
 the target must be a regular file, else `NotRegularFile` (an `OSError`, so readers report it
 like any file they cannot read) says what it is.
+
+A path with a scheme (``s3://``, ``file://``: `is_remote`) is an object in a store, read through
+`curvelint.remote` (imported only then): the same functions check and open it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
+from types import ModuleType
 from typing import BinaryIO
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")  # two letters at least: not a Windows drive
 
 
 class NotRegularFile(OSError):
@@ -27,6 +33,25 @@ class NotRegularFile(OSError):
         self.filename = path
 
 
+def is_remote(path: str | os.PathLike) -> bool:
+    """Whether `path` is a URL with a scheme (``s3://bucket/runs``, ``file:///data``), not a local path."""
+    return isinstance(path, str) and _URL.match(path) is not None
+
+
+def is_dir(path: str | os.PathLike) -> bool:
+    """``os.path.isdir``, or for a URL whether it is a folder (a prefix) of its store."""
+    if is_remote(path):
+        return _store().is_dir(path)
+    return os.path.isdir(path)
+
+
+def _store() -> ModuleType:
+    """`curvelint.remote`, imported at the first URL (local paths never import it, nor fsspec)."""
+    from curvelint import remote
+
+    return remote
+
+
 def kind_of(mode: int) -> str | None:
     """What a stat mode is when it is not a regular file ("a FIFO", ...); None for a regular file."""
     if stat.S_ISREG(mode):
@@ -36,6 +61,8 @@ def kind_of(mode: int) -> str | None:
 
 def check_regular(path: str | os.PathLike) -> None:
     """Raise `NotRegularFile` unless `path`, links followed, is a regular file (OSError if it cannot be stat'ed)."""
+    if is_remote(path):
+        return _store().check_file(path)
     kind = kind_of(os.stat(path).st_mode)
     if kind is not None:
         raise NotRegularFile(os.fspath(path), kind)
@@ -43,6 +70,8 @@ def check_regular(path: str | os.PathLike) -> None:
 
 def is_regular(path: str | os.PathLike) -> bool:
     """Whether `path`, links followed, is a regular file (False when it cannot be stat'ed)."""
+    if is_remote(path):
+        return _store().is_file(path)
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
     except (OSError, ValueError):
@@ -55,6 +84,8 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
     The target is checked before opening (opening some devices has effects), then opened
     non-blocking (a FIFO swapped in meanwhile cannot block) and checked again on the descriptor.
     """
+    if is_remote(path):
+        return _store().open_remote(path)
     check_regular(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)
@@ -66,10 +97,3 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
-
-
-def read_limited(path: str | os.PathLike, limit: int) -> tuple[bytes, bool]:
-    """At most `limit` bytes of a regular file (`open_regular`), and whether the file holds more."""
-    with open_regular(path) as fh:
-        data = fh.read(limit)
-        return data, bool(fh.read(1))

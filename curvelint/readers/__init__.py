@@ -13,6 +13,7 @@ import importlib
 import os
 
 from curvelint.discovery import RunSource
+from curvelint.fileio import is_dir, is_regular
 from curvelint.model import Problem, Run
 
 READERS: dict[str, str] = {
@@ -56,21 +57,19 @@ def finish(runs: list[Run], source: RunSource) -> list[Run]:
 
 def _attach_hparams(runs: list[Run], source: RunSource) -> None:
     """Lightning's ``hparams.yaml`` in a run's folder fills in hyperparameters the log lacks."""
-    folder = source.path if os.path.isdir(source.path) else os.path.dirname(source.path)
+    folder = source.path if is_dir(source.path) else os.path.dirname(source.path)
     path = os.path.join(folder, "hparams.yaml")
-    if not runs or not os.path.isfile(path):
+    if not runs or not is_regular(path):
         return
     from curvelint.readers import hparams_yaml
 
-    problems: list[Problem] = []
     try:
-        values = hparams_yaml.read(path, problems)
+        values = hparams_yaml.read(path)
     except OSError as exc:
         for run in runs:
             run.notes.append(f"{path} not read: {exc.strerror or exc}")
         return
     for run in runs:
-        run.problems.extend(problems)
         for key, value in values.items():
             run.hparams.setdefault(key, value)
         run.sources.append(path)
