@@ -30,13 +30,27 @@ class DefaultGroup(click.Group):
             args = ["lint", *args]
         return super().parse_args(ctx, args)
 
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The group's help, then the options of the default command, which `curvelint PATHS` runs."""
+        super().format_help(ctx, formatter)
+        lint = self.commands.get("lint")
+        if lint is None:
+            return
+        sub = click.Context(lint, info_name="lint", parent=ctx)
+        rows = [r for r in (p.get_help_record(sub) for p in lint.get_params(sub) if isinstance(p, click.Option))
+                if r and r[0] != "-h, --help"]
+        with formatter.section("Lint options (`curvelint [OPTIONS] PATHS` is `curvelint lint [OPTIONS] PATHS`)"):
+            formatter.write_dl(rows)
+
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="curvelint")
 def main() -> None:
-    """Lint training logs (TensorBoard, Keras history, Parquet, CSV, HF trainer_state, ONNX).
+    """Lint training logs: TensorBoard, Keras history and CSV, Lightning CSV, HF trainer_state,
+    MLflow, W&B, Parquet, JSON Lines and console logs (and an ONNX graph or a data sample).
 
-    Run `curvelint PATHS...` to lint, `curvelint rules` to list the rules.
+    Run `curvelint PATHS...` to lint, `curvelint rules` to list the rules, `curvelint rule CODE`
+    for one rule's documentation.
     """
 
 

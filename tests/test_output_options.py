@@ -77,3 +77,9 @@ def test_no_color_wins_on_a_terminal():
 
     assert b"\x1b[" in on_terminal({})
     assert b"\x1b[" not in on_terminal({"NO_COLOR": "1"})
+
+
+def test_top_level_help_shows_the_lint_options():
+    out = cli("--help").stdout
+    assert "Lint options" in out and "--fail-on" in out and "--output-format" in out and "--reference" in out
+
