@@ -27,10 +27,11 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Iterable
 
 from curvelint.fileio import is_regular, is_remote, open_regular
+from curvelint.globs import path_matches
+from curvelint.limits import Limits, parse_limits
 from curvelint.formats import FORMATS as _FORMATS
 from curvelint.model import ReferenceSet
 from curvelint.reference import settings_from_table
@@ -47,7 +48,7 @@ SEVERITIES = ("error", "warning", "info")
 FORMATS = tuple(_FORMATS)  # declared once, in curvelint.formats
 DIRECTIONS = ("min", "max")
 KEYS = ("select", "extend-select", "ignore", "per-path-ignores", "fail-on", "format", "exclude",
-        "rules", "metrics", "severity", "reference", "text-logs")
+        "rules", "metrics", "severity", "reference", "text-logs", "limits")
 
 
 class ConfigError(Exception):
@@ -72,6 +73,7 @@ class Config:
     text_logs: Any = None  # [tool.curvelint.text-logs]: curvelint.readers.text_log.Settings (None: the defaults)
     reference: ReferenceSet = field(default_factory=ReferenceSet)  # how runs are compared with references
     reference_paths: tuple[str, ...] = ()  # [tool.curvelint.reference] path(s), absolute
+    limits: Limits = field(default_factory=Limits)  # [tool.curvelint.limits]: what the readers read at most
 
     def ignores_for(self, path: str) -> list[str]:
         """The selectors `per-path-ignores` suppresses for a finding at `path`."""
@@ -211,6 +213,9 @@ def parse_config(table: Any, source: str) -> Config:
 
         config.text_logs = parse_settings(_table(data["text-logs"], where("text-logs")),
                                           lambda *keys: where("text-logs", *keys), ConfigError)
+    if "limits" in data:
+        config.limits = parse_limits(_table(data["limits"], where("limits")), lambda *k: where("limits", *k),
+                                     ConfigError)
     ppi = _table(data.get("per-path-ignores", {}), where("per-path-ignores"))
     config.per_path_ignores = {str(k): _selectors(v, where("per-path-ignores", _quote(k))) for k, v in ppi.items()}
     config.fail_on = _choice(data.get("fail-on", "error"), SEVERITIES, where("fail-on"))
@@ -406,57 +411,3 @@ def _show(path: str) -> str:
     rel = os.path.relpath(os.path.abspath(path))
     return path if rel.startswith("..") else rel
 
-
-# -- globs ---------------------------------------------------------------------------------------------
-
-def path_matches(path: str, pattern: str, base: str) -> bool:
-    """Whether `path` (or a folder above it) matches the glob `pattern` relative to `base`."""
-    pattern = pattern.replace("\\", "/")
-    while pattern.startswith("./"):
-        pattern = pattern[2:]
-    pattern = pattern.rstrip("/") or "/"
-    absolute = os.path.abspath(path)
-    if os.path.isabs(pattern):
-        target = absolute
-    else:
-        target = os.path.relpath(absolute, base)
-        if target.startswith(".."):
-            target = os.path.normpath(path)  # outside the root: match the path as given
-    parts = [p for p in target.replace(os.sep, "/").split("/") if p and p != "."]
-    rx = _glob_regex(pattern)
-    if "/" not in pattern:
-        return any(rx.fullmatch(p) for p in parts)
-    prefix = "/" if os.path.isabs(pattern) else ""
-    return any(rx.fullmatch(prefix + "/".join(parts[:i])) for i in range(len(parts), 0, -1))
-
-
-@lru_cache(maxsize=256)
-def _glob_regex(pattern: str) -> re.Pattern:
-    """A glob as a regex: ``*``/``?``/``[...]`` within a segment, ``**`` across segments."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**", i):
-            i += 2
-            if pattern.startswith("/", i):
-                out.append("(?:.*/)?")
-                i += 1
-            else:
-                out.append(".*")
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[" and "]" in pattern[i + 2:]:
-            end = pattern.index("]", i + 2)
-            body = pattern[i + 1:end]
-            body = "^" + body[1:] if body.startswith("!") else body
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return re.compile("".join(out))

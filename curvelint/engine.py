@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterable, Iterator
 
-from curvelint import readers, workers
+from curvelint import limits, readers, workers
 from curvelint.config import RUN_FILE, Config, ConfigError, local_suppressions
 from curvelint.discovery import RunSource, discover
 from curvelint.fileio import is_dir, is_remote
@@ -244,7 +244,9 @@ def _lint_source(source: RunSource, config: Config, extras: Extras, selected: li
                  curves: CurveRequest | None = None) -> list[Drawn]:
     """Read one source and lint each of its runs (and reduce their curves, when requested)."""
     out = []
-    for run in readers.read(source):
+    with limits.using(config.limits):  # what the readers read at most ([tool.curvelint.limits])
+        runs = readers.read(source)
+    for run in runs:
         linted = lint_run(run, config, extras, selected)
         out.append((linted, _curves(run, linted[1], config, curves)))
     return out

@@ -97,3 +97,10 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def read_limited(path: str | os.PathLike, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of a regular file (`open_regular`), and whether the file holds more."""
+    with open_regular(path) as fh:
+        data = fh.read(limit)
+        return data, bool(fh.read(1))

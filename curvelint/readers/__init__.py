@@ -63,13 +63,15 @@ def _attach_hparams(runs: list[Run], source: RunSource) -> None:
         return
     from curvelint.readers import hparams_yaml
 
+    problems: list[Problem] = []
     try:
-        values = hparams_yaml.read(path)
+        values = hparams_yaml.read(path, problems)
     except OSError as exc:
         for run in runs:
             run.notes.append(f"{path} not read: {exc.strerror or exc}")
         return
     for run in runs:
+        run.problems.extend(problems)
         for key, value in values.items():
             run.hparams.setdefault(key, value)
         run.sources.append(path)

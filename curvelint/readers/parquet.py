@@ -13,6 +13,9 @@ Two layouts (column names matched case-insensitively):
 
 A ``run`` column splits the table into one `Run` per value (named ``<file>:<run>``).
 A table in neither layout is an "unreadable" problem naming the columns it has.
+
+At most `records` rows and `file-bytes` bytes of decoded columns are read (``[tool.curvelint.limits]``):
+a Parquet file can hold far more than its size (a billion repeated values compress to kilobytes).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from curvelint import limits
 from curvelint.discovery import RunSource
 from curvelint.fileio import check_regular, is_remote, open_regular
-from curvelint.model import Run
+from curvelint.model import Problem, Run
 from curvelint.data import LABEL_COLUMNS
 from curvelint.readers._common import (
     add_series, constant_lr_hparams, is_integral, metric_like, names, new_run, unreadable,
@@ -139,13 +143,39 @@ def _wall(table: Any, cols: dict[str, str], schema: Any) -> np.ndarray | None:
     return None if name is None else _floats(table.column(name))[0]
 
 
-def _read_long(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
+def _read_table(pf: Any, columns: list[str], cut: list[Problem], path: str = "") -> Any:
+    """The `columns` of the table: the first rows within the `records` and `file-bytes` limits (then a
+    problem in `cut` says where it stopped), all of them when the metadata says they fit."""
+    lim = limits.current()
+    md = pf.metadata
+    decoded = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
+    if md.num_rows <= lim.records and max(decoded, md.num_rows * 8 * len(columns)) <= lim.file_bytes:
+        return pf.read(columns=columns)
+    import pyarrow as pa
+
+    batches, rows, size, key = [], 0, 0, None
+    for batch in pf.iter_batches(batch_size=1 << 16, columns=columns):
+        if rows >= lim.records or size >= lim.file_bytes:
+            key = "records" if rows >= lim.records else "file-bytes"
+            break
+        batch = batch.slice(0, lim.records - rows)
+        batches.append(batch)
+        rows, size = rows + batch.num_rows, size + batch.nbytes
+    if key is None and rows < md.num_rows:
+        key = "records"
+    if key is not None:
+        what = "the table" if key == "records" else "the table's decoded columns"
+        cut.append(limits.reached(path, key, what, f"its first {rows:,} rows were read"))
+    return pa.Table.from_batches(batches) if batches else pf.schema_arrow.empty_table().select(columns)
+
+
+def _read_long(pf: Any, cols: dict[str, str], source: RunSource, cut: list[Problem]) -> list[Run]:
     odd = [cols[c] for c in ("step", "value") if not _numeric(pf.schema_arrow.field(cols[c]).type)]
     if odd:
         return unreadable(source, FORMAT, f"long layout (tag, step, value) but {names(odd)} is not numeric: "
                           + ", ".join(f"{c}: {pf.schema_arrow.field(c).type}" for c in odd))
     wanted = [cols[c] for c in (*LONG, RUN, *WALL) if c in cols]
-    table = pf.read(columns=wanted)
+    table = _read_table(pf, wanted, cut, source.files[0] if source.files else source.path)
     tags, tag_index = _labels(table.column(cols["tag"]))
     steps = _steps(table.column(cols["step"]))
     values, value_null = _floats(table.column(cols["value"]))
@@ -234,7 +264,7 @@ def _wide_axis(pf: Any, cols: dict[str, str], metrics: list[str]) -> tuple[str |
             return cols[axis], None
     index = next((c for c in schema.names if c.startswith("__index_level_")), None)
     if index and _numeric(schema.field(index).type):
-        values, null = _floats(pf.read(columns=[index]).column(index))
+        values, null = _floats(_read_table(pf, [index], []).column(index))  # (the limit is said once, below)
         if len(values) > 1 and not null.any() and is_integral(values) and np.all(np.diff(values) > 0):
             return index, f"no step/epoch column: the pandas index {index!r} is the step"
     if any(metric_like(m) for m in metrics):
@@ -243,7 +273,7 @@ def _wide_axis(pf: Any, cols: dict[str, str], metrics: list[str]) -> tuple[str |
     return "", None
 
 
-def _read_wide(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
+def _read_wide(pf: Any, cols: dict[str, str], source: RunSource, cut: list[Problem]) -> list[Run]:
     schema = pf.schema_arrow
     skip = {cols[c] for c in (*AXES, RUN, *WALL) if c in cols}
     candidates = [c for c in schema.names if c not in skip and not c.startswith("__index_level_")]
@@ -255,7 +285,8 @@ def _read_wide(pf: Any, cols: dict[str, str], source: RunSource) -> list[Run]:
         return unreadable(source, FORMAT, f"no metric table layout: columns {names(schema.names, 12)}; "
                                           f"expected {LAYOUTS}")
     extra = [cols[c] for c in (RUN, *WALL) if c in cols]
-    table = pf.read(columns=list(dict.fromkeys(([axis] if axis else []) + metrics + extra)))
+    table = _read_table(pf, list(dict.fromkeys(([axis] if axis else []) + metrics + extra)), cut,
+                        source.files[0] if source.files else source.path)
     steps = _floats(table.column(axis))[0] if axis else np.arange(table.num_rows, dtype=np.float64)
     notes = [note] if note else []
     if not is_integral(steps[~np.isnan(steps)]):
@@ -310,7 +341,10 @@ def read(source: RunSource) -> list[Run]:
         labels = [cols[c] for c in ("tag", RUN) if c in cols and _text(pf.schema_arrow.field(cols[c]).type)]
         if labels:  # run/tag strings come as Parquet's own dictionary: no hashing of every row
             pf = pq.ParquetFile(opened, read_dictionary=labels)
-        runs = _read_long(pf, cols, source) if long else _read_wide(pf, cols, source)
+        cut: list[Problem] = []
+        runs = _read_long(pf, cols, source, cut) if long else _read_wide(pf, cols, source, cut)
+        for run in runs:
+            run.problems.extend(cut)
     except (OSError, ValueError, pa.ArrowException) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return unreadable(source, FORMAT, f"not a readable Parquet file: {message}")
