@@ -18,6 +18,7 @@ from curvelint.config import RUN_FILE, Config, ConfigError, local_suppressions
 from curvelint.discovery import RunSource, discover
 from curvelint.fileio import is_dir, is_remote
 from curvelint.model import Abstention, Finding, InputStats, LabelStats, ReferenceSet, Run, Severity
+from curvelint.readers import configured as reader_settings
 from curvelint.registry import load_rules
 from curvelint.roles import Roles, assign_roles, prefer_steps
 from curvelint.rule import Context, Rule, resolve_options, run_rule
@@ -244,7 +245,8 @@ def _lint_source(source: RunSource, config: Config, extras: Extras, selected: li
                  curves: CurveRequest | None = None) -> list[Drawn]:
     """Read one source and lint each of its runs (and reduce their curves, when requested)."""
     out = []
-    with limits.using(config.limits):  # what the readers read at most ([tool.curvelint.limits])
+    # what the readers read at most ([tool.curvelint.limits]), and their own settings (text-logs)
+    with limits.using(config.limits), reader_settings.using(config):
         runs = readers.read(source)
     for run in runs:
         linted = lint_run(run, config, extras, selected)

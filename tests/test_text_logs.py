@@ -191,6 +191,27 @@ def test_configured_pattern_from_the_nearest_pyproject(tmp_path):
     text_log.settings_for.cache_clear()
 
 
+def test_the_lint_s_configuration_reaches_the_text_log_reader(tmp_path):
+    """--config names the file whose patterns apply, --isolated applies none (the built-ins only)."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "train.log").write_text(SWIN)
+    (tmp_path / "other.toml").write_text(PYPROJECT.replace("[tool.curvelint.", "["))
+
+    def runs(*args: str) -> list:
+        out = subprocess.run([sys.executable, "-m", "curvelint", "lint", "--format", "json", "--allow-empty",
+                              *args, str(tmp_path / "logs")], capture_output=True, text=True, timeout=120)
+        return json.loads(out.stdout)["runs"] if out.stdout.strip() else []
+
+    assert [r["series"] for r in runs("--config", str(tmp_path / "other.toml"))] == [4]
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    assert [r["series"] for r in runs()] == [4]
+    assert runs("--isolated") == []  # no configured pattern: the Swin log is not a run
+
+
 @pytest.mark.parametrize("table, words", [
     ("patterns = {x = '(?P<loss>\\d+'}", "tool.curvelint.text-logs.patterns.x: invalid regex"),
     ("patterns = {x = '(?P<step>\\d+) loss'}", "names no value"),

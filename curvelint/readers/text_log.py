@@ -148,7 +148,10 @@ def read(source: RunSource, settings: Settings | None = None) -> list[Run]:
     path = source.files[0] if source.files else source.path
     try:
         if settings is None:
-            settings = settings_for(os.path.dirname(os.path.abspath(path)))
+            from curvelint.readers.configured import text_logs
+
+            linting, configured = text_logs()  # the lint's --config / --isolated, else the nearest file
+            settings = (configured or Settings()) if linting else settings_for(os.path.dirname(os.path.abspath(path)))
     except Exception as exc:  # a broken configuration (ConfigError): said once, the log is not read
         return unreadable(source, FORMAT, f"text-log patterns not usable: {exc}")
     printers = (builtin_printers() if settings.builtin else []) + custom_printers(dict(settings.patterns))
