@@ -280,6 +280,7 @@ def check_type(value: Any, default: Any, where: str) -> Any:
         ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
     elif isinstance(default, float):
         ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        ok = ok and (isinstance(value, float) or abs(value) <= sys.float_info.max)  # (400 digits are no float)
         value = float(value) if ok else value
     elif isinstance(default, str):
         ok, want = isinstance(value, str), "a string"

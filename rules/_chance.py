@@ -89,7 +89,7 @@ def classes_from_hparams(hparams: dict[str, Any]) -> Classes | None:
         elif leaf in CLASS_KEYS and isinstance(value, (int, float, str)) and not isinstance(value, bool):
             try:
                 c = int(float(value))
-            except ValueError:
+            except (ValueError, OverflowError):  # not a number, or an infinite one (num_classes: .inf)
                 continue
             if c >= 2 and c == float(value):
                 found.append((1, c, key, None))

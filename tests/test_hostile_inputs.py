@@ -449,3 +449,97 @@ def test_a_training_csv_is_still_a_run(tmp_path: Path, text: str) -> None:
     (tmp_path / "metrics.csv").write_text(text)
     [run] = _read(tmp_path / "metrics.csv")
     assert run.series
+
+
+# -- damage the fuzz suite found (tests/test_fuzz.py): each costs only itself ------------------------------------
+
+def _tb(tmp_path: Path, data: bytes):
+    (tmp_path / "events.out.tfevents.1.fuzz").write_bytes(data)
+    [run] = _read(tmp_path)
+    return run
+
+
+def test_tensorboard_length_forged_past_the_end_with_records_after_it(tmp_path: Path) -> None:
+    import struct
+
+    import fuzzing
+
+    seed = fuzzing.seed_tensorboard(12)
+    data = seed.files[seed.target]
+    a, b, _ = seed.records[3]
+    head = struct.pack("<Q", 2 ** 40)  # a valid length CRC: the framing itself lies
+    run = _tb(tmp_path, data[:a] + head + struct.pack("<I", fuzzing._masked_crc(head)) + data[a + 12:])
+    assert run.series["loss"].steps.tolist() == [0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11]  # was: 0, 1, 2 ("truncated")
+    assert [(p.kind, p.offset) for p in run.problems] == [("unreadable", a)]
+    assert run.problems[0].message == (f"record at byte {a} claims {2 ** 40} bytes, past the end of the file; "
+                                       f"skipped {b - a} bytes to the next valid record")
+
+
+def test_tensorboard_bytes_deleted_inside_a_record(tmp_path: Path) -> None:
+    """Deleting as many bytes as the next record holds left that record inside the damaged one's length."""
+    import fuzzing
+
+    seed = fuzzing.seed_tensorboard(12)
+    data = seed.files[seed.target]
+    k = next(k for k in range(11) if seed.records[k][1] - seed.records[k][0] - 24 > seed.records[k + 1][1] -
+             seed.records[k + 1][0])  # a record longer than the next one
+    (a, _, _), (a1, b1, _) = seed.records[k], seed.records[k + 1]
+    cut = a + 16
+    run = _tb(tmp_path, data[:cut] + data[cut + (b1 - a1):])  # record k loses bytes; k + 1 now lies inside it
+    assert run.series["loss"].steps.tolist() == [i for i in range(12) if i != k]
+    assert [p.kind for p in run.problems] == ["unreadable"]
+
+
+def test_csv_stray_quote_costs_only_its_line(tmp_path: Path) -> None:
+    rows = [f"{i},{1.0 / (i + 1)},{1.1 / (i + 1)}" for i in range(8)]
+    rows[2] = '2,"0.33,0.36'  # the quote would join every later line into one cell
+    (tmp_path / "metrics.csv").write_text("epoch,loss,val_loss\n" + "\n".join(rows) + "\n")
+    [run] = _read(tmp_path / "metrics.csv")
+    assert run.series["loss"].steps.tolist() == [0, 1, 3, 4, 5, 6, 7]
+    assert [p.message for p in run.problems] == ["1 row(s) do not have the header's 3 cells (first at line 4); skipped"]
+
+
+@pytest.mark.parametrize("cell", ["inf", "nan", "1e308", "9" * 30, "3.5"])
+def test_csv_step_cell_that_is_not_a_step_costs_only_its_row(tmp_path: Path, cell: str) -> None:
+    rows = [f"{i * 10},{1.0 / (i + 1)}" for i in range(30)]
+    rows[7] = f"{cell},0.2"
+    (tmp_path / "metrics.csv").write_text("step,loss\n" + "\n".join(rows) + "\n")
+    [run] = _read(tmp_path / "metrics.csv")
+    assert run.series["loss"].steps.tolist() == [i * 10 for i in range(30) if i != 7]  # was: row order for all
+    assert [p.message for p in run.problems] == [
+        "1 row(s) have a 'step' that is not a whole number below 2^62 (first at line 9); skipped"]
+
+
+def test_fractional_epochs_are_still_row_order(tmp_path: Path) -> None:
+    (tmp_path / "metrics.csv").write_text("epoch,loss\n" + "".join(f"{i / 4},{1 / (i + 1)}\n" for i in range(12)))
+    [run] = _read(tmp_path / "metrics.csv")
+    assert run.series["loss"].steps.tolist() == list(range(12)) and not run.problems
+
+
+def test_steps_and_times_beyond_float_range_in_json_lines(tmp_path: Path) -> None:
+    lines = [json.dumps({"step": i, "loss": 1.0 / (i + 1), "_timestamp": 1.7e9 + i}) for i in range(6)]
+    lines[2] = '{"step": 1' + "0" * 400 + ', "loss": 0.3}'
+    lines[3] = '{"step": 3, "loss": 0.25, "_timestamp": 1' + "0" * 400 + "}"
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    [run] = _read(tmp_path / "metrics.jsonl")  # raised OverflowError (int too large to convert to float)
+    assert run.series["loss"].steps.tolist() == [0, 1, 3, 4, 5]
+
+
+def test_hparams_yaml_integer_too_long_for_int(tmp_path: Path) -> None:
+    (tmp_path / "metrics.csv").write_text("epoch,loss\n0,1.0\n1,0.8\n2,0.7\n")
+    (tmp_path / "hparams.yaml").write_text("lr: 0.01\nseed: " + "9" * 5000 + "\n")
+    [run] = _read(tmp_path / "metrics.csv")  # raised ValueError (Exceeds the limit (4300 digits)) in readers.finish
+    assert run.hparams == {"lr": 0.01}
+
+
+def test_rule_option_integer_too_large_for_a_float(tmp_path: Path) -> None:
+    write_healthy(tmp_path / "runs")
+    (tmp_path / "pyproject.toml").write_text("[tool.curvelint.rules.overfitting]\nmin_rise = " + "9" * 400 + "\n")
+    _assert_config_error(lint(tmp_path / "runs"), tmp_path / "pyproject.toml", "min_rise: expected a number")
+
+
+def test_infinite_number_of_classes_does_not_crash_a_rule() -> None:
+    from curvelint_rules._chance import classes_from_hparams
+
+    assert classes_from_hparams({"model": {"num_classes": float("inf")}}) is None  # raised OverflowError (CL103)
+    assert classes_from_hparams({"model": {"num_classes": 10}}).count == 10

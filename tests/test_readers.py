@@ -77,13 +77,21 @@ def test_keras_history_dict(tmp_path):
 
 
 def test_keras_history_numbers(tmp_path):
-    """Plain lists convert in one go; nulls are NaN, huge ints infinite, booleans and text no history."""
+    """Plain lists convert in one go; nulls are NaN, huge ints infinite; a few booleans or texts in a metric's
+    list are damage: those epochs are skipped (CL001), the others kept; a list mostly of them is no history."""
     history = _history(4)
     history["loss"] = [1, None, 0.5, 10 ** 400]
     (tmp_path / "history.json").write_text(json.dumps(history))
     values = _one(tmp_path / "history.json").series["loss"].values
     assert values[0] == 1.0 and math.isnan(values[1]) and values[2] == 0.5 and values[3] == math.inf
     for odd in ([True, 0.5, 0.4, 0.3], ["0.5", 0.5, 0.4, 0.3], [[1], 0.5, 0.4, 0.3]):
+        history["loss"] = odd
+        (tmp_path / "history.json").write_text(json.dumps(history))
+        run = _one(tmp_path / "history.json")
+        assert run.series["loss"].steps.tolist() == [1, 2, 3] and run.series["loss"].values.tolist() == [0.5, 0.4, 0.3]
+        assert [p.message for p in run.problems] == [
+            "1 value(s) of loss are not numbers (first: loss[0]); those epochs were skipped"]
+    for odd in ([True, "a", [1], 0.3], ["0.5", "0.4"]):
         history["loss"] = odd
         (tmp_path / "history.json").write_text(json.dumps(history))
         assert _read(tmp_path / "history.json") == []

@@ -16,7 +16,8 @@
   that jumps back up, a false alarm for the rules.
 * A repeated header line (concatenated files) is skipped; a row with the wrong number of
   cells is an "unreadable" problem at its line (or "truncated" when it is the final,
-  unterminated line) and is skipped; non-numeric columns are skipped (noted).
+  unterminated line) and is skipped; non-numeric columns are skipped (noted). A stray quote
+  that would join the following lines into one cell costs only its own line.
 """
 
 from __future__ import annotations
@@ -63,30 +64,47 @@ def _split(text: str, path: str) -> _Table | None:
     csv.field_size_limit(max(csv.field_size_limit(), min(cap, sys.maxsize)))  # a cell may be as long as a line
     first = next((line for line in lines if line.strip()), "")
     delimiter = max((",", ";", "\t"), key=first.count)  # CSVLogger(separator=...) may be ';' or a tab
-    reader = csv.reader(lines, delimiter=delimiter if first.count(delimiter) else ",")
+    delimiter = delimiter if first.count(delimiter) else ","
+    reader = csv.reader(lines, delimiter=delimiter)
     table: _Table | None = None
     bad: list[int] = []
-    try:
-        for row in reader:
-            cells = [c.strip() for c in row]
-            if not any(cells):
-                continue
-            if table is None:
-                table = _Table(cells)
-            elif len(cells) == len(table.header):
-                if cells != table.header:  # else a repeated header (files concatenated)
-                    table.rows.append(cells)
-                    table.lines.append(reader.line_num)
-            elif reader.line_num == len(lines) and not text.endswith(("\n", "\r")) and len(cells) < len(table.header):
-                table.problems.append(Problem("truncated", path, f"the last line has {len(cells)} of "
-                                              f"{len(table.header)} cells (file cut off while writing?)",
-                                              reader.line_num))
-            else:
-                bad.append(reader.line_num)
-    except csv.Error as exc:
+
+    def take(row: list[str], number: int) -> None:
+        nonlocal table
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            return
         if table is None:
-            return None
-        table.problems.append(Problem("unreadable", path, f"CSV error: {exc}; the rest is not read", reader.line_num))
+            table = _Table(cells)
+        elif len(cells) == len(table.header):
+            if cells != table.header:  # else a repeated header (files concatenated)
+                table.rows.append(cells)
+                table.lines.append(number)
+        elif number == len(lines) and not text.endswith(("\n", "\r")) and len(cells) < len(table.header):
+            table.problems.append(Problem("truncated", path, f"the last line has {len(cells)} of "
+                                          f"{len(table.header)} cells (file cut off while writing?)", number))
+        else:
+            bad.append(number)
+
+    while True:
+        before = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:  # (a NUL byte in old Pythons): that line only
+            if table is None:
+                return None
+            bad.append(reader.line_num)
+            continue
+        if reader.line_num - before > 1 and table is not None:  # a quote opened a cell over several lines
+            singles = [_one_line(line, delimiter) for line in lines[before:reader.line_num]]
+            whole = sum(1 for s in singles if len(s) == len(table.header))
+            if whole > (len(row) == len(table.header)):  # more good rows read line by line: a stray quote
+                for k, single in enumerate(singles):
+                    take(single, before + k + 1)
+                continue
+        take(row, reader.line_num)
     if table is not None and bad:
         table.problems.append(Problem("unreadable", path, f"{len(bad)} row(s) do not have the header's "
                                       f"{len(table.header)} cells (first at line {bad[0]}); skipped", bad[0]))
@@ -95,6 +113,14 @@ def _split(text: str, path: str) -> _Table | None:
         table.problems.append(limits.reached(path, "line-bytes", what, "skipped, the other lines were read",
                                              long[0] + 1))
     return table
+
+
+def _one_line(line: str, delimiter: str) -> list[str]:
+    """The cells of one physical line (a quote it opens ends with it)."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
 
 
 def _column(cells: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -207,11 +233,12 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
     rows = np.flatnonzero(axis_logged)
     if len(rows) < len(axis_logged):
         notes.append(f"{len(axis_logged) - len(rows)} rows without a {header[axis_col]!r} value skipped")
+    rows, damaged = _damaged_steps(axis_values, rows, table, header[axis_col], source.path)
     if not is_integral(axis_values[rows]):
         notes.append(f"{header[axis_col]!r} is not whole numbers: row order is the step")
         axis_values = np.arange(len(axis_values), dtype=np.float64)
     segments = _segments(axis_values[rows])
-    runs = []
+    runs: list[Run] = []
     for k, segment in enumerate(segments, 1):
         fit_rows = rows[segment]
         run = new_run(source, FORMAT, name=source.path if len(segments) == 1 else f"{source.path}:fit{k}")
@@ -222,7 +249,28 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
                              "read as a run of its own")
         _series(header, columns, skip, fit_rows, axis_values[fit_rows], run)
         runs.append(run)
+    if runs and damaged is not None:
+        runs[0].problems.append(damaged)
     return runs
+
+
+def _damaged_steps(axis: np.ndarray, rows: np.ndarray, table: _Table, name: str, path: str
+                   ) -> tuple[np.ndarray, Problem | None]:
+    """`rows` without those whose step/epoch is damaged (infinite, NaN, beyond 2^62, or a fraction among
+    whole numbers: a few such cells), and the problem naming them; a column of fractional epochs is kept."""
+    values = axis[rows]
+    finite = np.isfinite(values) & (np.abs(values) < 2.0 ** 62)
+    whole = finite & (values == np.round(np.where(finite, values, 0)))
+    bad = ~finite if finite.sum() >= 2 else np.zeros(len(rows), dtype=bool)
+    if not (bad | whole).all() and 2 <= whole.sum() and (~whole).sum() <= max(1, len(rows) // 20):
+        bad = ~whole  # a few fractions among whole steps: damage, not fractional epochs
+    if not bad.any():
+        return rows, None
+    first = int(np.argmax(bad))
+    line = table.lines[rows[first]] if rows[first] < len(table.lines) else None
+    problem = Problem("unreadable", path, f"{int(bad.sum())} row(s) have a {name!r} that is not a whole number below "
+                      f"2^62 (first at line {line}); skipped", line)
+    return rows[~bad], problem
 
 
 def read(source: RunSource) -> list[Run]:

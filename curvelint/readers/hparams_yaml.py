@@ -147,6 +147,8 @@ def _value(text: str) -> Any:
 
 def _uncomment(line: str) -> str:
     """The line without a trailing ``# comment`` (a ``#`` in a quoted scalar or inside a word is kept)."""
+    if "#" not in line:  # (most lines: no walk over their characters)
+        return line
     quote = None
     escaped = False
     for i, ch in enumerate(line):
@@ -203,6 +205,8 @@ def _scalar(text: str) -> Any:
     if text in _SPECIAL:
         return _SPECIAL[text]
     if _INT.match(text):
+        if len(text) > 4000:  # more digits than int() converts (sys.get_int_max_str_digits): no hyperparameter
+            raise Skip(text)
         return int(text.replace("_", ""))
     if _FLOAT.match(text):
         return float(text.replace("_", ""))

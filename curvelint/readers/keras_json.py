@@ -27,6 +27,7 @@ JSON is an "unreadable" problem (line/column) when the file looks like a metrics
 from __future__ import annotations
 
 import re
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ import numpy as np
 from curvelint import limits
 from curvelint.discovery import RunSource
 from curvelint.fileio import read_limited
-from curvelint.model import Run
+from curvelint.model import Problem, Run
 from curvelint.readers._common import (
     add_series, constant_lr_hparams, looks_like_log, metric_like, names, new_run, oversized_problem, parse_json,
     python_literal, read_text, to_float, unreadable,
@@ -76,6 +77,7 @@ class History:
     series: dict[str, tuple[np.ndarray, np.ndarray]]
     notes: list[str] = field(default_factory=list)
     models: dict[str, History] = field(default_factory=dict)  # several models in one dict: one each
+    damaged: dict[str, list[int]] = field(default_factory=dict)  # key -> positions of items that are not numbers
 
 
 _NOT_MODEL_PREFIXES = {"train_", "training_", "val_", "valid_", "validation_", "eval_", "test_"}
@@ -101,10 +103,15 @@ def parse_history(obj: Any) -> History | None:
         return None
     lists: dict[str, np.ndarray] = {}
     other: list[str] = []
+    damaged: dict[str, list[int]] = {}
     for key, values in obj.items():
         if not isinstance(key, str):
             return None
         numbers = _numbers(values) if isinstance(values, list) else None
+        if numbers is None and isinstance(values, list) and metric_like(key):
+            numbers, bad = _salvaged(values)
+            if numbers is not None:
+                damaged[key] = bad
         if numbers is None:
             other.append(key)
         else:
@@ -112,8 +119,23 @@ def parse_history(obj: Any) -> History | None:
     if not other:
         notes: list[str] = []
         series = _one_axis(lists, notes)
-        return History(series, notes) if series is not None else _prefixed(lists)
-    return _with_metadata(obj, lists, other)
+        history = History(series, notes) if series is not None else _prefixed(lists)
+    else:
+        history = _with_metadata(obj, lists, other)
+    if history is not None:
+        history.damaged = damaged
+    return history
+
+
+def _salvaged(values: list) -> tuple[np.ndarray | None, list[int]]:
+    """A metric's list in which a few items are not numbers (a damaged file): its values with NaN in their
+    place, and their positions (the caller drops those points); (None, []) unless most items are numbers."""
+    numbers = [to_float(v) if not isinstance(v, str) and v is not None else (math.nan if v is None else None)
+               for v in values]
+    bad = [i for i, x in enumerate(numbers) if x is None]
+    if not bad or len(bad) * 2 >= len(values) or len(values) - len(bad) < 2:
+        return None, []
+    return np.asarray([math.nan if x is None else x for x in numbers], dtype=np.float64), bad
 
 
 def _one_axis(lists: dict[str, np.ndarray], notes: list[str], prefix: str = "") -> dict | None:
@@ -237,8 +259,28 @@ def read(source: RunSource) -> list[Run]:
             run.notes.append("history saved as a JSON string of a Python dict repr; read its literals")
         run.notes.extend(history.notes if label else [])
         run.notes.extend(part.notes)
-        add_series(run, {name: (epochs, values, None) for name, (epochs, values) in part.series.items()})
+        series = _without_damaged(part.series, history.damaged, f"{label}_" if label else "", path, run)
+        add_series(run, {name: (epochs, values, None) for name, (epochs, values) in series.items()})
         constant_lr_hparams(run)
         run.problems.extend([problem] if problem else [])
         runs.append(run)
     return runs
+
+
+def _without_damaged(series: dict[str, tuple[np.ndarray, np.ndarray]], damaged: dict[str, list[int]], prefix: str,
+                     path: str, run: Run) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The series without the points whose items were not numbers, and a problem naming them."""
+    out, hit = dict(series), []
+    for name, (epochs, values) in series.items():
+        bad = damaged.get(prefix + name)
+        if bad:
+            keep = np.ones(len(values), dtype=bool)
+            keep[[i for i in bad if i < len(values)]] = False
+            out[name] = (epochs[keep], values[keep])
+            hit.append((prefix + name, bad))
+    if hit:
+        count = sum(len(bad) for _, bad in hit)
+        key, bad = hit[0]
+        run.problems.append(Problem("unreadable", path, f"{count} value(s) of {names([k for k, _ in hit])} are not "
+                                    f"numbers (first: {key}[{bad[0]}]); those epochs were skipped"))
+    return out

@@ -9,7 +9,10 @@ returns the byte ranges of the complete, intact records plus the problems met:
   offset=N)``; the scan then looks for the next byte where a valid record header starts
   and carries on from there, so records after a damaged stretch are still kept;
 * a bad data CRC (length CRC fine, framing trustworthy) -> that one record is dropped
-  with ``Problem("unreadable", offset=N)`` and the scan carries on.
+  with ``Problem("unreadable", offset=N)`` and the scan carries on;
+* a length (with a valid CRC) that runs past the end of the file while whole records follow
+  it is damage, not a write in progress: ``Problem("unreadable", offset=N)``, and the scan
+  carries on at the next whole record.
 
 Speed: no per-record Python in the common case. Record headers are located with numpy
 (in windows of `BYTES`, so temporaries stay small) and accepted only when they chain exactly (`_frame_guess`; otherwise a plain loop
@@ -224,6 +227,24 @@ def _resync(arr: np.ndarray, start: int, chunk: int = 1 << 20) -> int | None:
     return None
 
 
+def _whole_record_after(data: bytes, arr: np.ndarray, start: int, verify: bool) -> int | None:
+    """The offset of the first whole record (valid length CRC, inside the file, and a valid data CRC
+    when `verify`) at or after `start`, or None."""
+    n = len(data)
+    pos = start
+    while pos + HEADER <= n:
+        found = _resync(arr, pos)
+        if found is None:
+            return None
+        length = _U64(data, found)[0]
+        end = found + HEADER + length
+        if end + FOOTER <= n and (not verify or _per_record_ok(data, arr, np.array([found + HEADER]),
+                                                               np.array([end]))[0]):
+            return found
+        pos = found + 1
+    return None
+
+
 def unmasked(stored: np.ndarray) -> np.ndarray:
     """The CRC32C values behind TFRecord's masked CRCs (inverse of `masked`)."""
     x = (stored.astype(np.uint32) - np.uint32(_MASK_DELTA)).astype(np.uint32)
@@ -312,6 +333,7 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
         if damage <= _MAX_PROBLEMS:
             problems.append(Problem(kind, path, message, offset))
 
+    inner: list[tuple[int, int]] = []  # whole records inside the extent of a record with a bad data CRC
     pos = 0
     while pos < n:
         guess = _frame_guess(data, arr, pos)
@@ -327,29 +349,48 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
         data_starts = heads + HEADER
         data_ends = data_starts + lengths.astype(np.int64)  # lengths are < n here, or caught below
         tail = pos if len(heads) == 0 else int(data_ends[-1]) + FOOTER
+        jump = None  # where whole records go on after a length that runs past the end of the file
         if len(heads) and (lengths[-1] > np.uint64(n) or tail > n):
-            # only the final record can overrun the file: a write in progress
             last = int(heads[-1])
-            problem("truncated", f"partial final record at byte {last} ({n - last} of "
-                    f"{int(lengths[-1]) + HEADER + FOOTER} bytes); the file is probably still being written", last)
+            jump = _whole_record_after(data, arr, last + 1, verify)
+            if jump is None:  # the final record overruns the file: a write in progress
+                problem("truncated", f"partial final record at byte {last} ({n - last} of "
+                        f"{int(lengths[-1]) + HEADER + FOOTER} bytes); the file is probably still being written", last)
+            else:  # whole records follow: the length is damaged
+                problem("unreadable", f"record at byte {last} claims {int(lengths[-1])} bytes, past the end of the "
+                        f"file; skipped {jump - last} bytes to the next valid record", last)
+                bad_at = None
             heads, data_starts, data_ends = heads[:-1], data_starts[:-1], data_ends[:-1]
             tail = n
+        suspect = None  # the data of a record whose CRC failed right before broken framing: search from there
         if verify and len(heads):
             ok = data_crcs_ok(data, arr, data_starts, data_ends)
+            if not ok[-1] and (bad_at is not None or tail < n):
+                suspect = int(data_starts[-1])  # (bytes deleted inside it moved the next header before its end)
             if not ok.all():
                 for i in np.flatnonzero(~ok).tolist():
                     problem("unreadable", f"bad data CRC in record at byte {int(heads[i])}; record skipped",
                             int(heads[i]))
+                    inner.extend(_records_within(data, arr, int(data_starts[i]), int(data_ends[i]) + FOOTER, verify))
                 data_starts, data_ends = data_starts[ok], data_ends[ok]
         starts.append(data_starts)
         ends.append(data_ends)
+        if jump is not None:
+            pos = jump
+            continue
         if bad_at is None:
+            nxt = _whole_record_after(data, arr, suspect, verify) if suspect is not None and tail < n else None
+            if nxt is not None:  # the damaged record's length led here: whole records go on (its problem is said)
+                pos = nxt
+                continue
             if tail < n:
                 problem("truncated", f"partial record header at byte {tail} ({n - tail} of {HEADER} bytes); "
                         "the file is probably still being written", tail)
             break
         # a bad length CRC: the framing is garbage from `tail` on; look for the next valid header
-        nxt = _resync(arr, tail + 1)
+        nxt = _resync(arr, tail + 1 if suspect is None else suspect)
+        if nxt is not None and suspect is not None and nxt < tail:
+            tail = suspect - HEADER  # the damaged record's own header: where the skipped bytes begin
         if nxt is None:
             problem("unreadable", f"not a valid TFRecord at byte {tail} (bad length CRC); "
                     f"the remaining {n - tail} bytes were skipped", tail)
@@ -361,5 +402,28 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
         problems[-1] = Problem(problems[-1].kind, path, problems[-1].message +
                                f" (and {damage - _MAX_PROBLEMS} more damaged places in this file)",
                                problems[-1].offset)
-    return Records(_concat(starts, np.int64), _concat(ends, np.int64), problems)
+    found_starts, found_ends = _concat(starts, np.int64), _concat(ends, np.int64)
+    if inner:  # in file order with the others
+        found_starts = np.concatenate([found_starts, np.asarray([a for a, _ in inner], np.int64)])
+        found_ends = np.concatenate([found_ends, np.asarray([b for _, b in inner], np.int64)])
+        order = np.argsort(found_starts, kind="stable")
+        found_starts, found_ends = found_starts[order], found_ends[order]
+    return Records(found_starts, found_ends, problems)
+
+
+def _records_within(data: bytes, arr: np.ndarray, start: int, stop: int, verify: bool) -> list[tuple[int, int]]:
+    """Data ranges of the whole records that lie in [start, stop), the extent of a record whose data CRC
+    failed: bytes deleted inside it can leave the records after it within its claimed length."""
+    out: list[tuple[int, int]] = []
+    pos = start
+    while pos < stop:
+        found = _whole_record_after(data, arr, pos, verify)
+        if found is None:
+            break
+        end = found + HEADER + _U64(data, found)[0]
+        if end + FOOTER > stop:
+            break
+        out.append((found + HEADER, end))
+        pos = end + FOOTER
+    return out
 
