@@ -16,6 +16,7 @@ import os
 from collections import Counter
 from typing import Any, Iterable
 
+from curvelint.fileio import open_regular
 from curvelint.model import Finding
 
 VERSION = 1
@@ -69,9 +70,15 @@ def write_baseline(path: str, findings: Iterable[Finding]) -> None:
 
 
 def read_baseline(path: str) -> Counter[str]:
-    """Fingerprint -> how many findings it accepts. ValueError for a file that is not a baseline."""
-    with open(path, encoding="utf-8") as fh:
-        doc = json.load(fh)
+    """Fingerprint -> how many findings it accepts. ValueError for a file that is not a baseline; OSError
+    (`curvelint.fileio.NotRegularFile`) for one that is not a regular file (a FIFO would block)."""
+    with open_regular(path) as fh:
+        try:
+            doc = json.loads(fh.read().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError("not a curvelint baseline (not UTF-8 text)") from None
+        except RecursionError:
+            raise ValueError("not a curvelint baseline (nested too deeply)") from None
     if not isinstance(doc, dict) or doc.get("version") != VERSION or not isinstance(doc.get("findings"), list):
         raise ValueError(f"not a curvelint baseline (version {VERSION})")
     accepted: Counter[str] = Counter()

@@ -155,7 +155,7 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         try:
             apply_baseline(report, baseline)
         except (OSError, ValueError) as exc:
-            _fail(f"{baseline}: cannot read baseline: {exc}")
+            _fail(f"{baseline}: cannot read baseline: {getattr(exc, 'strerror', None) or exc}")
     color = use_color("never" if no_color else color_mode, output is None and sys.stdout.isatty())
     options = Options(color, show_evidence, statistics, quiet, verbose, plots.plot, plots.width)
     if output:

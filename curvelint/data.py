@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from curvelint.fileio import check_regular
 from curvelint.model import InputStats, LabelStats, Problem
 
 FEATURE_KEYS = ("x", "inputs", "input", "features", "data", "images", "x_train", "samples")
@@ -43,8 +44,12 @@ class _NeedsPickle(Exception):
 def load_sample(path: str) -> Sample:
     """Input statistics and label counts of a data sample. Never raises for bad input."""
     lower = path.lower()
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         return [], None, [Problem("unreadable", path, "no such data file")]
+    try:
+        check_regular(path)  # a FIFO would block the first read, a device would never end
+    except OSError as exc:
+        return [], None, [Problem("unreadable", path, f"cannot read: {exc.strerror or exc}")]
     if lower.endswith(PICKLE_SUFFIXES):
         return [], None, [_pickle_problem(path)]
     loaders = {".npy": _load_npy, ".npz": _load_npz, ".parquet": _load_parquet, ".csv": _load_csv}

@@ -150,7 +150,7 @@ def _wandb_run_dir(dirpath: str, dirnames: list[str], filenames: list[str]) -> b
     """A W&B run folder: a ``*.wandb`` log, or W&B's summary/history under ``files/``."""
     if any(f.endswith(WANDB_LOG) and not f.startswith(".") for f in filenames):
         return True
-    return "files" in dirnames and any(os.path.isfile(os.path.join(dirpath, "files", f)) for f in WANDB_FILES)
+    return "files" in dirnames and any(os.path.lexists(os.path.join(dirpath, "files", f)) for f in WANDB_FILES)
 
 
 _WANDB_RUN_NAME = re.compile(r"^(?:offline-)?run-[^/]+$")
@@ -189,7 +189,7 @@ def _wandb_files(folder: str) -> tuple[str, ...]:
     except OSError:
         logs = []
     inside = [os.path.join(folder, "files", f) for f in (*WANDB_FILES, "config.yaml")]
-    return tuple([os.path.join(folder, f) for f in logs] + [p for p in inside if os.path.isfile(p)]) or (folder,)
+    return tuple([os.path.join(folder, f) for f in logs] + [p for p in inside if os.path.lexists(p)]) or (folder,)
 
 
 def _skip_latest_run_link(dirpath: str, dirnames: list[str]) -> None:

@@ -153,18 +153,19 @@ def check_run(run: Run, selected: list[Selected], config: Config) -> tuple[list[
     findings: list[Finding] = []
     abstentions: list[Abstention] = []
     base.cache["findings"] = every
-    for step in _plan_of(selected):
-        sel = step.selected
-        if sel.rule.needs_graph and run.graph is None:
-            continue
-        ctx = Context(run, base.roles, sel.rule, dict(sel.resolved), sel.severity, base.cache)
-        for result in run_rule(sel.rule(), ctx):
-            if isinstance(result, Finding):
-                every.append(result)
-                if step.shown:
-                    findings.append(result)
-            elif step.shown:
-                abstentions.append(result)
+    with readers.quiet_numbers():
+        for step in _plan_of(selected):
+            sel = step.selected
+            if sel.rule.needs_graph and run.graph is None:
+                continue
+            ctx = Context(run, base.roles, sel.rule, dict(sel.resolved), sel.severity, base.cache)
+            for result in run_rule(sel.rule(), ctx):
+                if isinstance(result, Finding):
+                    every.append(result)
+                    if step.shown:
+                        findings.append(result)
+                elif step.shown:
+                    abstentions.append(result)
     return findings, abstentions
 
 

@@ -543,3 +543,127 @@ def test_infinite_number_of_classes_does_not_crash_a_rule() -> None:
 
     assert classes_from_hparams({"model": {"num_classes": float("inf")}}) is None  # raised OverflowError (CL103)
     assert classes_from_hparams({"model": {"num_classes": 10}}).count == 10
+
+
+# -- every output format: escaped or sanitised text, valid documents --------------------------------------------
+
+def _hostile_tree(tmp_path: Path) -> list[Path]:
+    """Two runs named with control/bidi characters and with bytes that are not UTF-8 (each a constant loss: CL101)."""
+    made = []
+    for name in (HOSTILE_NAME, os.fsdecode(b"run\xff\xfe")):
+        try:
+            write_healthy(tmp_path / name)
+        except (OSError, UnicodeEncodeError):
+            continue
+        (tmp_path / name / "history.json").write_text('{"loss": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]}')
+        made.append(tmp_path / name)
+    if not made:
+        pytest.skip("the file system refuses such names")
+    return made
+
+
+def test_json_output_has_no_surrogate_escapes(tmp_path: Path) -> None:
+    made = _hostile_tree(tmp_path)
+    proc = lint("--format", "json", tmp_path)
+    assert proc.returncode == 1
+    assert b"\\udc" not in proc.stdout.lower()  # was "run\udcff\udcfe": not Unicode, strict parsers refuse it
+    doc = json.loads(proc.stdout.decode("utf-8"))
+    paths = {r["path"] for r in doc["runs"]}
+    if any(b"\xff" in os.fsencode(p) for p in made):
+        assert f"{tmp_path}/run\\xff\\xfe/history.json" in paths
+    (tmp_path / "out").mkdir()
+    assert lint("--format", "json", "-o", tmp_path / "out" / "r.json", tmp_path).returncode == 1
+    json.loads((tmp_path / "out" / "r.json").read_bytes().decode("utf-8"))
+
+
+def test_junit_output_is_valid_xml_and_can_be_written(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    _hostile_tree(tmp_path)
+    proc = lint("--format", "junit", tmp_path, tmp_path / "missing\x1b[31m\u202e")
+    assert proc.returncode == 1, proc.stderr
+    root = ET.fromstring(proc.stdout)  # raw \x1b, \x07 and lone surrogates made it invalid XML
+    text = proc.stdout.decode("utf-8")
+    for raw in RAW_CONTROLS:
+        assert raw not in text, repr(raw)
+    names = [case.get("name") for case in root.iter("testcase")]
+    assert any("\\x1b[2J" in n and "\\u202e" in n for n in names), names
+    (tmp_path / "out").mkdir()
+    proc = lint("--format", "junit", "-o", tmp_path / "out" / "junit.xml", tmp_path)  # crashed: UnicodeEncodeError
+    assert proc.returncode == 1 and b"Traceback" not in proc.stderr, proc.stderr
+    ET.parse(tmp_path / "out" / "junit.xml")
+
+
+def test_github_annotations_escape_control_and_bidi_characters(tmp_path: Path) -> None:
+    _hostile_tree(tmp_path)
+    proc = lint("--format", "github", tmp_path)
+    text = proc.stdout.decode("utf-8")
+    assert proc.returncode == 1 and "::error file=" in text
+    for raw in RAW_CONTROLS:
+        assert raw not in text, repr(raw)
+    assert "\\u202e" in text
+
+
+def test_numeric_warnings_never_reach_stderr(tmp_path: Path) -> None:
+    rows = [f"{i},{1 / (i + 1)},{1.2 / (i + 1)}" for i in range(20)]
+    rows[7] = "7,1e308,-1e308"  # differences overflow in several rules
+    (tmp_path / "metrics.csv").write_text("epoch,loss,val_loss\n" + "\n".join(rows) + "\n")
+    from fuzzing import seed_tensorboard
+
+    tb = seed_tensorboard(8)
+    (tmp_path / "tb").mkdir()
+    (tmp_path / "tb" / "events.out.tfevents.1.x").write_bytes(tb.files[tb.target])
+    proc = lint("--plot", tmp_path)
+    assert proc.returncode in (0, 1) and proc.stderr == b"", proc.stderr.decode()
+
+
+# -- FIFOs named by options and inside W&B runs -----------------------------------------------------------------
+
+@needs_fifo
+def test_data_option_naming_a_fifo(tmp_path: Path) -> None:
+    write_healthy(tmp_path / "runs")
+    os.mkfifo(tmp_path / "sample.npz")
+    proc = lint("--data", tmp_path / "sample.npz", tmp_path / "runs")
+    assert f"{tmp_path / 'sample.npz'}: cannot read: not a regular file (a FIFO)" in proc.stderr.decode()
+    assert proc.returncode in (0, 1)
+    proc = lint("--data", tmp_path / "nothing.npz", tmp_path / "runs")
+    assert f"{tmp_path / 'nothing.npz'}: no such data file" in proc.stderr.decode()
+
+
+@needs_fifo
+def test_baseline_option_naming_a_fifo(tmp_path: Path) -> None:
+    write_healthy(tmp_path / "runs")
+    os.mkfifo(tmp_path / "baseline.json")
+    proc = lint("--baseline", tmp_path / "baseline.json", tmp_path / "runs")  # blocked forever
+    _assert_config_error(proc, tmp_path / "baseline.json", "cannot read baseline: not a regular file (a FIFO)")
+
+
+@needs_fifo
+@pytest.mark.parametrize("name", ["wandb-history.jsonl", "wandb-summary.json", "config.yaml"])
+def test_wandb_files_that_are_fifos_are_reported_not_skipped(tmp_path: Path, name: str) -> None:
+    import shutil
+
+    from conftest import FIXTURES
+
+    run = tmp_path / "wandb" / "offline-run-20250101_000000-healthy01"
+    shutil.copytree(FIXTURES / "wandb" / run.name, run)
+    (run / "files").mkdir()
+    os.mkfifo(run / "files" / name)
+    proc = lint("--format", "json", tmp_path)
+    messages = [f["message"] for f in findings(proc) if f["rule"] == "CL001"]
+    doc = json.loads(proc.stdout)
+    if name == "config.yaml":  # hyperparameters: a note, the run is read
+        assert not messages
+    else:
+        assert messages == [f"{run / 'files' / name}: cannot read: not a regular file (a FIFO)"], messages
+    assert [r["points"] > 0 for r in doc["runs"]] == [True]  # the binary log is still read
+
+
+@needs_fifo
+def test_a_wandb_run_folder_with_only_a_fifo_is_a_run(tmp_path: Path) -> None:
+    run = tmp_path / "wandb" / "run-20250101_000000-abc"
+    (run / "files").mkdir(parents=True)
+    os.mkfifo(run / "files" / "wandb-history.jsonl")  # skipped silently: the folder was not a run at all
+    proc = lint("--format", "json", tmp_path)
+    assert [f["message"] for f in findings(proc) if f["rule"] == "CL001"] == [
+        f"{run / 'files' / 'wandb-history.jsonl'}: cannot read: not a regular file (a FIFO)"]

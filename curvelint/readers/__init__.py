@@ -9,8 +9,11 @@ imported lazily so that linting one format never pays for the others' imports.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import warnings
+from typing import Iterator
 
 from curvelint.discovery import RunSource
 from curvelint.fileio import is_dir, is_regular
@@ -35,12 +38,24 @@ def read(source: RunSource) -> list[Run]:
     """Read one source into runs; an unexpected reader failure becomes a CL001 problem."""
     try:
         module = importlib.import_module(READERS[source.format])
-        runs = module.read(source)
+        with quiet_numbers():
+            runs = module.read(source)
     except Exception as exc:  # last line of defence: one bad file never stops the lint
         run = Run(name=source.name, path=source.path, format=source.format, sources=list(source.files))
         run.problems.append(Problem("unreadable", source.path, f"{type(exc).__name__}: {exc}"))
         return [run]
     return finish(runs, source)
+
+
+@contextlib.contextmanager
+def quiet_numbers() -> Iterator[None]:
+    """NumPy's floating-point warnings ("invalid value encountered in cast", overflow) never reach stderr:
+    damaged files hold NaN, infinities and absurd numbers, and readers and rules handle them themselves."""
+    import numpy as np
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def finish(runs: list[Run], source: RunSource) -> list[Run]:

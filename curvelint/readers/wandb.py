@@ -444,7 +444,7 @@ def _summary(path: str, run: Run, history: bool) -> None:
 def read(source: RunSource) -> list[Run]:
     """Read one W&B run folder (never raises for bad input)."""
     folder = source.path
-    if os.path.isfile(folder):  # a .wandb file given as the run
+    if os.path.exists(folder) and not os.path.isdir(folder):  # a .wandb file given as the run (a FIFO too)
         folder = os.path.dirname(folder) or "."
     run = new_run(source, FORMAT)
     run.sources = []
@@ -463,13 +463,13 @@ def read(source: RunSource) -> list[Run]:
         return [run]
     content = _LogContent()
     read_logs = False
-    if os.path.isfile(jsonl):
+    if os.path.lexists(jsonl):  # a FIFO or a device too: reported, not skipped
         try:
             read_jsonl(jsonl, content.rows, run)
             run.sources.append(jsonl)
         except OSError as exc:
             run.problems.append(Problem("unreadable", jsonl, f"cannot read: {exc.strerror or exc}"))
-    else:  # the binary log (several, in name order, if a folder holds more than one)
+    if jsonl not in run.sources:  # the binary log (several, in name order, if a folder holds more than one)
         for path in logs:
             try:
                 read_log(path, content)
@@ -487,7 +487,7 @@ def read(source: RunSource) -> list[Run]:
     elif read_logs and content.exit_code is None and not run.problems and rows.rows:
         run.notes.append("the log has no exit record: the run was still running, or was killed")
     _hparams(run, content.config, config_yaml)
-    if os.path.isfile(summary):
+    if os.path.lexists(summary):
         _summary(summary, run, history=bool(rows.rows))
     constant_lr_hparams(run)
     return [run]
@@ -496,7 +496,7 @@ def read(source: RunSource) -> list[Run]:
 def _hparams(run: Run, logged: dict[str, Any], config_yaml: str) -> None:
     """``files/config.yaml`` over the config records of the log."""
     values = config_values({k: {"value": v} for k, v in logged.items()})
-    if os.path.isfile(config_yaml):
+    if os.path.lexists(config_yaml):
         from curvelint.readers import hparams_yaml
 
         try:

@@ -2,8 +2,9 @@
 
 A file name may hold terminal escape sequences (``\\x1b[2J``), bidi controls that reorder what a
 reviewer sees (U+202E), or bytes that are not UTF-8 (Python hands them over as lone surrogates,
-which no UTF-8 output can encode). `printable` escapes all of these for people; `utf8_safe` only
-makes a JSON document's strings encodable, for machine formats; `html_text` is `printable` text
+which no UTF-8 output can encode). `printable` escapes all of these for people (`printable_lines`
+keeps line breaks: multi-line text, XML); `utf8_safe` only makes a JSON document's strings encodable,
+for machine formats; `html_text` is `printable` text
 escaped for HTML, `markdown_text` for Markdown.
 """
 
@@ -16,6 +17,9 @@ from typing import Any
 # C0 and C1 controls, DEL, bidi marks/embeddings/overrides/isolates, line/paragraph separators
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# what `printable` escapes, but tabs and line breaks (multi-line XML text), and what XML 1.0 forbids (U+FFFE, U+FFFF)
+_UNSAFE_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+                         "\ud800-\udfff\ufffe\uffff]")
 
 
 def _escaped(match: re.Match) -> str:
@@ -28,6 +32,11 @@ def _escaped(match: re.Match) -> str:
 def printable(text: str) -> str:
     """`text` with control, bidi and undecodable characters written as ``\\x1b``, ``\\u202e``, ``\\xff``."""
     return _UNSAFE.sub(_escaped, text)
+
+
+def printable_lines(text: str) -> str:
+    """`printable`, keeping tabs and line breaks: text that is valid XML 1.0 (JUnit reports) and safe to show."""
+    return _UNSAFE_XML.sub(_escaped, text)
 
 
 def utf8_safe(value: Any) -> Any:

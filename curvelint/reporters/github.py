@@ -3,7 +3,9 @@
 ``::error file=runs/a/events...,title=CL104 diverging-loss::val_loss @ step 120: ...``
 (a run folder is named by its first event file, so the annotation can sit on a file);
 warnings use ``::warning``, info findings ``::notice``. Message data escapes ``%``,
-``\\r`` and ``\\n``; property values also escape ``,`` and ``:`` (GitHub's rules).
+``\\r`` and ``\\n``; property values also escape ``,`` and ``:`` (GitHub's rules). Text from the
+linted tree is `printable` first (line breaks kept in the message): control and bidi characters and
+bytes that are not UTF-8 are escaped.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 
 from curvelint.model import Severity
+from curvelint.reporters.escape import printable, printable_lines
 from curvelint.reporters.sarif import log_file
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -32,12 +35,13 @@ def _file(path: str) -> str:
 
 def command(f) -> str:
     where = " @ ".join([*([f.metric] if f.metric else []), *([f"step {f.step}"] if f.step is not None else [])])
-    message = f"{where}: {f.message}" if where else f.message
+    message = printable_lines(f"{where}: {f.message}" if where else f.message)
     if f.run != f.path:
-        message = f"[{f.run}] {message}"
+        message = f"[{printable(f.run)}] {message}"
     if f.hint:
-        message += f"\nFix: {f.hint}"
-    props = f"file={escape_property(_file(log_file(f.path)))},title={escape_property(f'{f.rule} {f.name}')}"
+        message += f"\nFix: {printable_lines(f.hint)}"
+    props = (f"file={escape_property(printable(_file(log_file(f.path))))},"
+             f"title={escape_property(f'{f.rule} {f.name}')}")
     return f"::{COMMANDS[f.severity]} {props}::{escape_data(message)}"
 
 
@@ -46,6 +50,6 @@ def render(report, options) -> str:
 
     findings = [f for f in report.findings if not options.quiet or f.severity >= Severity.WARNING]
     lines = [command(f) for f in findings]
-    lines += [f"::error::{escape_data(e)}" for e in report.errors]
+    lines += [f"::error::{escape_data(printable(e))}" for e in report.errors]
     lines.append(summary_line(report))
     return "\n".join(lines)

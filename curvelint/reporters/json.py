@@ -1,10 +1,12 @@
-"""The stable v1 JSON shape (`--format json`)."""
+"""The stable v1 JSON shape (`--format json`); strings are valid UTF-8 (a file name's bytes that are not
+are written as ``\\xff``, `utf8_safe`), control characters are JSON escapes."""
 
 from __future__ import annotations
 
 import json
 
 from curvelint import __version__
+from curvelint.reporters.escape import utf8_safe
 
 
 def document(report) -> dict:
@@ -17,4 +19,4 @@ def document(report) -> dict:
 
 
 def render(report, options) -> str:
-    return json.dumps(document(report), indent=2, allow_nan=False)
+    return json.dumps(utf8_safe(document(report)), indent=2, allow_nan=False)  # a name that is not UTF-8: \\xff

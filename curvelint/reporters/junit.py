@@ -2,7 +2,8 @@
 
 One test case per run; each error or warning finding is a ``<failure>`` of that
 test case; info findings are listed in its ``<system-out>`` and do not fail it.
-Paths that do not exist are test cases with an ``<error>``.
+Paths that do not exist are test cases with an ``<error>``. Text from the linted tree is valid XML 1.0
+and safe to show (`printable_lines`: control and bidi characters, bytes that are not UTF-8 escaped).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from curvelint.model import Severity
+from curvelint.reporters.escape import printable_lines
 
 
 def _case_name(path: str, run: str) -> str:
@@ -51,7 +53,16 @@ def document(report) -> ET.Element:
     return root
 
 
+def _safe(element: ET.Element) -> None:
+    """Every attribute and text of the tree made valid XML (ElementTree writes control characters as they are)."""
+    for e in element.iter():
+        e.attrib = {k: printable_lines(v) for k, v in e.attrib.items()}
+        if e.text:
+            e.text = printable_lines(e.text)
+
+
 def render(report, options) -> str:
     root = document(report)
+    _safe(root)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
