@@ -83,3 +83,11 @@ def test_top_level_help_shows_the_lint_options():
     out = cli("--help").stdout
     assert "Lint options" in out and "--fail-on" in out and "--output-format" in out and "--reference" in out
 
+
+def test_statistics_reach_the_json_report():
+    import json
+
+    doc = json.loads(cli("lint", "--format", "json", "--statistics", str(DEMO)).stdout)
+    assert {"rule": "CL100", "name": "non-finite-values", "count": 2} in doc["statistics"]
+    assert "statistics" not in json.loads(cli("lint", "--format", "json", str(DEMO)).stdout)
+
