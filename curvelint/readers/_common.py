@@ -162,7 +162,7 @@ def read_lines_text(path: str) -> tuple[str, list[Problem]]:
     if more:
         data = data[:data.rfind(b"\n") + 1]
         problems.append(limits.reached(path, "text-bytes", "the file", f"its first {len(data):,} bytes were read "
-                                       "(the whole lines in them)"))
+                                       "(the whole lines in them)" if data else None))
     if data.count(b"\n") >= lim.lines:
         end = _after_line(data, lim.lines)
         if data[end:].strip():

@@ -282,7 +282,13 @@ def read(source: RunSource) -> list[Run]:
         return unreadable(source, FORMAT, f"cannot read: {exc.strerror or exc}")
     table = _split(text, path)
     if table is None:
-        return unreadable(source, FORMAT, "empty file: no header line") if looks_like_log(path, "") else []
+        if not looks_like_log(path, ""):
+            return []
+        if not cut:
+            return unreadable(source, FORMAT, "empty file: no header line")
+        run = new_run(source, FORMAT)  # no line break within the text-bytes limit: that problem says it all
+        run.problems.extend(cut)
+        return [run]
     runs = _runs(source, table)
     if runs:
         runs[0].problems.extend(table.problems + cut)

@@ -129,13 +129,14 @@ class Records:
         return len(self.starts)
 
 
-def _walk(data: bytes, pos: int) -> list[int]:
-    """Header offsets found by following lengths from `pos` (unchecked: garbage goes anywhere)."""
+def _walk(data: bytes, pos: int, most: int = RECORDS) -> list[int]:
+    """Header offsets found by following lengths from `pos` (unchecked: garbage goes anywhere), at most
+    `most` of them (a file of zeros is 16-byte "records" of length 0 all the way: checked batch by batch)."""
     n = len(data)
     heads: list[int] = []
     append = heads.append
     unpack = _U64
-    while pos + HEADER <= n:
+    while pos + HEADER <= n and len(heads) < most:
         append(pos)
         pos += unpack(data, pos)[0] + HEADER + FOOTER
     return heads
@@ -214,15 +215,24 @@ def _length_crc_table(size: int) -> np.ndarray:
 
 
 def _resync(arr: np.ndarray, start: int, chunk: int = 1 << 20) -> int | None:
-    """The first offset >= start where a header with a valid length CRC begins, or None."""
+    """The first offset >= start where a header with a valid length CRC begins, or None.
+
+    Only offsets whose length would fit in the file are CRC-checked (random bytes, text and the like
+    almost never give one), small lengths by a table of their CRCs; stretches of zeros are skipped."""
     n = len(arr)
+    lengths = unaligned(arr, "<u8")  # the length field at every offset (a view)
     pos = start
     while pos + HEADER <= n:
         stop = min(n - HEADER + 1, pos + chunk)
-        cand = np.arange(pos, stop, dtype=np.int64)
-        ok = masked(crc8_at(arr, cand)) == u32_at(arr, cand + 8)
-        if ok.any():
-            return int(cand[np.argmax(ok)])
+        if not arr[pos:stop + HEADER].any():  # zeros (a sparse file): length 0 with a CRC of 0 is no header
+            pos = stop
+            continue
+        fits = np.flatnonzero(lengths[pos:stop] <= np.uint64(n))
+        if len(fits):
+            cand = fits.astype(np.int64) + pos
+            ok = _length_crc_ok_each(arr, cand, lengths[cand])
+            if ok.any():
+                return int(cand[np.argmax(ok)])
         pos = stop
     return None
 
@@ -337,10 +347,12 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
     pos = 0
     while pos < n:
         guess = _frame_guess(data, arr, pos)
+        walked_all = True
         if guess is not None:
             heads, lengths = guess
         else:
             heads = np.asarray(_walk(data, pos), dtype=np.int64)
+            walked_all = len(heads) < RECORDS
             lengths = u64_at(arr, heads)
         good = True if guess is not None else _length_crc_ok_each(arr, heads, lengths)
         bad_at = None if np.all(good) else int(np.argmin(good))
@@ -375,8 +387,8 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
                 data_starts, data_ends = data_starts[ok], data_ends[ok]
         starts.append(data_starts)
         ends.append(data_ends)
-        if jump is not None:
-            pos = jump
+        if jump is not None or (bad_at is None and not walked_all and tail < n):
+            pos = tail if jump is None else jump  # (the next batch of a walk cut at RECORDS headers)
             continue
         if bad_at is None:
             nxt = _whole_record_after(data, arr, suspect, verify) if suspect is not None and tail < n else None

@@ -358,7 +358,7 @@ def read_log(path: str, content: _LogContent) -> None:
     lim = limits.current()
     data, more = read_limited(path, lim.file_bytes)
     log = scan(data, path, lim.records)
-    if more and log.full is None:  # the partial record at the cut is the limit's, not the writer's
+    if more and log.full is None and data.startswith(IDENT):  # the partial record at the cut is the limit's
         end = max((offset for offset, _ in log.records), default=0)
         log.problems = [p for p in log.problems if p.kind != "truncated" or (p.offset or 0) < end]
         log.problems.append(limits.reached(path, "file-bytes", "the log", f"the records in its first "
