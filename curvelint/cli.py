@@ -99,6 +99,9 @@ def _fail(message: str) -> None:
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Write the current findings as a baseline and exit 0.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Runs linted in parallel (default: available cores).")
+@click.option("--executor", default="local", envvar="CURVELINT_EXECUTOR", show_default=True,
+              help="Where runs are linted: local (this machine, --jobs processes) or dask://HOST:PORT, a Dask "
+                   "cluster's scheduler (pip install 'curvelint[dask]'; each worker reads its own runs).")
 @click.option("--statistics", is_flag=True, help="Count findings per rule.")
 @click.option("--show-evidence", is_flag=True, help="Print each finding's evidence table (text format).")
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors, no hints.")
@@ -114,7 +117,8 @@ def _fail(message: str) -> None:
               help="Draw each curve finding's plot under it (text format; default: only on a terminal).")
 def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file, isolated, exclude, model_file,
                  data_file, baseline, write_baseline, output, jobs, statistics, show_evidence, quiet, verbose, plot,
-                 exit_zero, no_color, allow_empty=False, references=(), color_mode="auto") -> None:
+                 exit_zero, no_color, allow_empty=False, references=(), color_mode="auto", executor="local"
+                 ) -> None:
     """Lint the training runs found under PATHS (default: the current folder)."""
     from curvelint.config import ConfigError, load_config
     from curvelint.engine import default_jobs, lint
@@ -129,7 +133,8 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         config = load_config(paths, config_file, isolated)
         _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt)
         extras = _with_references(_extras(model_file, data_file), config, references)
-        report = lint(paths, config, jobs or default_jobs(), extras, curve_request(config.format, plots))
+        report = lint(paths, config, jobs or default_jobs(), extras, curve_request(config.format, plots),
+                      executor)
     except (ConfigError, RegistryError) as exc:
         _fail(str(exc))
         return

@@ -11,13 +11,13 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from curvelint import limits, readers, workers
+from curvelint import limits, readers
 from curvelint.config import RUN_FILE, Config, ConfigError, local_suppressions
 from curvelint.discovery import RunSource, discover
 from curvelint.fileio import is_dir, is_remote
-from curvelint.model import Abstention, Finding, InputStats, LabelStats, ReferenceSet, Run, Severity
+from curvelint.model import Abstention, Finding, InputStats, LabelStats, Problem, ReferenceSet, Run, Severity
 from curvelint.readers import configured as reader_settings
 from curvelint.registry import load_rules
 from curvelint.roles import Roles, assign_roles, prefer_steps
@@ -308,10 +308,12 @@ def default_jobs() -> int:
 
 
 def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extras: Extras | None = None,
-         curves: CurveRequest | None = None) -> Report:
+         curves: CurveRequest | None = None, executor: str = "local") -> Report:
     """Lint every run under `paths`; results come in a deterministic (path) order.
 
-    With `curves`, `Report.curves` also holds the runs' curves reduced for drawing."""
+    With `curves`, `Report.curves` also holds the runs' curves reduced for drawing. `executor` is
+    ``local`` (`jobs` processes here) or a cluster (``dask://HOST:PORT``, `curvelint.executors`), which
+    lints every tree."""
     start = time.perf_counter()
     config = config or Config()
     extras = extras or Extras()
@@ -322,9 +324,10 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
 
         report.curves = CurveSpool()
     selected = select_rules(config)
-    sizes = [_size(s) for s in sources] if jobs > 1 and len(sources) > 1 else []
-    if sizes and sum(sizes) >= MIN_PARALLEL_BYTES:
-        _collect(report, _in_workers(sources, sizes, config, extras, selected, jobs, curves))
+    cluster = executor != "local"
+    sizes = [_size(s) for s in sources] if (jobs > 1 and len(sources) > 1) or (cluster and sources) else []
+    if sizes and (cluster or sum(sizes) >= MIN_PARALLEL_BYTES):
+        _collect(report, _in_workers(sources, sizes, config, extras, selected, jobs, curves, executor))
     else:  # one process: also when the logs are too small to repay starting workers
         _collect(report, (_lint_source(s, config, extras, selected, curves) for s in _ahead(sources)))
     report.elapsed = time.perf_counter() - start
@@ -332,18 +335,44 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
 
 
 def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extras: Extras,
-                selected: list[Selected], jobs: int, curves: CurveRequest | None = None) -> Iterator[list[Drawn]]:
-    """Lint in `jobs` worker processes (`curvelint.workers`); yields each source's results in source order.
+                selected: list[Selected], jobs: int, curves: CurveRequest | None = None,
+                executor: str = "local") -> Iterator[list[Drawn]]:
+    """Lint in `jobs` worker processes (`curvelint.workers`), or on the cluster of `executor` (`curvelint.executors`,
+    as many batches as its workers' threads); yields each source's results in source order.
 
     Consecutive sources go to a worker together (`_batches`). This process reads nothing
     itself: what the readers import lazily is imported in each worker, in parallel (as fast
     as importing it here first, and this process's peak RSS stays at its imports).
     """
-    tasks = [(batch, config, extras, selected, curves, _listing(batch)) for batch in _batches(sources, sizes, jobs)]
-    for per_batch in workers.ordered_map(_lint_batch, tasks, jobs):
-        if isinstance(per_batch, ConfigError):
-            raise per_batch
-        yield from per_batch
+    from curvelint import executors
+
+    with executors.executor(executor, jobs) as pool:
+        batches = _batches(sources, sizes, pool.slots)
+        tasks = [(batch, config, extras, selected, curves, _listing(batch)) for batch in batches]
+        for per_batch in pool.ordered_map(_lint_batch, tasks, _recover):
+            if isinstance(per_batch, ConfigError):
+                raise per_batch
+            yield from per_batch
+
+
+def _recover(job: Job, exc: BaseException, again: Callable[[list[Job]], Iterator[Any]]) -> Any:
+    """The results of a batch whose task failed on a cluster: its runs linted again, one task at a time
+    (`again`: a run that kills its worker takes no other run with it); a run that fails alone is reported
+    as unreadable (CL001), saying what happened."""
+    sources, config, extras, selected = job[:4]
+    if len(sources) == 1:
+        run = Run(name=sources[0].name, path=sources[0].path, format=sources[0].format, sources=list(sources[0].files))
+        why = str(exc).splitlines()[0] if str(exc) else ""
+        run.problems.append(Problem("unreadable", sources[0].path, f"not linted: its task failed on the cluster "
+                                    f"({type(exc).__name__}{': ' + why if why else ''})"))
+        return [[(lint_run(run, config, extras, selected), None)]]
+    out: list[list[Drawn]] = []
+    for source in sources:
+        result = next(iter(again([([source], *job[1:])])))
+        if isinstance(result, ConfigError):
+            return result
+        out.extend(result)
+    return out
 
 
 def _batches(sources: list[RunSource], sizes: list[int], jobs: int) -> list[list[RunSource]]:
