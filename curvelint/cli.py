@@ -102,6 +102,9 @@ def _fail(message: str) -> None:
 @click.option("--executor", default="local", envvar="CURVELINT_EXECUTOR", show_default=True,
               help="Where runs are linted: local (this machine, --jobs processes) or dask://HOST:PORT, a Dask "
                    "cluster's scheduler (pip install 'curvelint[dask]'; each worker reads its own runs).")
+@click.option("--progress/--no-progress", default=None,
+              help="Runs done/total, rate and ETA on stderr during a lint over 2 s (default: when stderr is a "
+                   "terminal, not in CI).")
 @click.option("--statistics", is_flag=True, help="Count findings per rule.")
 @click.option("--show-evidence", is_flag=True, help="Print each finding's evidence table (text format).")
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors, no hints.")
@@ -117,8 +120,8 @@ def _fail(message: str) -> None:
               help="Draw each curve finding's plot under it (text format; default: only on a terminal).")
 def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file, isolated, exclude, model_file,
                  data_file, baseline, write_baseline, output, jobs, statistics, show_evidence, quiet, verbose, plot,
-                 exit_zero, no_color, allow_empty=False, references=(), color_mode="auto", executor="local"
-                 ) -> None:
+                 exit_zero, no_color, allow_empty=False, references=(), color_mode="auto", executor="local",
+                 progress=None) -> None:
     """Lint the training runs found under PATHS (default: the current folder)."""
     from curvelint.config import ConfigError, load_config
     from curvelint.engine import default_jobs, lint
@@ -133,8 +136,13 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         config = load_config(paths, config_file, isolated)
         _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt)
         extras = _with_references(_extras(model_file, data_file), config, references)
-        report = lint(paths, config, jobs or default_jobs(), extras, curve_request(config.format, plots),
-                      executor)
+        shown = _progress(progress)
+        try:
+            report = lint(paths, config, jobs or default_jobs(), extras, curve_request(config.format, plots),
+                          executor, shown)
+        finally:
+            if shown is not None:
+                shown.close()
     except (ConfigError, RegistryError) as exc:
         _fail(str(exc))
         return
@@ -174,6 +182,16 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
     threshold = Severity.parse(config.fail_on)
     failed = any(f.severity >= threshold for f in report.findings)
     sys.exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
+
+
+def _progress(flag: bool | None):  # noqa: ANN202  (a curvelint.progress.Progress, or None)
+    """The progress display of a lint (`curvelint.progress`, imported only then), or None: shown with
+    --progress, or by default when stderr is a terminal outside CI; never with --no-progress."""
+    if flag is False or (flag is None and (not sys.stderr.isatty() or os.environ.get("CI"))):
+        return None
+    from curvelint.progress import Progress
+
+    return Progress()
 
 
 def _width() -> int:

@@ -308,12 +308,13 @@ def default_jobs() -> int:
 
 
 def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extras: Extras | None = None,
-         curves: CurveRequest | None = None, executor: str = "local") -> Report:
+         curves: CurveRequest | None = None, executor: str = "local",
+         progress: Callable[[int, int], None] | None = None) -> Report:
     """Lint every run under `paths`; results come in a deterministic (path) order.
 
     With `curves`, `Report.curves` also holds the runs' curves reduced for drawing. `executor` is
     ``local`` (`jobs` processes here) or a cluster (``dask://HOST:PORT``, `curvelint.executors`), which
-    lints every tree."""
+    lints every tree. `progress(done, total)` is called as the runs are linted."""
     start = time.perf_counter()
     config = config or Config()
     extras = extras or Extras()
@@ -327,9 +328,10 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
     cluster = executor != "local"
     sizes = [_size(s) for s in sources] if (jobs > 1 and len(sources) > 1) or (cluster and sources) else []
     if sizes and (cluster or sum(sizes) >= MIN_PARALLEL_BYTES):
-        _collect(report, _in_workers(sources, sizes, config, extras, selected, jobs, curves, executor))
+        results = _in_workers(sources, sizes, config, extras, selected, jobs, curves, executor)
     else:  # one process: also when the logs are too small to repay starting workers
-        _collect(report, (_lint_source(s, config, extras, selected, curves) for s in _ahead(sources)))
+        results = (_lint_source(s, config, extras, selected, curves) for s in _ahead(sources))
+    _collect(report, results, progress, len(sources))
     report.elapsed = time.perf_counter() - start
     return report
 
@@ -410,8 +412,10 @@ def _size(source: RunSource) -> int:
     return total + 4096
 
 
-def _collect(report: Report, results: Iterable[list[Drawn]]) -> None:
-    for per_source in results:
+def _collect(report: Report, results: Iterable[list[Drawn]], progress: Callable[[int, int], None] | None = None,
+             total: int = 0) -> None:
+    """Add each source's results to `report` (then ``progress(sources done, total)``)."""
+    for done, per_source in enumerate(results, 1):
         for (summary, findings, abstentions, suppressed), drawn in per_source:
             if drawn is not None:
                 report.curves[(summary.path, summary.name)] = drawn
@@ -419,3 +423,5 @@ def _collect(report: Report, results: Iterable[list[Drawn]]) -> None:
             report.findings.extend(findings)
             report.abstentions.extend(abstentions)
             report.suppressed += suppressed
+        if progress is not None:
+            progress(done, total)
