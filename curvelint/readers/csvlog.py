@@ -203,6 +203,13 @@ def _series(header: list[str], columns: dict[int, tuple[np.ndarray, np.ndarray, 
         run.notes.append(f"cells that are not numbers were skipped in {names(partly)}")
 
 
+def _logged(name: str) -> bool:
+    """A column a training log logs: loss- or metric-like, or named in [tool.curvelint.metrics]."""
+    from curvelint.readers.configured import metric_names
+
+    return metric_like(name) or name in metric_names()
+
+
 def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray, np.ndarray, int]] | None = None
           ) -> list[Run]:
     """The runs of the table: one, or one per fit when fits were appended to one file (the
@@ -213,7 +220,7 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
         return []  # no header: the first row holds numbers
     lower = [h.lower() for h in header]
     if not table.rows:
-        if set(lower) & set(STEP_NAMES + EPOCH_NAMES) and any(metric_like(h) for h in header):
+        if set(lower) & set(STEP_NAMES + EPOCH_NAMES) and any(_logged(h) for h in header):
             run = new_run(source, FORMAT)
             run.notes.append("the log has a header but no rows")
             return [run]
@@ -221,7 +228,7 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
     if columns is None:
         columns = {i: _column(list(c)) for i, c in enumerate(zip(*table.rows))}
     found = _axis(header, columns)
-    if found is None or not (lower == TENSORBOARD_EXPORT or any(metric_like(h) for i, h in enumerate(header)
+    if found is None or not (lower == TENSORBOARD_EXPORT or any(_logged(h) for i, h in enumerate(header)
                                                                if i != found[0])):
         return []  # no step axis, or nothing a training log logs (a data table: id,name,price)
     axis_col, kind = found
