@@ -30,7 +30,7 @@ class Limits:
     """The limits, by attribute; `KEYS` gives their configuration names."""
 
     file_bytes: int = 1 << 30  # bytes of a binary log (TensorBoard, W&B .wandb, ONNX), decoded bytes of a Parquet table
-    text_bytes: int = 128 << 20  # bytes read of one text file: JSON, CSV, MLflow metric, YAML, JSON Lines, console log
+    text_bytes: int = 64 << 20  # bytes read of one text file: JSON, CSV, MLflow metric, YAML, JSON Lines, console log
     records: int = 20_000_000  # records of one binary log (TensorBoard events, W&B records), rows of a Parquet table
     lines: int = 5_000_000  # lines of one text file (CSV rows, MLflow metric lines, JSON Lines, console-log lines)
     series_points: int = 10_000_000  # points of one series (after the files of a run are merged)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+from array import array
 import math
 import os
 import re
@@ -422,9 +423,10 @@ def flatten_numbers(name: str, value: Any, out: dict[str, float], other: set[str
 
 @dataclass
 class Rows:
-    """Logged rows (name -> number, at a step) gathered as per-series columns for `add_series`."""
+    """Logged rows (name -> number, at a step) gathered as per-series columns for `add_series` (arrays of
+    doubles: 8 bytes a number, where lists of floats took some 40)."""
 
-    columns: dict[str, tuple[list[float], list[float], list[float]]] = field(default_factory=dict)
+    columns: dict[str, tuple[array, array, array]] = field(default_factory=dict)
     other: set[str] = field(default_factory=set)  # logged names whose values are not numbers
     rows: int = 0
     stepless: int = 0  # rows without a step (placed at the row index)
@@ -437,7 +439,8 @@ class Rows:
         wall = math.nan if wall is None else wall
         self.timed = self.timed or not math.isnan(wall)
         for name, value in values.items():
-            steps, vals, walls = self.columns.setdefault(name, ([], [], []))
+            steps, vals, walls = self.columns.get(name) or self.columns.setdefault(name, (array("d"), array("d"),
+                                                                                          array("d")))
             steps.append(step)
             vals.append(value)
             walls.append(wall)

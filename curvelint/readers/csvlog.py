@@ -68,10 +68,11 @@ def _split(text: str, path: str) -> _Table | None:
     reader = csv.reader(lines, delimiter=delimiter)
     table: _Table | None = None
     bad: list[int] = []
+    short: dict[str, str] = {}  # one string per distinct short cell: a table of millions of "1", "0.5" shares them
 
     def take(row: list[str], number: int) -> None:
         nonlocal table
-        cells = [c.strip() for c in row]
+        cells = [c if len(c) > 6 else short.get(c) or _share(short, c) for c in (c.strip() for c in row)]
         if not any(cells):
             return
         if table is None:
@@ -113,6 +114,15 @@ def _split(text: str, path: str) -> _Table | None:
         table.problems.append(limits.reached(path, "line-bytes", what, "skipped, the other lines were read",
                                              long[0] + 1))
     return table
+
+
+_SHORT_CELLS = 1 << 16  # distinct short cells shared per file (more: each row keeps its own)
+
+
+def _share(short: dict[str, str], cell: str) -> str:
+    if len(short) < _SHORT_CELLS:
+        short[cell] = cell
+    return cell
 
 
 def _one_line(line: str, delimiter: str) -> list[str]:

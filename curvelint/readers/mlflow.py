@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from typing import Callable
 
 import numpy as np
@@ -55,13 +56,14 @@ def _metric(name: str, path: str, run: Run) -> Arrays | None:
 def parse_metric(name: str, path: str, text: str, run: Run) -> Arrays:
     """(steps, values, wall times) of a metric file's text (or, for `curvelint.follow`, of the lines
     appended to it); bad lines become problems of `run`."""
-    lines = [line.split(None, 3) for line in text.splitlines()]  # (a 4th field: a bad line, whatever its length)
-    widths = [len(f) for f in lines if len(f) in (2, 3)]
-    width = 3 if widths.count(3) >= widths.count(2) else 2  # 2: an old store without steps
+    lines = text.splitlines()  # split into fields one at a time (millions of lines: not all held as fields)
+    widths = Counter(len(line.split(None, 3)) for line in lines)  # (a 4th field: a bad line, whatever its length)
+    width = 3 if widths[3] >= widths[2] else 2  # 2: an old store without steps
     walls, values, steps = [], [], []
     bad: list[int] = []
     beyond: list[int] = []  # lines with a step of 2^62 or more (add_series would drop it unsaid)
-    for number, fields in enumerate(lines, 1):
+    for number, line in enumerate(lines, 1):
+        fields = line.split(None, 3)
         if not fields:
             continue
         try:
@@ -86,7 +88,7 @@ def parse_metric(name: str, path: str, text: str, run: Run) -> Arrays:
         run.problems.append(Problem("unreadable", path, f"metric {name!r}: {len(bad)} line(s) are not "
                                     f"'<timestamp> <value> <step>' (first at line {bad[0]}); skipped", bad[0]))
     if beyond:
-        first = lines[beyond[0] - 1][2]
+        first = lines[beyond[0] - 1].split(None, 3)[2]
         shown = first if len(first) <= 24 else f"{first[:12]}... ({len(first)} characters)"
         run.problems.append(Problem("unreadable", path, f"metric {name!r}: {len(beyond)} line(s) have an absurd "
                                     f"step, beyond ±2^62 (first at line {beyond[0]}: step {shown}); skipped",

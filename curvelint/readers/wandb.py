@@ -39,7 +39,7 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from curvelint import limits
 from curvelint.discovery import WANDB_LOG, RunSource
@@ -135,11 +135,22 @@ class _Log:
     problems: list[Problem] = field(default_factory=list)
     damage: int = 0
     full: int | None = None  # the byte offset where the scan stopped at `most` records
+    count: int = 0  # records found (also those handed to a sink)
+    last: int = 0  # the byte offset of the last one
+    sink: Callable[[int, bytes], None] | None = None  # takes each record instead of `records`
+
+    def keep(self, offset: int, payload: bytes) -> None:
+        self.count, self.last = self.count + 1, offset
+        if self.sink is None:
+            self.records.append((offset, payload))
+        else:
+            self.sink(offset, payload)
 
 
-def scan(data: bytes, path: str, most: int | None = None) -> _Log:
-    """The intact records of a ``.wandb`` file held in memory (at most `most`), and the problems met (never raises)."""
-    log = _Log()
+def scan(data: bytes, path: str, most: int | None = None, sink: Callable[[int, bytes], None] | None = None) -> _Log:
+    """The intact records of a ``.wandb`` file held in memory (at most `most`), and the problems met (never
+    raises); with `sink`, each record is handed to it as it is found instead of being kept in the log."""
+    log = _Log(sink=sink)
     n = len(data)
 
     def problem(kind: str, message: str, offset: int) -> None:
@@ -165,11 +176,12 @@ def scan(data: bytes, path: str, most: int | None = None) -> _Log:
         problem("unreadable", f"W&B log format version {version} at byte 6 is not known (only {VERSION}); "
                 "records read as version 0", 6)
     pos = FILE_HEADER
+    zeros_from: int | None = None  # where the zeros that end the file begin (computed once, when asked)
     pending: bytearray | None = None  # fragments of a record that spans blocks
     pending_at = 0
     resynced = False  # fragments right after skipped damage belong to the dropped record: no new problem
     while pos < n:
-        if most is not None and len(log.records) >= most:
+        if most is not None and log.count >= most:
             log.full, pending = pos, None
             break
         block_end = (pos // BLOCK + 1) * BLOCK
@@ -186,7 +198,7 @@ def scan(data: bytes, path: str, most: int | None = None) -> _Log:
             break
         crc, length, kind = _HEADER.unpack_from(data, pos)
         start, end = pos + HEADER, pos + HEADER + length
-        if kind == 0 and not data[pos:].strip(b"\0"):
+        if kind == 0 and pos >= (zeros_from := _zeros_from(data) if zeros_from is None else zeros_from):
             problem("truncated", f"the log ends in {n - pos} zero bytes from byte {pos} "
                     "(space reserved but never written)", pos)
             pending = None
@@ -217,7 +229,7 @@ def scan(data: bytes, path: str, most: int | None = None) -> _Log:
             if pending is not None:
                 problem("unreadable", f"record at byte {pending_at} spanning blocks has no last fragment; "
                         "skipped", pending_at)
-            log.records.append((pos, data[start:end]))
+            log.keep(pos, data[start:end])
             pending, resynced = None, False
         elif kind == FIRST:
             if pending is not None:
@@ -232,7 +244,7 @@ def scan(data: bytes, path: str, most: int | None = None) -> _Log:
             pending += data[start:end]
         else:
             pending += data[start:end]
-            log.records.append((pending_at, bytes(pending)))
+            log.keep(pending_at, bytes(pending))
             pending = None
         pos = end
     if pending is not None:
@@ -243,6 +255,19 @@ def scan(data: bytes, path: str, most: int | None = None) -> _Log:
         log.problems[-1] = Problem(last.kind, path, last.message +
                                    f" (and {log.damage - _MAX_PROBLEMS} more damaged places in this file)", last.offset)
     return log
+
+
+def _zeros_from(data: bytes, chunk: int = 1 << 20) -> int:
+    """The offset from which `data` is all zero bytes (len(data) when it does not end in one); read from the
+    end in chunks (testing the rest of the file at every header of type 0 was quadratic)."""
+    end = len(data)
+    while end > 0:
+        start = max(0, end - chunk)
+        kept = len(data[start:end].rstrip(b"\0"))
+        if kept:
+            return start + kept
+        end = start
+    return 0
 
 
 def _record_ok(data: bytes, pos: int) -> bool:
@@ -352,14 +377,39 @@ class _LogContent:
     problems: list[Problem] = field(default_factory=list)
 
 
+def _record(offset: int, payload: bytes, content: _LogContent, undecodable: list[int]) -> None:
+    """One record's history row, config or exit code into `content` (its offset to `undecodable` if it is no
+    Record message). Records are decoded as the scan finds them: a log's payloads are never all held."""
+    try:
+        for number, wire, value in fields(payload):
+            if wire != 2:
+                continue
+            if number == _RECORD_HISTORY:
+                _history(value, content.rows)
+            elif number == _RECORD_CONFIG:
+                _config(value, content.config)
+            elif number == _RECORD_RUN:
+                for n, w, v in fields(value):
+                    if n == _RUN_CONFIG and w == 2:
+                        _config(v, content.config)
+            elif number == _RECORD_EXIT:
+                content.exit_code = 0
+                for n, w, v in fields(value):
+                    if n == _EXIT_CODE and w == 0:
+                        content.exit_code = _signed(v)
+    except _Malformed:
+        undecodable.append(offset)
+
+
 def read_log(path: str, content: _LogContent) -> None:
     """Decode one ``.wandb`` file into `content` (never raises for bad bytes; OSError propagates). At most
     `file-bytes` bytes and `records` records are read ([tool.curvelint.limits]; a problem says so)."""
     lim = limits.current()
     data, more = read_limited(path, lim.file_bytes)
-    log = scan(data, path, lim.records)
+    undecodable: list[int] = []
+    log = scan(data, path, lim.records, lambda offset, payload: _record(offset, payload, content, undecodable))
     if more and log.full is None and data.startswith(IDENT):  # the partial record at the cut is the limit's
-        end = max((offset for offset, _ in log.records), default=0)
+        end = log.last
         log.problems = [p for p in log.problems if p.kind != "truncated" or (p.offset or 0) < end]
         log.problems.append(limits.reached(path, "file-bytes", "the log", f"the records in its first "
                                            f"{limits.shown('file-bytes', lim.file_bytes)} were read", len(data)))
@@ -367,27 +417,6 @@ def read_log(path: str, content: _LogContent) -> None:
         log.problems.append(limits.reached(path, "records", "the log", f"its first {lim.records:,} records were read",
                                            log.full))
     content.problems.extend(log.problems)
-    undecodable: list[int] = []
-    for offset, payload in log.records:
-        try:
-            for number, wire, value in fields(payload):
-                if wire != 2:
-                    continue
-                if number == _RECORD_HISTORY:
-                    _history(value, content.rows)
-                elif number == _RECORD_CONFIG:
-                    _config(value, content.config)
-                elif number == _RECORD_RUN:
-                    for n, w, v in fields(value):
-                        if n == _RUN_CONFIG and w == 2:
-                            _config(v, content.config)
-                elif number == _RECORD_EXIT:
-                    content.exit_code = 0
-                    for n, w, v in fields(value):
-                        if n == _EXIT_CODE and w == 0:
-                            content.exit_code = _signed(v)
-        except _Malformed:
-            undecodable.append(offset)
     if undecodable:
         content.problems.append(Problem("unreadable", path, f"{len(undecodable)} record(s) with a good CRC are not "
                                         f"W&B Record messages (first at byte {undecodable[0]}); skipped",
