@@ -98,7 +98,8 @@ def keras_huge_number() -> dict[str, bytes]:
 
 
 def keras_not_numbers() -> dict[str, bytes]:
-    history = {"loss": [2.0, 1.5, "oops", 1.0, 0.9, [1], 0.8, 0.7], "val_loss": [2.1, 1.6, 1.3, 1.1, 1.0, 0.95, 0.9, 0.9]}
+    history = {"loss": [2.0, 1.5, "oops", 1.0, 0.9, [1], 0.8, 0.7],
+               "val_loss": [2.1, 1.6, 1.3, 1.1, 1.0, 0.95, 0.9, 0.9]}
     return {"history.json": json.dumps(history).encode()}
 
 

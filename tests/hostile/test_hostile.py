@@ -128,7 +128,7 @@ def test_the_whole_hostile_tree_through_the_cli(tree) -> None:
     assert not [f for f in findings.get(GOOD, []) if f["severity"] != "info"], findings.get(GOOD)
     # each crafted file costs only itself
     assert sum(r["points"] for r in runs["tb-forged-length"]) == 11
-    assert "claims 4611686018427387904 bytes, past the end of the file" in _messages(findings, "tb-forged-length", "CL001")
+    assert "claims 4611686018427387904 bytes, past the end" in _messages(findings, "tb-forged-length", "CL001")
     assert sum(r["points"] for r in runs["tb-histogram-bomb"]) == 12
     assert "nested too deeply" in _messages(findings, "keras-deep-nesting", "CL001")
     assert "a number of 5000 digits" in _messages(findings, "keras-huge-number", "CL001")
