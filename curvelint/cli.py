@@ -288,7 +288,9 @@ def compare_command(run_a: str, run_b: str) -> None:
         if len(found.runs) != 1:
             _fail(f"{path}: {len(found.runs)} runs found; name one run folder or file")
         runs.append(found.runs[0])
-    click.echo(render(*runs))
+    from curvelint.reporters.escape import printable_lines
+
+    click.echo(printable_lines(render(*runs)))  # run paths and series names from the tree cannot drive the terminal
 
 
 @main.command("rules")

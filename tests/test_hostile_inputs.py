@@ -667,3 +667,18 @@ def test_a_wandb_run_folder_with_only_a_fifo_is_a_run(tmp_path: Path) -> None:
     proc = lint("--format", "json", tmp_path)
     assert [f["message"] for f in findings(proc) if f["rule"] == "CL001"] == [
         f"{run / 'files' / 'wandb-history.jsonl'}: cannot read: not a regular file (a FIFO)"]
+
+
+def test_compare_escapes_control_and_bidi_characters(tmp_path: Path) -> None:
+    try:
+        a = write_healthy(tmp_path / HOSTILE_NAME)
+    except OSError:
+        pytest.skip("the file system refuses such names")
+    b = write_healthy(tmp_path / "b")
+    proc = subprocess.run([sys.executable, "-m", "curvelint", "compare", str(a), str(b)], capture_output=True,
+                          timeout=TIMEOUT, check=False)
+    out = proc.stdout.decode("utf-8")
+    assert proc.returncode == 0 and "val_loss" in out, proc.stderr
+    for raw in RAW_CONTROLS:
+        assert raw not in out, repr(raw)
+    assert "\\x1b[2J" in out
