@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from curvelint.fileio import is_regular, is_remote, open_regular
+from curvelint.formats import FORMATS as _FORMATS
 from curvelint.globs import path_matches
 from curvelint.limits import Limits, parse_limits
-from curvelint.formats import FORMATS as _FORMATS
 from curvelint.model import ReferenceSet
 from curvelint.reference import settings_from_table
 
