@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import os
 import statistics
 import subprocess
 import sys
@@ -86,7 +87,8 @@ def main() -> None:
     print(f"2. import time on top of `{PRELOADED}` (median of {a.repeats}):")
     for module in DRAWING:
         print(f"   {module:<32} {import_ms(module, a.repeats):6.1f} ms")
-    print(f"3. wall time of `curvelint {a.path} ...` (median / min of {a.repeats}):")
+    shown = os.path.relpath(a.path, REPO) if os.path.abspath(a.path).startswith(str(REPO)) else a.path
+    print(f"3. wall time of `curvelint {shown} ...` (median / min of {a.repeats}):")
     with_html = ["--format", "html", "-o", "/dev/null"]
     for label, extra in (("piped, no plot", []), ("--plot", ["--plot"]), ("--no-plot", ["--no-plot"]),
                          ("--format html", with_html)):
