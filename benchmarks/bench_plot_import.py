@@ -17,8 +17,8 @@ Three measurements, each in fresh interpreters:
 from __future__ import annotations
 
 import argparse
-import re
 import os
+import re
 import statistics
 import subprocess
 import sys

@@ -13,6 +13,7 @@ engine attaches the reference runs (`Run.references`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -29,8 +30,6 @@ def settings_from_table(table: dict, where: Callable[..., str], base: str,
                         error: type[Exception] = ValueError) -> tuple[ReferenceSet, tuple[str, ...]]:
     """Validate the ``reference`` table: the settings and the reference paths (relative to the
     configuration file's folder `base`); raises `error` with a message naming the key."""
-    import os
-
     known = ("path", "paths", "metrics", "tolerance", "align")
     for key in table:
         if key.replace("_", "-") not in known:
@@ -69,7 +68,6 @@ class Band:
     references: int
     run_steps: np.ndarray  # the run's logged steps at x
     ref_final: float  # the references' end level (their median)
-    ref_reach: float  # where (on x) the references' centre first reaches ref_final
     note: str = ""
     unit: float = 1.0  # what excesses are quoted in: the references' starting level (losses), 1 or 100
     unit_name: str = ""
@@ -155,10 +153,8 @@ def band(metric: str, run: Series, refs: list[Series], direction: str, tolerance
         hi = np.minimum(hi, unit)  # an accuracy cannot pass 1 (or 100)
     xs = x[keep]
     final = float(np.median(finals))
-    reached = center <= final if direction == "min" else center >= final
-    reach = float(xs[int(np.argmax(reached))]) if reached.any() else float(xs[-1])
     return Band(metric, direction, axis, xs, stats.smooth(rv)[keep], center, lo, hi, len(refs), rx[keep],
-                final, reach, note, unit=max(unit, 1e-12), unit_name=unit_name)
+                final, note, unit=max(unit, 1e-12), unit_name=unit_name)
 
 
 @dataclass(frozen=True)
@@ -189,10 +185,3 @@ def out_of_band(b: Band, min_points: int = 3, min_share: float = 0.1) -> list[St
             out.append(Stretch(i, j, peak, float(w[peak])))
         i = j + 1
     return out
-
-
-def steps_to_reach(b: Band) -> float | None:
-    """Where (on the band's axis) the run's smoothed curve first reaches the references' final
-    level, or None if it never does."""
-    reached = b.run <= b.ref_final if b.direction == "min" else b.run >= b.ref_final
-    return float(b.x[int(np.argmax(reached))]) if reached.any() else None

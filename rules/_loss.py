@@ -26,10 +26,6 @@ def claimed(ctx: Context, name: str, *codes: str) -> str | None:
     return ctx.reported(codes or None, name)
 
 
-def claim(ctx: Context, name: str) -> None:
-    """Kept for rules not yet moved to declared deference: a finding on a series is the claim."""
-
-
 _RL_RETURN = re.compile(r"(^|[/_.])(ep_?rew(ard)?|episode_?reward|reward|return|ep_?ret)s?(_?mean)?$", re.I)
 
 

@@ -291,8 +291,6 @@ class ChanceLevel(Rule):
                  f"so every logged value was checked)")
         message = f"{'; '.join(s.text for s in signals)} {where}: chance level for {cls.count} classes ({cls.source})"
         message += self._training_learns(ctx, split, cls)
-        if loss is not None and lead.metric == loss.name:
-            L.claim(ctx, loss.name)  # one symptom per series: later loss rules leave it alone
         return ctx.finding(message, metric=lead.metric, step=lead.first_step, evidence=evidence, severity=severity)
 
     @staticmethod
