@@ -21,7 +21,8 @@ class SlowConvergence(Rule):
     where it is heading. A run whose loss already fell by more than ``max_drop`` of its
     starting level made real progress and is not reported (train longer if it still
     improves). Converged runs, runs with LR drops, warmup and short
-    (< ``min_points``) runs are not reported.
+    (< ``min_points``) runs are not reported, nor a loss CL114 (underfitting) explains:
+    training and validation falling together, levelling off at a high level.
 
     Usual causes: learning rate too low (the most common), heavy regularization or a
     tiny batch-size-adjusted learning rate, poorly scaled inputs making the problem
@@ -47,7 +48,7 @@ class SlowConvergence(Rule):
     code = "CL107"
     name = "slow-convergence"
     severity = Severity.WARNING
-    defers_to = ("CL102", "CL103", "CL104", "CL105")
+    defers_to = ("CL102", "CL103", "CL104", "CL105", "CL114")
     summary = "training loss decreases so slowly that the run ends far from converged (learning rate too low)"
     hint = "raise the learning rate 3-10x (LR range test), standardize the inputs, or train for more epochs"
     options = {

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from curvelint import stats
-from curvelint.model import Severity
+from curvelint.model import Finding, Severity
 from curvelint.rule import Context, Option, Rule
 
 from . import _loss as L
+from ._chance import classes_of
 from ._loss import claimed
 from ._validation import curve, end_level, fmt, improvement, metric_top, span, start_level
 
@@ -35,6 +38,16 @@ class Underfitting(Rule):
     diverging, oscillating: CL102-CL105 claim it first); a small
     loss change that comes with a large accuracy/IoU gain (bounded losses such as
     dice); a gap (that is overfitting territory).
+
+    Still falling, at info: both losses fall together (gap within `max_gap`, validation
+    judged from ``slow_min_evals`` evaluations), the training loss fell by at least
+    ``slow_min_drop`` of its start, its second half lowered it by at most ``slowing`` of what
+    its first half did (the curve levels off, unlike CL107's straight line), both end at
+    ``slow_high_share`` or more of the loss of a model that learned nothing (ln C when the run
+    names its C classes, else the first training loss, at least ln 2), and the bounded metrics
+    confirm it (the accuracy closed less than `max_headroom_closed` of its headroom, and no
+    bounded metric, such as an AUC, ends at `good_metric` of its optimum). A model this small gains little
+    from more epochs. CL107 (slow convergence) yields to this finding.
 
     Without a validation loss, a training loss that fell by less than half
     (``train_only_ratio``) and then stayed flat over the last half of the run is reported at
@@ -91,9 +104,22 @@ class Underfitting(Rule):
         "max_gap": Option(0.15, "small gap: |val - train| at the end relative to the training level"),
         "max_headroom_closed": Option(0.5, "a bounded metric that closed more of its headroom shows learning"),
         "good_metric": Option(0.9, "a bounded metric ending above this fraction of its optimum is not underfit"),
+        "slow_min_evals": Option(3, "still falling: fewest validation points to judge"),
+        "slow_high_share": Option(0.5, "still falling: both losses end at or above this share of the loss of a "
+                                       "model that learned nothing (ln C, else the first training loss)"),
+        "slow_min_drop": Option(0.2, "still falling: the training loss fell by at least this share of its start "
+                                     "(less is a learning rate too low, CL107/CL121)"),
     }
 
     def check(self, ctx: Context):
+        found = list(self._converged_high(ctx))
+        if any(isinstance(f, Finding) for f in found):
+            yield from found
+            return
+        slow = self._slow_high(ctx)
+        yield from [slow] if slow is not None else found
+
+    def _converged_high(self, ctx: Context):
         o = ctx.options
         val, reason = curve(ctx, "val_loss", o["min_points"])
         train, treason = curve(ctx, "train_loss", o["min_points"])
@@ -146,6 +172,38 @@ class Underfitting(Rule):
                       "train_tail_change": tails[train.name].relative_change,
                       "val_tail_change": tails[val.name].relative_change})
 
+    def _slow_high(self, ctx: Context) -> Finding | None:
+        """Both losses still fall together, slowing down, at a high level (info): see the class doc."""
+        o = ctx.options
+        train, _ = curve(ctx, "train_loss", o["min_points"])
+        val, _ = curve(ctx, "val_loss", o["slow_min_evals"])
+        if train is None or val is None or claimed(ctx, train.name) or claimed(ctx, val.name) or L.rl_return(ctx):
+            return None
+        if not (stats.can_log(val.values) and stats.can_log(train.values)):
+            return None
+        ref, ref_what = _uninformed_loss(ctx, train)
+        t0, t1 = start_level(train.y), end_level(train.y)
+        v1 = end_level(val.y) if len(val.y) >= 10 else float(val.values[-1])
+        drops = _half_drops(train)
+        if ref <= 0 or min(t1, v1) < o["slow_high_share"] * ref or abs(v1 - t1) / t1 > o["max_gap"]:
+            return None  # low enough, or a gap (overfitting territory)
+        if (t0 - t1) / t0 < o["slow_min_drop"] or drops[0] <= 0 or drops[1] > o["slowing"] * drops[0]:
+            return None  # barely moved (a learning rate too low) or not slowing down (CL107's straight line)
+        note = self._metrics_learned(ctx)
+        if not note or _some_metric_good(ctx, o["good_metric"]):
+            return None  # no bounded metric to confirm, or one shows real learning
+        return ctx.finding(
+            f"{train.name} and {val.name} fall together but level off high: {train.name} {fmt(t0)} -> {fmt(t1)} "
+            f"({t1 / ref:.0%} of {ref_what}), {val.name} ends at {fmt(v1)} (step {int(val.steps[-1])}), gap "
+            f"{abs(v1 - t1) / t1:.1%} of the training level; the second half of the run lowered the training loss "
+            f"by {fmt(drops[1])}, {drops[1] / drops[0]:.0%} of the first half's {fmt(drops[0])}{note}: the model "
+            "fits its training data no better than it generalises, so more epochs at this rate gain little; "
+            "too little capacity is the usual cause (or features that carry too little signal)",
+            metric=train.name, step=int(train.steps[len(train.steps) // 2]), severity=Severity.INFO,
+            evidence={"train_start": t0, "train_end": t1, "val_metric": val.name, "val_end": v1,
+                      "uninformed_loss": ref, "uninformed_from": ref_what, "gap": abs(v1 - t1) / t1,
+                      "first_half_drop": drops[0], "second_half_drop": drops[1], "val_points": len(val.y)})
+
     def _train_only(self, ctx: Context, train):
         """No validation loss: a training loss that fell by less than `max_train_only_drop` and
         then stayed flat for the last half of the run is reported at info."""
@@ -197,3 +255,38 @@ def _slowing(c, tail_slope: float, share: float) -> bool:
     span = float(c.steps[-1] - c.steps[0])
     mean = (float(end_level(c.y)) - float(start_level(c.y))) / span if span > 0 else 0.0
     return mean != 0 and tail_slope / mean <= share
+
+
+def _uninformed_loss(ctx: Context, train) -> tuple[float, str]:
+    """The loss of a model that learned nothing: ln C when the run names its C classes, else the
+    training loss's first logged value."""
+    classes = classes_of(ctx)
+    if classes is not None and classes.count >= 2:
+        return math.log(classes.count), f"ln({classes.count}) ({classes.source})"
+    first = float(max(train.values[0], start_level(train.y)))
+    if first < math.log(2):  # a classifier that knows nothing scores at least ln 2
+        return math.log(2), "ln(2), the least a classifier that learned nothing scores"
+    return first, f"its first logged value at step {int(train.steps[0])}"
+
+
+def _some_metric_good(ctx: Context, good: float) -> bool:
+    """Some bounded higher-is-better series of the run (accuracy, AUC, IoU, ...) ends at `good`
+    of its optimum or above."""
+    for name in ctx.run.series:
+        if ctx.direction(name) != "max":
+            continue
+        m, _ = curve(ctx, name)
+        top = metric_top(m) if m is not None else None
+        if top is not None and m.real(end_level(m.y)) >= good * top:
+            return True
+    return False
+
+
+def _half_drops(c) -> tuple[float, float]:
+    """How much the curve fell over the first and the second half of its steps (levels: start,
+    middle tenth, end)."""
+    mid_step = (float(c.steps[0]) + float(c.steps[-1])) / 2
+    k = max(1, len(c.y) // 20)
+    i = int(np.searchsorted(c.steps, mid_step))
+    mid = float(np.median(c.y[max(0, i - k):i + k + 1]))
+    return start_level(c.y) - mid, mid - end_level(c.y)

@@ -8,6 +8,8 @@
 - a validation loss above ln C with the accuracy at chance (memorised noise, CL103);
 - a loss named after its kind (``train/dice_loss``) while a bounded metric climbs (CL114 quiet);
 - a slow, linear decline that another run would extend by 5-10% (CL107);
+- a fit that falls fast, then creeps down with validation beside it at a high level while the
+  accuracy closes little of its headroom (CL114 at info; 4 evaluations are enough);
 - heavy-tailed per-step noise of a loss near 0 (CL106 quiet).
 """
 
@@ -289,6 +291,59 @@ def test_underfitting_whose_tail_still_creeps_but_slows(seed):
     run = C.run_of(epochs("loss", train), epochs("val_loss", val), epochs("val_accuracy", acc))
     (f,) = [f for f in findings(run) if f.rule == "CL114"]
     assert f.severity == Severity.WARNING
+
+
+# -- CL114: still falling, together and slowing, at a high level -------------------------------------------------
+
+
+def _capacity_limited(seed: int, n: int = 30, evals: int | None = None) -> Run:
+    """Two hidden units on 10 classes: a fast first drop, then both losses creep down together at
+    ~60% of ln 10 while the accuracy closes a third of its headroom (still falling at the end)."""
+    t = np.arange(n)
+    r = rng(seed)
+    train = (1.25 + 1.1 * np.exp(-t / (n / 3))) * np.exp(r.normal(0, 0.004, n))
+    val = train * 1.02 * np.exp(r.normal(0, 0.004, n))
+    acc = 0.42 - 0.32 * np.exp(-t / (n / 3)) + r.normal(0, 0.005, n)
+    if evals is None:
+        return C.run_of(epochs("train/loss", train), epochs("val/loss", val), epochs("val/acc", acc))
+    at = np.linspace(n // evals, n - 1, evals).astype(int)
+    return C.run_of(epochs("train/loss", train), Series("val/loss", at, val[at]), Series("val/acc", at, acc[at]))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_capacity_limited_fit_still_creeping_is_underfitting_at_info(seed):
+    found = [f for f in findings(_capacity_limited(seed)) if f.rule in ("CL114", "CL107")]
+    assert [(f.rule, f.severity) for f in found] == [("CL114", Severity.INFO)]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_capacity_limited_fit_with_four_evaluations(seed):
+    assert "CL114" in codes(_capacity_limited(seed, n=100, evals=4))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_learning_rate_too_low_is_not_called_underfitting(seed):
+    """A straight decline that moved 10%: CL107's shape, not a fit that levelled off."""
+    t = np.arange(60)
+    r = rng(seed)
+    train = (2.3 - 0.004 * t) * np.exp(r.normal(0, 0.002, 60))
+    acc = 0.10 + 0.002 * t + r.normal(0, 0.003, 60)
+    run = C.run_of(epochs("train/loss", train), epochs("val/loss", train * 1.01), epochs("val/acc", acc))
+    assert "CL114" not in codes(run)
+    assert "CL107" in codes(run, Severity.WARNING)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_healthy_fits_that_level_off_low_or_learn_stay_quiet(seed):
+    """The healthy twin (loss to 0.2, accuracy 0.95), and a 4-epoch run that improves."""
+    t = np.arange(30)
+    r = rng(seed)
+    train = (0.2 + 2.1 * np.exp(-t / 6)) * np.exp(r.normal(0, 0.004, 30))
+    acc = 0.95 - 0.85 * np.exp(-t / 5)
+    healthy = C.run_of(epochs("train/loss", train), epochs("val/loss", train * 1.05), epochs("val/acc", acc))
+    short = C.run_of(epochs("train/loss", [2.3, 1.6, 1.3, 1.2]), epochs("val/loss", [2.2, 1.65, 1.35, 1.25]),
+                     epochs("val/acc", [0.3, 0.55, 0.62, 0.66]))
+    assert "CL114" not in codes(healthy) | codes(short)
 
 
 # -- CL110: a rise, then a plateau -------------------------------------------------------------------------------
