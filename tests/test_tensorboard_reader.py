@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from tensorboard.util import tensor_util
 
 from curvelint.discovery import RunSource, discover
 from curvelint.model import Run
+from curvelint.readers import tb_fast
 from curvelint.readers import tensorboard as tb
 
 REALWORLD = Path(__file__).resolve().parents[1].parent / "shared" / "realworld"
@@ -488,7 +488,7 @@ def test_tag_grouping_agrees_with_the_protos(tmp_path: Path, monkeypatch: pytest
              "repeats-in-cycle": (tags[:3] + tags[:2] + tags[3:]) * 50,
              "irregular": list(rng.choice(tags, 400)), "collision": list(rng.choice(tags, 400))}[layout]
     if layout == "collision":  # every key collides with the other tags of its length: the dict path
-        monkeypatch.setattr(tb, "_MULT", np.zeros_like(tb._MULT))
+        monkeypatch.setattr(tb_fast, "_MULT", np.zeros_like(tb_fast._MULT))
     events = [(k, simple(tag, k * 0.5)) for k, tag in enumerate(order)]
     run = read_both(source_of(write(tmp_path / "run", events)))
     assert sorted(run.series) == sorted(set(order))
@@ -675,30 +675,8 @@ def test_realworld_nan_metric_row14() -> None:
     assert run.series["val_loss"].values.min() == pytest.approx(0.885, abs=1e-3)
 
 
-def test_crc32c_function_is_the_packages_without_its_init(monkeypatch) -> None:
-    """`tfrecord.crc32c` loads the C function alone (the package's __init__ costs ~4 MB); same results."""
-    import importlib.util
-
-    import crc32c as package
-
-    from curvelint.readers import tfrecord
-
-    data = np.random.default_rng(3).integers(0, 256, 10_000, dtype=np.uint8)
-    for present in (True, False):
-        if not present:
-            monkeypatch.delitem(sys.modules, "crc32c")
-        tfrecord.crc32c.cache_clear()
-        fn = tfrecord.crc32c()
-        assert fn(b"123456789") == 0xE3069283  # the CRC-32C check value
-        assert fn(data, 12345) == package.crc32c(data.tobytes(), 12345)
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # an unexpected layout
-    tfrecord.crc32c.cache_clear()
-    assert tfrecord.crc32c()(b"123456789") == 0xE3069283 and "crc32c" in sys.modules
-    tfrecord.crc32c.cache_clear()
-
-
 def test_first_of_each_is_np_unique_return_index() -> None:
-    from curvelint.readers.tensorboard import _first_of_each
+    from curvelint.readers.tb_fast import _first_of_each
 
     rng = np.random.default_rng(11)
     for trial in range(500):

@@ -19,19 +19,18 @@ Speed: no per-record Python in the common case. Record headers are located with 
 follows the lengths). Length CRCs (always checked: a wrong length derails everything
 after it) are looked up in a table of the CRCs of small lengths, or computed in numpy;
 data CRCs (when `verify` is on) are checked with one call of the C-accelerated
-``crc32c`` package over a window of records (`data_crcs_ok`, `_chain_ok`).
+``crc32c`` package (`curvelint._crc32c`) over a window of records (`data_crcs_ok`, `_chain_ok`).
 """
 
 from __future__ import annotations
 
 import functools
 import struct
-import sys
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
+from curvelint._crc32c import crc32c
 from curvelint.model import Problem
 
 HEADER = 12  # uint64 length + uint32 masked crc of the length
@@ -55,32 +54,6 @@ def _crc_table() -> np.ndarray:
 
 
 _TABLE = _crc_table()
-
-
-@functools.lru_cache(maxsize=None)
-def crc32c() -> Callable[..., int]:
-    """The ``crc32c`` package's C function ``crc32c(data, value=0)``.
-
-    It is loaded from the package's extension module without running the package's
-    ``__init__``, which imports importlib.metadata and argparse (for ``__version__`` and
-    a CLI): 3.9 MB of peak RSS and ~60 ms, more than this reader's own footprint. If the
-    package is laid out otherwise, this is the plain ``import crc32c`` (tested equal).
-    """
-    if "crc32c" not in sys.modules:
-        try:
-            from importlib.machinery import PathFinder
-            from importlib.util import find_spec, module_from_spec
-
-            package = find_spec("crc32c")  # locates the package without importing it
-            spec = PathFinder.find_spec("crc32c._crc32c", package.submodule_search_locations)
-            module = module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module.crc32c
-        except Exception:  # any surprise: the documented import below
-            pass
-    import crc32c as package
-
-    return package.crc32c
 
 
 def masked(crc: np.ndarray) -> np.ndarray:

@@ -1,0 +1,109 @@
+"""Run assembly of the TensorBoard reader: the series of a run's event files merged per name.
+
+Files are merged in file-name (= creation time) order, like TensorBoard's "purge orphaned
+data" on restart: a point is dropped when a later point of the same series has a step <= its
+own. A later file that only adds ONE point to series earlier files hold as curves (a
+validate/test call after ``fit()``) is not appended to them. Decisions go to ``run.notes``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from curvelint import limits
+from curvelint.model import Run, Series
+
+
+@dataclass
+class FileData:
+    path: str
+    prefix: str
+    series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # full name -> (steps, values, walls)
+    increasing: bool = False  # every series' steps strictly increase (nothing to purge within the file)
+
+
+@dataclass
+class Pieces:
+    """Per-series arrays of consecutive record windows, joined once the file is done."""
+
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=dict)
+
+    def add(self, prefix: str, series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        for tag, arrays in series.items():  # first appearance in the window: file order kept
+            self.parts.setdefault(prefix + tag, []).append(arrays)
+
+    def join(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        out = {}
+        for name in list(self.parts):
+            parts = self.parts.pop(name)  # freed as it goes: no second copy of every series
+            out[name] = parts[0] if len(parts) == 1 else tuple(np.concatenate(c) for c in zip(*parts))
+        return out
+
+
+
+def _keep_last_per_step(steps: np.ndarray) -> np.ndarray:
+    """Mask of points no later point overrides (a later step <= this step purges it)."""
+    if len(steps) < 2:
+        return np.ones(len(steps), dtype=bool)
+    later_min = np.minimum.accumulate(steps[::-1])[::-1]
+    keep = np.ones(len(steps), dtype=bool)
+    keep[:-1] = steps[:-1] < later_min[1:]
+    return keep
+
+
+def merge(files: list[FileData], run: Run) -> None:
+    """Series of all files, merged per name; decisions go to run.notes."""
+    chunks: dict[str, list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]] = {}
+    for k, f in enumerate(files):
+        for name, arrays in f.series.items():
+            chunks.setdefault(name, []).append((k, arrays))
+    # a later file with one point per series, all already curves of earlier files: a validate/test call
+    for k, f in enumerate(files):
+        shared = [n for n in f.series if chunks[n][0][0] < k and sum(len(a[0]) for j, a in chunks[n] if j < k) >= 2]
+        if shared and all(len(a[0]) == 1 for a in f.series.values()):
+            for name in shared:
+                chunks[name] = [(j, a) for j, a in chunks[name] if j != k]
+            run.notes.append(f"{os.path.basename(f.path)} adds a single point to {_names(shared)} after "
+                             "earlier files logged their curves (a separate validate/test call); "
+                             "not appended to those curves")
+    purged: dict[tuple[int, str], list[str]] = {}  # (file, kind) -> series names
+    cut: list[str] = []  # series over the series-points limit
+    most = limits.current().series_points
+    for name, parts in chunks.items():
+        steps, values, walls = parts[0][1] if len(parts) == 1 else \
+            (np.concatenate([a[i] for _, a in parts]) for i in range(3))
+        keep = None if len(parts) == 1 and files[parts[0][0]].increasing else _keep_last_per_step(steps)
+        if keep is not None and not keep.all():
+            origin = np.concatenate([np.full(len(a[0]), j) for j, a in parts])
+            back = np.flatnonzero(steps[1:] < steps[:-1]) + 1
+            if len(back):
+                key = (int(origin[back[0]]), f"step {int(steps[back[0]])}")
+            else:
+                key = (int(origin[np.flatnonzero(~keep)[0]]), "repeat")
+            purged.setdefault(key, []).append(f"{name} ({int((~keep).sum())})")
+            steps, values, walls = steps[keep], values[keep], walls[keep]
+        if len(steps) > most:
+            cut.append(name)
+            order = np.argsort(steps, kind="stable")[:most] if np.any(steps[1:] < steps[:-1]) else slice(0, most)
+            steps, values, walls = steps[order], values[order], walls[order]
+        run.series[name] = Series(name, steps, values, walls)
+    if cut:
+        run.problems.append(limits.reached(run.path, "series-points", f"series {_names(cut)}",
+                                           "the points at the lowest steps were read"))
+    for (k, what), names in sorted(purged.items()):
+        base = os.path.basename(files[k].path)
+        if what == "repeat":
+            run.notes.append(f"repeated steps in {base}: kept the last value per step, dropped the earlier "
+                             f"points of {_names(names)}")
+        else:
+            run.notes.append(f"steps restart at {what} in {base}: earlier points at steps >= the restart were "
+                             f"dropped (TensorBoard's purge on restart) from {_names(names)}")
+
+
+def _names(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
