@@ -20,7 +20,12 @@ class ReferenceWorseEnd(Rule):
     the level by default) and their own noise, so one reference still has a band. Runs
     are aligned by step when their step ranges overlap, else by fraction of training (the
     message says so). Compared metrics: ``[tool.curvelint.reference] metrics``, by default
-    the validation and the training loss.
+    the training loss and the validation accuracy.
+
+    With a single reference run, an accuracy-like metric that ends below the band while no
+    compared loss ends above its own is reported at info: one run cannot show how far seeds
+    of the same configuration spread (seeds that also reshuffle the data split end 0.1-0.3
+    apart in accuracy on small tasks), and the loss, the smoother measure, does not confirm it.
 
     Why it matters: this is the question a CI gate asks: is tonight's run worse than the
     one we trust? A changed learning rate, a smaller model, shuffled labels or a data
@@ -52,12 +57,11 @@ class ReferenceWorseEnd(Rule):
         if not found:
             yield ctx.abstain(why)
             return
-        for b in found:
+        worse = [(b, k) for b in found if (k := _worse_end(b, ctx.options["end_fraction"])) is not None]
+        loss_confirms = any(b.direction == "min" for b, _ in worse)
+        for b, k in worse:
             n = len(b.x)
-            k = max(3, int(np.ceil(ctx.options["end_fraction"] * n)))
             w = b.worse()
-            if n < 3 or not np.all(w[-k:] > 0):
-                continue
             first = n - k
             while first > 0 and w[first - 1] > 0:
                 first -= 1
@@ -68,11 +72,22 @@ class ReferenceWorseEnd(Rule):
             since = ("it was outside the band from the start" if first == 0 else
                      f"it left the band at {b.at(first)} and stayed out for the last {(n - first) / n:.0%} of the "
                      f"compared points")
+            alone = b.references == 1 and b.direction == "max" and not loss_confirms
+            caveat = ("; with one reference run an accuracy alone may be seed-to-seed spread and no loss confirms "
+                      "it: give a second reference seed (--reference twice) for a verdict" if alone else "")
             yield ctx.finding(
                 f"{b.metric} ends at level {fmt(end)}, {side} the reference band "
                 f"{fmt(float(np.median(b.lo[-k:])))}..{fmt(float(np.median(b.hi[-k:])))} (the references end at "
-                f"level {fmt(b.ref_final)}) by {beyond}; {since} ({described(b)})",
-                metric=b.metric, step=int(b.run_steps[first]),
+                f"level {fmt(b.ref_final)}) by {beyond}; {since} ({described(b)}){caveat}",
+                metric=b.metric, step=int(b.run_steps[first]), severity=Severity.INFO if alone else None,
                 evidence={"end_level": end, "band_edge": edge, "left_band_step": int(b.run_steps[first]),
                           "out_share": (n - first) / n, "references": b.references, "axis": b.axis,
                           "reference_final": b.ref_final, "note": b.note})
+
+
+def _worse_end(b, end_fraction: float) -> int | None:
+    """How many end points (at least 3, `end_fraction` of the aligned ones) are all on the worse
+    side of the band, or None when they are not."""
+    n = len(b.x)
+    k = max(3, int(np.ceil(end_fraction * n)))
+    return k if n >= 3 and bool(np.all(b.worse()[-k:] > 0)) else None

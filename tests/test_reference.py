@@ -70,6 +70,20 @@ def test_slower_to_the_same_end_is_an_info(seed):
     assert result.get("CL401") == Severity.INFO and "CL402" not in result
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_one_reference_an_accuracy_alone_is_an_info_a_loss_confirms_it(seed):
+    """Seeds that reshuffle a small task's split end 0.15-0.3 apart in accuracy with the same loss:
+    one reference cannot show that spread, so an accuracy alone below its band is an info; the
+    same accuracy with a loss that ends above its band is a warning, and two references decide."""
+    ref = C.run_of(learning(40, 100 + seed), accuracy(40, 200 + seed, end=0.85))
+    low = C.run_of(learning(40, seed), accuracy(40, seed, end=0.6))
+    assert gate(low, ref).get("CL402") == Severity.INFO
+    worse = C.run_of(learning(40, seed, end=0.9), accuracy(40, seed, end=0.6))
+    assert gate(worse, ref).get("CL402") == Severity.WARNING
+    other = C.run_of(learning(40, 300 + seed), accuracy(40, 400 + seed, end=0.83))
+    assert gate(C.run_of(learning(40, seed), accuracy(40, seed, end=0.6)), ref, other).get("CL402") == Severity.WARNING
+
+
 def test_steps_that_do_not_overlap_are_compared_by_fraction():
     ref, run = learning(50, 1, stride=10), learning(50, 2, stride=1000)
     axis, note = choose_axis(run, [ref])
