@@ -193,12 +193,12 @@ class Underfitting(Rule):
         if not note or _some_metric_good(ctx, o["good_metric"]):
             return None  # no bounded metric to confirm, or one shows real learning
         return ctx.finding(
-            f"{train.name} and {val.name} fall together but level off high: {train.name} {fmt(t0)} -> {fmt(t1)} "
-            f"({t1 / ref:.0%} of {ref_what}), {val.name} ends at {fmt(v1)} (step {int(val.steps[-1])}), gap "
-            f"{abs(v1 - t1) / t1:.1%} of the training level; the second half of the run lowered the training loss "
-            f"by {fmt(drops[1])}, {drops[1] / drops[0]:.0%} of the first half's {fmt(drops[0])}{note}: the model "
-            "fits its training data no better than it generalises, so more epochs at this rate gain little; "
-            "too little capacity is the usual cause (or features that carry too little signal)",
+            f"{train.name} and {val.name} fall together but level off high: {train.name} level {fmt(t0)} -> "
+            f"{fmt(t1)}, {t1 / ref:.0%} of {ref_what}; {val.name} {fmt(v1)} at step {int(val.steps[-1])} (gap "
+            f"{abs(v1 - t1) / t1:.1%} of the training level); the second half of the run lowered the training level "
+            f"by {fmt(drops[1])}, {drops[1] / drops[0]:.0%} of the first half's {fmt(drops[0])}; {_as_levels(note)}. "
+            "The model fits its training data no better than it generalises, and more epochs at this rate gain "
+            "little: too little capacity is the usual cause (or features that carry too little signal)",
             metric=train.name, step=int(train.steps[len(train.steps) // 2]), severity=Severity.INFO,
             evidence={"train_start": t0, "train_end": t1, "val_metric": val.name, "val_end": v1,
                       "uninformed_loss": ref, "uninformed_from": ref_what, "gap": abs(v1 - t1) / t1,
@@ -262,11 +262,11 @@ def _uninformed_loss(ctx: Context, train) -> tuple[float, str]:
     training loss's first logged value."""
     classes = classes_of(ctx)
     if classes is not None and classes.count >= 2:
-        return math.log(classes.count), f"ln({classes.count}) ({classes.source})"
+        return math.log(classes.count), f"ln({classes.count}) = {math.log(classes.count):.4g} ({classes.source})"
     first = float(max(train.values[0], start_level(train.y)))
     if first < math.log(2):  # a classifier that knows nothing scores at least ln 2
-        return math.log(2), "ln(2), the least a classifier that learned nothing scores"
-    return first, f"its first logged value at step {int(train.steps[0])}"
+        return math.log(2), "ln(2) = 0.6931, the least a classifier that learned nothing scores"
+    return first, f"the first logged loss ({fmt(float(train.values[0]))} at step {int(train.steps[0])})"
 
 
 def _some_metric_good(ctx: Context, good: float) -> bool:
@@ -290,3 +290,10 @@ def _half_drops(c) -> tuple[float, float]:
     i = int(np.searchsorted(c.steps, mid_step))
     mid = float(np.median(c.y[max(0, i - k):i + k + 1]))
     return start_level(c.y) - mid, mid - end_level(c.y)
+
+
+def _as_levels(note: str) -> str:
+    """'; acc 0.1 -> 0.3, val_acc 0.1 -> 0.3' (from `_metrics_learned`) as 'acc level 0.1 -> 0.3, ...'."""
+    items = [item.rsplit(" ", 3) for item in note.lstrip("; ").split(", ")]
+    return ", ".join(f"{name} level {a} -> {b}" if arrow == "->" else " ".join((name, a, arrow, b))
+                     for name, a, arrow, b in items)
