@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .basic import median, rel_change
+from .basic import median, median_of_numbers, rel_change
 from .smoothing import MAX_TREND_POINTS, bin_medians
 
 _MK_BLOCK = 256  # Mann-Kendall rows compared per numpy operation
@@ -60,7 +60,8 @@ def mann_kendall(y: np.ndarray, max_points: int = 2000) -> tuple[float, float, f
     if n < 3:
         return 0.0, 1.0, 0.0
     if n <= MAX_TREND_POINTS:
-        s = float(np.sign(_pairwise(y)).sum())
+        dy = _pairwise(y)
+        s = _sign_sum(dy) if np.isfinite(y).all() else float(np.sign(dy).sum())
     else:
         s = 0.0
         for lo in range(0, n - 1, _MK_BLOCK):  # blocks of rows keep memory O(n * block)
@@ -109,22 +110,56 @@ def _sen(dx: np.ndarray, dy: np.ndarray) -> float:
     return median(dy[ok] / dx[ok])
 
 
+def _sign_sum(d: np.ndarray) -> float:
+    """np.sign(d).sum() for d without NaN: the positives less the negatives, counted."""
+    return float(np.count_nonzero(d > 0) - np.count_nonzero(d < 0))
+
+
+def _sen_finite(x: np.ndarray, dy: np.ndarray) -> float:
+    """`_sen(_pairwise(x), dy)` for finite x: slopes have no NaN, and integer steps at a constant
+    integer spacing h (epochs, logging intervals) have the differences h * (j - i), exactly."""
+    h = _integer_spacing(x)
+    if h is None:
+        return _sen(_pairwise(x), dy)
+    gaps = _gaps(len(x))
+    return median_of_numbers(dy / gaps if h == 1.0 else dy / (h * gaps))
+
+
+def _integer_spacing(x: np.ndarray) -> float | None:
+    """The spacing h when x[k] = x[0] + k h with integers below 2^52 (x[j] - x[i] = h (j - i)
+    exactly in float64), else None."""
+    h = float(x[1] - x[0])
+    if h < 1.0 or not h.is_integer() or not float(x[0]).is_integer() or abs(float(x[-1])) >= 2.0 ** 52 \
+            or abs(float(x[0])) >= 2.0 ** 52:
+        return None
+    return h if bool((np.diff(x) == h).all()) else None
+
+
 def _pairwise(v: np.ndarray) -> np.ndarray:
     """v[j] - v[i] for every pair i < j, in the order of np.triu_indices(len(v), 1)."""
-    n = len(v)
-    if n > MAX_TREND_POINTS:
-        i, j = np.triu_indices(n, k=1)
+    if len(v) > MAX_TREND_POINTS:
+        i, j = np.triu_indices(len(v), k=1)
         return v[j] - v[i]
-    # a full difference matrix and one gather of its upper triangle beat two gathers
-    return (v[None, :] - v[:, None]).ravel()[_upper(n)]
+    i, j = _pairs(len(v))  # two gathers at cached indices beat a difference matrix and one gather
+    return v.take(j) - v.take(i)
 
 
 @lru_cache(maxsize=16)
-def _upper(n: int) -> np.ndarray:
-    """Flat indices of the strict upper triangle of an n x n matrix (row-major)."""
-    idx = np.flatnonzero(np.triu(np.ones((n, n), dtype=bool), k=1))
-    idx.flags.writeable = False
-    return idx
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.triu_indices(n, 1) as int32 (half the index bytes to read), read-only."""
+    out = tuple(a.astype(np.int32) for a in np.triu_indices(n, k=1))
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=16)
+def _gaps(n: int) -> np.ndarray:
+    """j - i for the pairs i < j of `_pairwise`, as float64, read-only."""
+    i, j = _pairs(n)
+    gaps = (j - i).astype(np.float64)
+    gaps.flags.writeable = False
+    return gaps
 
 
 def trend(steps: np.ndarray, values: np.ndarray, max_bins: int = MAX_TREND_POINTS) -> Trend:
@@ -141,8 +176,12 @@ def trend(steps: np.ndarray, values: np.ndarray, max_bins: int = MAX_TREND_POINT
     xb, yb = bin_medians(x, y, max_bins)
     if 3 <= len(yb) <= MAX_TREND_POINTS:  # one set of pairwise differences for both estimators
         dy = _pairwise(yb)
-        _, p, tau = _mk_test(float(np.sign(dy).sum()), yb)
-        slope = _sen(_pairwise(xb), dy)
+        if np.isfinite(yb).all() and np.isfinite(xb).all():
+            _, p, tau = _mk_test(_sign_sum(dy), yb)
+            slope = _sen_finite(xb, dy)
+        else:  # NaN make S, p and tau NaN, as np.sign does
+            _, p, tau = _mk_test(float(np.sign(dy).sum()), yb)
+            slope = _sen(_pairwise(xb), dy)
     else:
         _, p, tau = mann_kendall(yb)
         slope = sen_slope(xb, yb) if len(xb) > 1 else 0.0
