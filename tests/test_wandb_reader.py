@@ -367,7 +367,7 @@ def test_random_damage_never_raises(tmp_path):
             damaged = damaged[: int(rng.integers(0, len(damaged)))]
         run = _one(_log_folder(tmp_path / str(i), bytes(damaged)))
         assert all(p.kind in ("truncated", "unreadable") for p in run.problems)
-        assert len(run.problems) <= wb._MAX_PROBLEMS + 1
+        assert len(run.problems) <= wb.MAX_PROBLEMS + 1
         for name, series in run.series.items():  # what was kept is what was logged
             assert set(series.steps.tolist()) <= set(full.series[name].steps.tolist())
 
@@ -424,7 +424,7 @@ def test_wire_decoder():
     assert [(n, w) for n, w, _ in wb.fields(msg)] == [(1, 0), (2, 2), (3, 1)]
     assert list(wb.fields(msg))[0][2] == 150
     for bad in (b"\x08", b"\x12\x05ab", b"\x0b", b"\x19\0\0", b"\x00\x01", b"\x08" + b"\xff" * 11):
-        with pytest.raises(wb._Malformed):
+        with pytest.raises(wb.Malformed):
             list(wb.fields(bad))
 
 
