@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from curvelint.api import Checker, check, lint
     from curvelint.config import Config, ConfigError
-    from curvelint.engine import Report
-    from curvelint.model import Finding, Severity
+    from curvelint.model import Finding, Report, Severity
 
 _API = {"lint": "curvelint.api", "check": "curvelint.api", "Checker": "curvelint.api", "Config": "curvelint.config",
-        "ConfigError": "curvelint.config", "Report": "curvelint.engine", "Finding": "curvelint.model",
+        "ConfigError": "curvelint.config", "Report": "curvelint.model", "Finding": "curvelint.model",
         "Severity": "curvelint.model"}
 __all__ = ["Checker", "Config", "ConfigError", "Finding", "Report", "Severity", "__version__", "check", "lint"]
 

@@ -5,7 +5,7 @@ file's folder, with ``/`` separators) and its metric, plus the run name when it
 differs from the path (a Parquet table with a ``run`` column holds several runs).
 Steps, numbers and message text are left out on purpose, so a baseline survives
 re-runs, appended steps and reworded messages. The file records how many findings
-share each fingerprint; applying it removes at most that many.
+share each fingerprint; applying it (`curvelint.suppression.apply_baseline`) removes at most that many.
 """
 
 from __future__ import annotations
@@ -90,20 +90,3 @@ def read_baseline(path: str) -> Counter[str]:
             raise ValueError(f"baseline entry {row['fingerprint']}: bad count {count!r}")
         accepted[row["fingerprint"]] += count
     return accepted
-
-
-def apply_baseline(report, path: str) -> int:
-    """Drop the findings the baseline accepts from `report.findings`; returns (and counts) how many."""
-    accepted = read_baseline(path)
-    base = _base(path)
-    kept: list[Finding] = []
-    for f in report.findings:
-        fp = fingerprint(f, base)
-        if accepted[fp] > 0:
-            accepted[fp] -= 1
-        else:
-            kept.append(f)
-    removed = len(report.findings) - len(kept)
-    report.findings = kept
-    report.suppressed += removed
-    return removed

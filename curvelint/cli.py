@@ -163,7 +163,7 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         _say(f"wrote {len(report.findings)} findings to baseline {write_baseline}")
         sys.exit(EXIT_OK)
     if baseline:
-        from curvelint.baseline import apply_baseline
+        from curvelint.suppression import apply_baseline
 
         try:
             apply_baseline(report, baseline)
@@ -216,13 +216,11 @@ def _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt) -> 
         config.fail_on = fail_on
     if fmt:
         config.format = fmt
-    from curvelint.engine import matches
-    from curvelint.registry import load_rules
+    from curvelint.registry import unknown_selectors
 
-    rules = load_rules()
-    for sel in [*(config.select or []), *config.extend_select, *config.ignore]:
-        if not any(matches(r, sel) for r in rules):
-            raise _config_error(f"unknown rule selector {sel!r} (see `curvelint rules`)")
+    unknown = unknown_selectors([*(config.select or []), *config.extend_select, *config.ignore])
+    if unknown:
+        raise _config_error(f"unknown rule selector {unknown[0]!r} (see `curvelint rules`)")
 
 
 def _config_error(message: str):

@@ -25,13 +25,13 @@ and groups what it finds into `RunSource`s:
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from curvelint.fileio import is_regular, is_remote, open_regular
+from curvelint.globs import excluded
 
 EVENT_MARK = "tfevents"
 HF_RESULTS = ("all_results.json", "train_results.json", "eval_results.json", "test_results.json")
@@ -121,21 +121,11 @@ def _walk(root: str, exclude: list[str], base: str) -> Iterable[tuple[str, list[
         dirnames[:] = sorted(
             d for d in dirnames
             if not d.startswith(".") and d != "__pycache__"
-            and not _excluded(os.path.join(dirpath, d), exclude, base)
+            and not excluded(os.path.join(dirpath, d), exclude, base)
         )
         yield dirpath, dirnames, sorted(
-            f for f in filenames if not f.startswith(".") and not _excluded(os.path.join(dirpath, f), exclude, base)
+            f for f in filenames if not f.startswith(".") and not excluded(os.path.join(dirpath, f), exclude, base)
         )
-
-
-def _excluded(path: str, patterns: list[str], base: str) -> bool:
-    if not patterns:
-        return False
-    rel = os.path.relpath(path, base) if base else path
-    candidates = {path, rel, os.path.basename(path)}
-    absolute = {os.path.abspath(path)}  # absolute patterns (config-file patterns are anchored at its folder)
-    return any(fnmatch.fnmatch(c, p) or fnmatch.fnmatch(c, p.rstrip("/") + "/*")
-               for p in patterns for c in (absolute if os.path.isabs(p) else candidates))
 
 
 def _mlflow_run_dir(dirpath: str, dirnames: list[str], filenames: list[str]) -> bool:
@@ -391,6 +381,6 @@ def _collect_remote(collector: _Collector, url: str, exclude: list[str], errors:
     base = url.rstrip("/")
     try:
         sniffed = lambda name: name.lower().endswith(".log")  # noqa: E731  (`_looks_like_csv_log` reads their first line)
-        _collect_tree(collector, remote.walk(url, lambda p: _excluded(p, exclude, base), sniffed))
+        _collect_tree(collector, remote.walk(url, lambda p: excluded(p, exclude, base), sniffed))
     except (OSError, ImportError) as exc:
         errors.append(f"{url}: {remote.describe(exc)}")

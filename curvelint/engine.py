@@ -9,55 +9,32 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator
 
 from curvelint import limits, readers
-from curvelint.config import RUN_FILE, Config, ConfigError, local_suppressions
+from curvelint.config import Config, ConfigError
 from curvelint.discovery import RunSource, discover
 from curvelint.fileio import is_dir, is_remote
-from curvelint.model import Abstention, Finding, InputStats, LabelStats, Problem, ReferenceSet, Run, Severity
+from curvelint.model import (
+    Abstention,
+    CurveRequest,
+    Finding,
+    InputStats,
+    LabelStats,
+    Problem,
+    ReferenceSet,
+    Report,
+    Run,
+    RunSummary,
+    Severity,
+)
 from curvelint.readers import configured as reader_settings
-from curvelint.registry import load_rules
+from curvelint.registry import is_selected, load_rules, severity_override
 from curvelint.roles import Roles, assign_roles, prefer_steps
 from curvelint.rule import Context, Rule, resolve_options, run_rule
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    path: str
-    name: str
-    format: str
-    series: int
-    points: int
-    notes: tuple[str, ...] = ()
-
-
-@dataclass
-class Report:
-    runs: list[RunSummary] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    abstentions: list[Abstention] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # paths that do not exist
-    suppressed: int = 0
-    elapsed: float = 0.0
-    # (path, run) -> curvelint.plot.curves.RunCurves, when `lint` was given a `CurveRequest`
-    curves: Any = field(default_factory=dict)
-
-    def count(self, severity: Severity) -> int:
-        return sum(1 for f in self.findings if f.severity == severity)
-
-
-@dataclass(frozen=True)
-class CurveRequest:
-    """Ask `lint` to keep each run's curves, reduced to about 2 x `bins` points per series for
-    drawing, in `Report.curves`: of every run, or only of runs with a finding on a series; in a
-    temporary file when `spool` (one run's curves in memory at a time, for big HTML reports)."""
-
-    bins: int
-    every_run: bool = False
-    spool: bool = False
+from curvelint.suppression import suppress
 
 
 @dataclass(frozen=True)
@@ -82,19 +59,12 @@ class Selected:
         return resolve_options(self.rule, self.options)
 
 
-def matches(rule: type[Rule], selector: str) -> bool:
-    """A selector is a code, a code prefix (``CL1``), a rule name, or ``ALL``."""
-    s = selector.strip()
-    return s.upper() == "ALL" or s.lower() == rule.name or rule.code.upper().startswith(s.upper())
-
-
 def select_rules(config: Config) -> list[Selected]:
+    """The rules `config` selects (`curvelint.registry.is_selected`), with their severity and options."""
     chosen = []
     for rule in load_rules():
-        on = config.select is None or any(matches(rule, s) for s in config.select)
-        on = on or any(matches(rule, s) for s in config.extend_select)
-        if on and not any(matches(rule, s) for s in config.ignore):
-            sev = next((v for k, v in config.severity.items() if matches(rule, k)), None)
+        if is_selected(rule, config.select, config.extend_select, config.ignore):
+            sev = severity_override(rule, config.severity)
             chosen.append(Selected(rule, Severity.parse(sev) if sev else rule.severity,
                                    dict(config.rule_options.get(rule.name, {}))))
     return chosen
@@ -190,13 +160,6 @@ def _plan_of(selected: list[Selected]) -> list[Planned]:
 _last_plan: tuple[list[Selected], list[Planned]] | None = None
 
 
-def _matches_any(finding: Finding, selectors: list[str]) -> bool:
-    from curvelint.registry import find_rule
-
-    rule = find_rule(finding.rule)
-    return rule is not None and any(matches(rule, s) for s in selectors)
-
-
 Linted = tuple[RunSummary, list[Finding], list[Abstention], int]
 MIN_PARALLEL_BYTES = 1 << 20  # smaller trees are linted faster than worker processes start
 
@@ -277,14 +240,11 @@ def lint_run(run: Run, config: Config, extras: Extras, selected: list[Selected])
         others = tuple(r for r in extras.references.runs if os.path.abspath(r.path) != os.path.abspath(run.path))
         run.references = replace(extras.references, runs=others)
     findings, abstentions = check_run(run, selected, config)
-    run_dir = run.path if is_dir(run.path) else os.path.dirname(run.path)
-    local, reason = local_suppressions(run_dir) if config.run_files else ([], "")
-    kept = [f for f in findings if not _matches_any(f, [*local, *config.ignores_for(f.path)])]
-    by_run_file = sorted({f.rule for f in findings if _matches_any(f, local)})
-    if by_run_file:  # say it where the run is shown: a reviewer sees what was accepted and why
-        run.notes.append(f"{os.path.join(run_dir, RUN_FILE)} suppresses {', '.join(by_run_file)}: {reason}")
+    kept = suppress(findings, run.path if is_dir(run.path) else os.path.dirname(run.path), config)
+    if kept.note:  # say it where the run is shown: a reviewer sees what was accepted and why
+        run.notes.append(kept.note)
     summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points, tuple(run.notes))
-    return summary, kept, abstentions, len(findings) - len(kept)
+    return summary, kept.findings, abstentions, kept.suppressed
 
 
 def load_references(settings: ReferenceSet, paths: Iterable[str],

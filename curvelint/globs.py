@@ -1,7 +1,13 @@
-"""Globs of ``per-path-ignores``: ``*`` and ``?`` stay within one path segment, ``**`` spans any number
-of segments, a pattern matches a path or any folder above it, and a pattern without ``/`` matches any
-single segment (``"*.parquet"``). Relative patterns are relative to a base folder (the configuration
-file's folder)."""
+"""The one glob dialect of ``exclude`` and ``per-path-ignores``.
+
+``*`` and ``?`` stay within one path segment, ``[...]`` is a character class (``[!...]`` negated),
+``**`` spans any number of segments; a pattern matches a path or any folder above it, and a pattern
+without ``/`` matches any single segment (``"*.parquet"``, ``checkpoints``). Relative patterns are
+relative to the configuration file's folder (on the command line: the current folder).
+
+``exclude`` never drops a path the user named: its patterns are matched against what is found
+below it (`excluded`); ``per-path-ignores`` matches the whole path of a finding (`path_matches`).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +35,30 @@ def path_matches(path: str, pattern: str, base: str) -> bool:
         return any(rx.fullmatch(p) for p in parts)
     prefix = "/" if os.path.isabs(pattern) else ""
     return any(rx.fullmatch(prefix + "/".join(parts[:i])) for i in range(len(parts), 0, -1))
+
+
+def anchor(pattern: str, root: str) -> str:
+    """A configuration file's pattern with a folder part, made absolute at the file's folder `root`
+    (so that it means the same next to command-line patterns, which are relative to the current folder)."""
+    if "/" not in pattern.rstrip("/") or os.path.isabs(pattern):
+        return pattern  # a name ("checkpoints"): any segment
+    return os.path.join(root, pattern.removeprefix("./"))
+
+
+def excluded(path: str, patterns: list[str], root: str) -> bool:
+    """Whether `path`, found below the named path `root`, is excluded by one of `patterns`: a name pattern
+    matches a segment below `root`, one with a folder part is relative to the current folder (to `root`
+    for a URL)."""
+    if not patterns:
+        return False
+    remote = "://" in root
+    for pattern in patterns:
+        if "/" not in pattern.replace("\\", "/").rstrip("/"):
+            if path_matches(path, pattern, root):
+                return True
+        elif path_matches(path, pattern, root if remote else os.getcwd()):
+            return True
+    return False
 
 
 @lru_cache(maxsize=256)

@@ -172,3 +172,45 @@ class Abstention:
     run: str
     metric: str | None
     reason: str
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a report says about one linted run: where, which reader, how much was read, and notes."""
+
+    path: str
+    name: str
+    format: str
+    series: int
+    points: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CurveRequest:
+    """Ask `lint` to keep each run's curves, reduced to about 2 x `bins` points per series for
+    drawing, in `Report.curves`: of every run, or only of runs with a finding on a series; in a
+    temporary file when `spool` (one run's curves in memory at a time, for big HTML reports)."""
+
+    bins: int
+    every_run: bool = False
+    spool: bool = False
+
+
+@dataclass
+class Report:
+    """Everything a lint found, what the reporters render (they read nothing else, nor any file).
+
+    `curves` maps (path, run) to `curvelint.plot.curves.RunCurves`, or is a `CurveSpool` of them,
+    when `lint` was given a `CurveRequest`."""
+
+    runs: list[RunSummary] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    abstentions: list[Abstention] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # paths that do not exist
+    suppressed: int = 0
+    elapsed: float = 0.0
+    curves: Any = field(default_factory=dict)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)

@@ -1,26 +1,23 @@
-"""Rule discovery through the ``curvelint.rules`` entry-point group.
+"""The rules: discovered through the ``curvelint.rules`` entry-point group, and selected.
 
 An entry point may load a `Rule` subclass, or a module/iterable holding several.
-The built-in pack (`curvelint_rules`, source folder `rules/`) registers the same way.
+The built-in pack (`curvelint_rules`, source folder `rules/`) registers the same way;
+entry points are read by `curvelint._entry_points` (fast, with importlib.metadata as fallback).
 
-Entry points are read the way `importlib.metadata` reads them (`entry_points`), without
-importing it: importlib.metadata brings zipfile, email, csv and pathlib, 3 MB of peak RSS
-and ~50 ms on every start. Where it would find distributions that a plain directory scan
-cannot (a zip file on sys.path, a finder of its own), it is used instead.
+Selection is decided here, for the command line, the configuration and the engine alike:
+a selector is a code, a code prefix (``CL1``), a rule name or ``ALL`` (`matches`);
+`selected` applies one set of select / extend-select / ignore.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
-import os
 import re
-import sys
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Mapping, Sequence
 
+from curvelint._entry_points import entry_points
 from curvelint.rule import Rule
 
 GROUP = "curvelint.rules"
@@ -30,85 +27,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 
 class RegistryError(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class EntryPoint:
-    """``name = module:attr.path [extras]`` from a distribution's ``entry_points.txt``."""
-
-    name: str
-    value: str
-
-    _VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
-
-    def load(self) -> Any:
-        match = self._VALUE.match(self.value)
-        if match is None:
-            raise ValueError(f"malformed entry point value {self.value!r}")
-        module = importlib.import_module(match.group("module"))
-        return functools.reduce(getattr, filter(None, (match.group("attr") or "").split(".")), module)
-
-
-def entry_points(group: str) -> list[Any]:
-    """The entry points of `group` in the installed distributions (first on sys.path wins)."""
-    if not _plain_paths():
-        from importlib.metadata import entry_points as metadata_entry_points
-
-        return list(metadata_entry_points(group=group))
-    seen: set[str] = set()
-    found: list[Any] = []
-    for name, info in _distributions():
-        if name not in seen:
-            seen.add(name)
-            found.extend(_read_group(os.path.join(info, "entry_points.txt"), group))
-    return found
-
-
-def _plain_paths() -> bool:
-    """Whether scanning sys.path's folders finds what importlib.metadata finds: no zip file on
-    sys.path, and no finder but PathFinder that finds distributions."""
-    from importlib.machinery import PathFinder
-
-    finders = [f for f in sys.meta_path if hasattr(f, "find_distributions")]
-    return all(f is PathFinder for f in finders) and not any(os.path.isfile(p) for p in sys.path)
-
-
-def _distributions() -> Iterator[tuple[str, str]]:
-    """(normalized name, metadata folder) of each ``*.dist-info``/``*.egg-info`` folder on sys.path,
-    in importlib.metadata's order: sys.path order, and all info folders of an entry before its eggs."""
-    for entry in sys.path:
-        root = entry or "."
-        try:
-            children = os.listdir(root)
-        except OSError:
-            continue
-        base = os.path.basename(root).lower()
-        infos = [(_normalize(c.lower().rpartition(".")[0].partition("-")[0]), os.path.join(root, c))
-                 for c in children if c.lower().endswith((".dist-info", ".egg-info"))]
-        eggs = [(_normalize(base.rpartition(".")[0].partition("-")[0]), os.path.join(root, c))
-                for c in children if base.endswith(".egg") and c.lower() == "egg-info"]
-        yield from infos
-        yield from eggs
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
-
-
-def _read_group(path: str, group: str) -> Iterator[EntryPoint]:
-    """The entries of ``[group]`` in an ``entry_points.txt`` (``#`` comments, blank lines ignored)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError:
-        return
-    section = None
-    for line in filter(lambda s: s and not s.startswith("#"), map(str.strip, text.splitlines())):
-        if line.startswith("[") and line.endswith("]"):
-            section = line.strip("[]")
-        elif section == group:
-            name, _, value = line.partition("=")
-            yield EntryPoint(name.strip(), value.strip())
 
 
 def _rules_in(obj: object) -> Iterable[type[Rule]]:
@@ -161,3 +79,63 @@ def find_rule(key: str) -> type[Rule] | None:
         if rule.code.lower() == key.lower() or rule.name == key.lower():
             return rule
     return None
+
+
+# -- selection ---------------------------------------------------------------------------------------
+
+def matches(rule: type[Rule], selector: str) -> bool:
+    """A selector is a code, a code prefix (``CL1``), a rule name, or ``ALL``."""
+    s = selector.strip()
+    return s.upper() == "ALL" or s.lower() == rule.name or rule.code.upper().startswith(s.upper())
+
+
+def unknown_selectors(selectors: Iterable[str]) -> list[str]:
+    """The selectors that match no registered rule (a typo, or a plugin that is not installed)."""
+    rules = load_rules()
+    return [s for s in selectors if not any(matches(r, s) for r in rules)]
+
+
+def is_selected(rule: type[Rule], select: Sequence[str] | None, extend: Sequence[str] = (),
+                ignore: Sequence[str] = ()) -> bool:
+    """Whether `rule` is on: in `select` (None: every rule) or `extend`, and not in `ignore`."""
+    on = select is None or any(matches(rule, s) for s in select) or any(matches(rule, s) for s in extend)
+    return on and not any(matches(rule, s) for s in ignore)
+
+
+def selected(select: Sequence[str] | None, extend: Sequence[str] = (), ignore: Sequence[str] = ()
+             ) -> list[type[Rule]]:
+    """The registered rules that are on (`is_selected`), in code order."""
+    return [r for r in load_rules() if is_selected(r, select, extend, ignore)]
+
+
+def selected_codes(select: Sequence[str] | None, extend: Sequence[str] = (), ignore: Sequence[str] = ()
+                   ) -> list[str]:
+    """`selected` as codes: one configuration layer resolved, so that the next layer (the command
+    line) wins over it: ``--extend-select CL104`` turns CL104 back on even if the file ignores it."""
+    return [r.code for r in selected(select, extend, ignore)]
+
+
+def severity_override(rule: type[Rule], overrides: Mapping[str, str]) -> str | None:
+    """The first override whose selector matches `rule` (None: its default severity)."""
+    return next((v for k, v in overrides.items() if matches(rule, k)), None)
+
+
+def overrides_by_code(overrides: Mapping[str, str]) -> dict[str, str]:
+    """Severity overrides keyed by selector, resolved to rule code -> severity: a code or name beats a
+    prefix, a longer prefix a shorter one."""
+    out: dict[str, str] = {}
+    for key in sorted(overrides, key=_specificity):
+        for rule in load_rules():
+            if matches(rule, key):
+                out[rule.code] = overrides[key]
+    return out
+
+
+def _specificity(selector: str) -> tuple[int, int]:
+    return (1 if find_rule(selector) is not None else 0, len(selector))
+
+
+def finding_matches(code: str, selectors: Sequence[str]) -> bool:
+    """Whether the rule of a finding (its code) matches any of `selectors`."""
+    rule = find_rule(code)
+    return rule is not None and any(matches(rule, s) for s in selectors)

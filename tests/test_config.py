@@ -14,12 +14,14 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES
-from curvelint.baseline import apply_baseline, fingerprint, write_baseline
+from curvelint.baseline import fingerprint, write_baseline
 from curvelint.cli import main
-from curvelint.config import Config, ConfigError, load_config, local_suppressions, path_matches
-from curvelint.engine import Report, lint, select_rules
-from curvelint.model import Finding, Severity
+from curvelint.config import Config, ConfigError, load_config
+from curvelint.engine import lint, select_rules
+from curvelint.globs import path_matches
+from curvelint.model import Finding, Report, Severity
 from curvelint.registry import load_rules
+from curvelint.suppression import apply_baseline, local_suppressions
 
 sys.path.insert(0, str(FIXTURES))
 from tbwrite import EventLog  # noqa: E402
@@ -196,7 +198,7 @@ def test_rule_option_reaches_the_rule(tmp_path):
 
 
 def test_check_type_accepts_ints_for_floats_and_rejects_bools_for_ints():
-    from curvelint.config import check_type
+    from curvelint.config_values import check_type
 
     assert check_type(2, 0.5, "k") == 2.0 and isinstance(check_type(2, 0.5, "k"), float)
     assert check_type(["relu"], ("tanh",), "k") == ("relu",)
@@ -462,3 +464,27 @@ def test_exclude_with_a_folder_is_relative_to_the_config_file(tmp_path, monkeypa
         monkeypatch.chdir(cwd)
         report = lint([target], load_config([target]))
         assert [os.path.basename(os.path.abspath(r.path)) for r in report.runs] == ["new"], cwd
+
+
+@pytest.mark.parametrize("pattern, kept", [
+    ("old", ["new", "scratch1"]),  # a name: any file or folder below the linted path
+    ("scratch*", ["new", "old"]),
+    ("runs/old", ["new", "scratch1"]),  # a folder part: relative to the current folder (the command line)
+    ("runs/*", []),  # * stays in one segment; a folder covers what is below it
+    ("runs/**/old", ["new", "scratch1"]),
+    ("*/old", ["new", "scratch1"]),
+    ("r?ns/[!n]*", ["new"]),
+])
+def test_exclude_uses_the_globs_of_per_path_ignores(tmp_path, monkeypatch, pattern, kept):
+    for name in ("old", "new", "scratch1"):
+        healthy_run(tmp_path / "runs" / name)
+    monkeypatch.chdir(tmp_path)
+    report = lint(["runs"], Config(exclude=[pattern]))
+    assert sorted(os.path.basename(r.path) for r in report.runs) == kept
+
+
+def test_exclude_never_drops_the_path_that_was_named(tmp_path, monkeypatch):
+    healthy_run(tmp_path / "checkpoints" / "run1")
+    monkeypatch.chdir(tmp_path)
+    assert [os.path.basename(r.path) for r in lint(["checkpoints"], Config(exclude=["checkpoints"])).runs] == ["run1"]
+    assert lint(["."], Config(exclude=["checkpoints"])).runs == []

@@ -1,4 +1,4 @@
-"""curvelint.registry: rule plugins found through entry points, as importlib.metadata finds them."""
+"""curvelint.registry: rule plugins found through entry points, and the selection of rules."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import os
 import subprocess
 import sys
 import textwrap
-import zipfile
-from importlib import metadata
 from pathlib import Path
 
-import pytest
 from conftest import FIXTURES, curvelint_command
 
 from curvelint import registry
@@ -44,49 +41,6 @@ def _dist(root: Path, folder: str, entry_points: str) -> None:
     (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
 
 
-def _plain(eps) -> list[tuple[str, str]]:
-    return sorted((ep.name, ep.value) for ep in eps)
-
-
-@pytest.mark.parametrize("group", ["curvelint.rules", "console_scripts", "pytest11"])
-def test_same_entry_points_as_importlib_metadata_here(group: str) -> None:
-    assert _plain(registry.entry_points(group)) == _plain(metadata.entry_points(group=group))
-
-
-def test_first_distribution_on_the_path_wins_and_sections_are_parsed(tmp_path: Path, monkeypatch) -> None:
-    first, second = tmp_path / "a", tmp_path / "b"
-    _dist(first, "My.Plugin-2.0.dist-info", """
-        # a comment
-        [console_scripts]
-        tool = my_plugin.cli:main
-
-        [curvelint.rules]
-        mine = my_plugin.rules:RULES [extra]
-        """)
-    _dist(second, "my_plugin-1.0.dist-info", "[curvelint.rules]\nold = my_plugin.old:RULES\n")
-    _dist(second, "other-1.0.egg-info", "[curvelint.rules]\nother=other:RULES\n")
-    monkeypatch.setattr(sys, "path", [str(first), str(tmp_path / "missing"), str(second)])
-    ours = registry.entry_points("curvelint.rules")
-    assert _plain(ours) == [("mine", "my_plugin.rules:RULES [extra]"), ("other", "other:RULES")]
-    assert _plain(ours) == _plain(metadata.entry_points(group="curvelint.rules"))
-
-
-def test_a_zip_on_the_path_is_left_to_importlib_metadata(tmp_path: Path, monkeypatch) -> None:
-    archive = tmp_path / "plugins.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("zipped-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: zipped\nVersion: 1.0\n")
-        zf.writestr("zipped-1.0.dist-info/entry_points.txt", "[curvelint.rules]\nzipped = zipped:RULES\n")
-    monkeypatch.setattr(sys, "path", [str(archive)])
-    assert _plain(registry.entry_points("curvelint.rules")) == [("zipped", "zipped:RULES")]
-
-
-def test_entry_point_load_follows_module_and_attributes() -> None:
-    assert registry.EntryPoint("x", "os.path:join").load() is os.path.join
-    assert registry.EntryPoint("x", "os.path").load() is os.path
-    with pytest.raises(ValueError, match="malformed"):
-        registry.EntryPoint("x", "not a module").load()
-
-
 def test_a_third_party_plugin_is_listed_documented_and_run(tmp_path: Path) -> None:
     """What a plugin author does: a module and an installed distribution naming it."""
     (tmp_path / "loss_above_ten.py").write_text(PLUGIN)
@@ -112,3 +66,27 @@ def test_linting_imports_neither_importlib_metadata_nor_the_crc32c_package() -> 
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# -- selection: one place for the command line, the configuration and the engine ---------------------
+
+def test_a_selector_is_a_code_a_prefix_a_name_or_all() -> None:
+    rule = registry.find_rule("CL101")
+    assert all(registry.matches(rule, s) for s in ("CL101", "cl101", "CL1", "CL", " CL10 ", rule.name, "ALL", "all"))
+    assert not any(registry.matches(rule, s) for s in ("CL102", "CL2", rule.name + "-x", "XCL1"))
+
+
+def test_selection_of_one_layer_ignore_wins_and_extend_adds() -> None:
+    codes = [r.code for r in registry.load_rules()]
+    assert registry.selected_codes(None) == codes
+    cl1 = [c for c in codes if c.startswith("CL1")]
+    assert registry.selected_codes(["CL1"], ignore=["CL101"]) == [c for c in cl1 if c != "CL101"]
+    assert registry.selected_codes(["CL101"], extend=["CL102"], ignore=["CL102"]) == ["CL101"]
+    assert registry.selected_codes(["CL101"], extend=["CL102"]) == ["CL101", "CL102"]
+    assert registry.unknown_selectors(["CL1", "XYZ9", registry.find_rule("CL101").name]) == ["XYZ9"]
+
+
+def test_severity_overrides_a_code_beats_a_prefix_beats_a_shorter_prefix() -> None:
+    by_code = registry.overrides_by_code({"CL101": "info", "CL": "error", "CL1": "warning"})
+    assert by_code["CL101"] == "info" and by_code["CL102"] == "warning"
+    assert all(v == "error" for c, v in by_code.items() if not c.startswith("CL1"))

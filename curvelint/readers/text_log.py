@@ -99,7 +99,8 @@ def _check_regex(regex: str, where: str, error: type[Exception]) -> None:
 @lru_cache(maxsize=64)
 def settings_for(folder: str) -> Settings:
     """The ``[tool.curvelint.text-logs]`` settings of the nearest configuration at or above `folder`."""
-    from curvelint.config import ConfigError, _Where, find_config
+    from curvelint.config_files import ConfigError, find_config
+    from curvelint.config_files import Where as _Where
 
     found = find_config(folder)
     if found is None:

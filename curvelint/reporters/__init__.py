@@ -42,10 +42,10 @@ def write(report, fmt: str, options: Options, fh: TextIO) -> None:
 
 
 def curve_request(fmt: str, options: Options) -> Any:
-    """The `curvelint.engine.CurveRequest` that `fmt` needs from `lint` (None: it draws nothing)."""
+    """The `curvelint.model.CurveRequest` that `fmt` needs from `lint` (None: it draws nothing)."""
     if fmt not in CURVE_BINS or (fmt == "text" and not options.plot):
         return None
-    from curvelint.engine import CurveRequest
+    from curvelint.model import CurveRequest
 
     bins, every_run = CURVE_BINS[fmt]
     return CurveRequest(bins, every_run=every_run, spool=every_run)
