@@ -15,4 +15,6 @@ FORMATS: dict[str, str] = {
     "junit": "curvelint.reporters.junit",
     "html": "curvelint.reporters.html",
     "markdown": "curvelint.reporters.markdown",
+    "gitlab": "curvelint.reporters.gitlab",  # GitLab Code Quality (artifacts:reports:codequality)
+    "rdjson": "curvelint.reporters.rdjson",  # reviewdog's Diagnostic Format (reviewdog -f=rdjson)
 }

@@ -147,7 +147,7 @@ def test_sarif_content():
     assert first["locations"][0]["logicalLocations"][0]["name"] == "loss"
     assert first["properties"]["evidence"] == {"first_bad_step": 20, "last_finite_value": 1.25}
     assert "Fix: lower the learning rate" in first["message"]["text"]
-    assert first["partialFingerprints"]["curvelint/v1"]
+    assert first["partialFingerprints"]["primaryLocationLineHash"]
 
 
 def test_sarif_from_the_cli_is_valid(tmp_path):

@@ -14,7 +14,7 @@ import os
 
 from curvelint.model import Severity
 from curvelint.reporters.escape import printable, printable_lines
-from curvelint.reporters.sarif import log_file
+from curvelint.reporters.locate import headline, log_file
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -34,8 +34,7 @@ def _file(path: str) -> str:
 
 
 def command(f) -> str:
-    where = " @ ".join([*([f.metric] if f.metric else []), *([f"step {f.step}"] if f.step is not None else [])])
-    message = printable_lines(f"{where}: {f.message}" if where else f.message)
+    message = printable_lines(headline(f))
     if f.run != f.path:
         message = f"[{printable(f.run)}] {message}"
     if f.hint:

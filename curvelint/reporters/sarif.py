@@ -1,10 +1,18 @@
-"""SARIF 2.1.0 output (`--format sarif`) for code-scanning dashboards (GitHub, GitLab, Azure DevOps).
+"""SARIF 2.1.0 output (`--format sarif`) that GitHub code scanning accepts as is.
 
-Every registered rule is listed in ``tool.driver.rules`` with its documentation as
-help text; each finding is a result located at its run's log file (for a run folder,
-its first event file: code scanning places results in files, at line 1 for binary
-logs), with the metric as a logical location and the run path, step and evidence
-in ``properties``.
+Every registered rule is listed in ``tool.driver.rules`` (summary, the first paragraph of its
+documentation as full description, the whole documentation as help). Each finding is a result at
+its run's log file (a run folder: its first event file), written relative to the repository root
+(``uriBaseId`` ``%SRCROOT%``, `curvelint.reporters.locate.source_root`; a file outside it gets an
+absolute ``file://`` URI), at line 1: a log has no line a finding belongs to. The metric is a logical
+location; run, step and evidence are in ``properties``.
+
+``partialFingerprints.primaryLocationLineHash`` is our own (`locate.fingerprints`: rule, run path,
+series, message template, and the occurrence): GitHub's upload action would otherwise hash line 1
+of the binary event file, which gives every finding on one run the same fingerprint. GitHub's limits
+(https://docs.github.com/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning)
+are kept: at most 25,000 results per run (the most severe are kept, the rest counted in a
+notification and in ``properties.resultsLeftOut``), descriptions within 1,024 characters.
 """
 
 from __future__ import annotations
@@ -14,42 +22,42 @@ import os
 from urllib.parse import quote
 
 from curvelint import __version__
-from curvelint.baseline import fingerprint
 from curvelint.model import Severity
 from curvelint.reporters.escape import utf8_safe
+from curvelint.reporters.locate import fingerprints, headline, log_file, relative_to, source_root
+
+__all__ = ["document", "render", "log_file", "artifact_location", "MAX_RESULTS"]
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/curvelint/curvelint"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+SRCROOT = "%SRCROOT%"
+MAX_RESULTS = 25_000  # GitHub rejects a run with more
+MAX_DESCRIPTION = 1_024  # GitHub's limit on a rule's short and full description
 
 
-def log_file(path: str) -> str:
-    """A run folder's first event file (code scanning locates results in files), else `path`."""
-    from curvelint.discovery import KERAS_SUBDIRS, is_event_file
-
-    if not os.path.isdir(path):
-        return path
-    for folder in (path, *(os.path.join(path, d) for d in KERAS_SUBDIRS)):
-        try:
-            names = sorted(n for n in os.listdir(folder) if is_event_file(n))
-        except OSError:
-            continue
-        if names:
-            return os.path.join(folder, names[0])
-    return path
+def _uri(path: str) -> str:
+    """A path as a URI reference: ``/`` separators, each byte outside the safe set percent-encoded
+    (`os.fsencode`: a name that is not UTF-8 gives ``%FF``, not an error)."""
+    return quote(os.fsencode(path.replace(os.sep, "/")), safe="/")
 
 
-def artifact_uri(path: str) -> str:
-    """A relative URI (``/`` separators, percent-encoded) for paths below the current folder.
+def _file_uri(path: str) -> str:
+    """An absolute ``file://`` URI (``file:///C:/...`` on Windows)."""
+    uri = _uri(os.path.abspath(path))
+    return "file://" + (uri if uri.startswith("/") else "/" + uri)
 
-    The path's bytes are encoded (``os.fsencode``): a name that is not UTF-8 gives ``%FF``, not an error.
-    """
-    absolute = os.path.abspath(path)
-    rel = os.path.relpath(absolute)
-    if rel.startswith(".."):
-        return "file://" + quote(os.fsencode(absolute.replace(os.sep, "/")), safe="/:")
-    uri = quote(os.fsencode(rel.replace(os.sep, "/")), safe="/")
-    return uri + "/" if os.path.isdir(path) else uri
+
+def artifact_location(path: str, root: str) -> dict:
+    """``{"uri": relative, "uriBaseId": "%SRCROOT%"}`` below `root`, else an absolute ``file://`` URI."""
+    rel = relative_to(path, root)
+    if rel is None:
+        return {"uri": _file_uri(path)}
+    return {"uri": _uri(rel) + ("/" if os.path.isdir(path) and rel != "." else ""), "uriBaseId": SRCROOT}
+
+
+def _clip(text: str, limit: int = MAX_DESCRIPTION) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _descriptor(rule) -> dict:
@@ -57,32 +65,31 @@ def _descriptor(rule) -> dict:
     descriptor = {
         "id": rule.code,
         "name": rule.name,
-        "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": doc.split("\n\n")[0].replace("\n", " ")},
+        "shortDescription": {"text": _clip(rule.summary)},
+        "fullDescription": {"text": _clip(doc.split("\n\n")[0].replace("\n", " "))},
         "help": {"text": doc, "markdown": f"**{rule.code} {rule.name}**: {rule.summary}\n\n{doc}"},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {"tags": ["training-logs"]},
+        "properties": {"tags": ["training-logs"], "stability": getattr(rule, "stability", "stable")},
     }
     if rule.options:
         descriptor["properties"]["options"] = {k: o.default for k, o in rule.options.items()}
     return descriptor
 
 
-def _result(f, index: int | None) -> dict:
-    where = " @ ".join([*([f.metric] if f.metric else []), *([f"step {f.step}"] if f.step is not None else [])])
-    text = f"{where}: {f.message}" if where else f.message
-    if f.hint:
-        text += f" Fix: {f.hint}"
-    location: dict = {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(log_file(f.path))},
+def _result(f, index: int | None, fingerprint: tuple[str, int], root: str) -> dict:
+    text = (f"[{f.run}] " if f.run != f.path else "") + headline(f) + (f" Fix: {f.hint}" if f.hint else "")
+    location: dict = {"physicalLocation": {"artifactLocation": artifact_location(log_file(f.path), root),
                                            "region": {"startLine": 1}}}
     if f.metric:
-        location["logicalLocations"] = [{"name": f.metric, "fullyQualifiedName": f"{f.run}::{f.metric}"}]
+        run = (relative_to(f.path, root) or f.run) if f.run == f.path else f.run
+        location["logicalLocations"] = [{"name": f.metric, "fullyQualifiedName": f"{run}::{f.metric}"}]
+    key, occurrence = fingerprint
     result = {
         "ruleId": f.rule,
         "level": LEVELS[f.severity],
         "message": {"text": text},
         "locations": [location],
-        "partialFingerprints": {"curvelint/v1": fingerprint(f, os.getcwd())},
+        "partialFingerprints": {"primaryLocationLineHash": f"{key}:{occurrence}"},
         "properties": {"run": f.run, "metric": f.metric, "step": f.step, "severity": str(f.severity),
                        "evidence": f.evidence, "hint": f.hint},
     }
@@ -91,11 +98,34 @@ def _result(f, index: int | None) -> dict:
     return result
 
 
-def document(report) -> dict:
+def kept(findings: list, limit: int = MAX_RESULTS) -> list:
+    """At most `limit` findings, the most severe first to stay, in their order."""
+    if len(findings) <= limit:
+        return findings
+    order = sorted(range(len(findings)), key=lambda i: (-int(findings[i].severity), i))[:limit]
+    return [findings[i] for i in sorted(order)]
+
+
+def _notifications(report, left_out: int) -> list[dict]:
+    notes = [{"level": "error", "message": {"text": e}} for e in report.errors]
+    if left_out:
+        notes.append({"level": "warning", "message": {
+            "text": f"{left_out} results left out: GitHub code scanning takes at most {MAX_RESULTS:,} results "
+                    "per run (the most severe are kept; --format json has them all)"}})
+    return notes
+
+
+def document(report, root: str | None = None) -> dict:
     from curvelint.registry import load_rules
 
+    root = root or source_root()
     rules = list(load_rules())
     index = {r.code: i for i, r in enumerate(rules)}
+    findings = kept(report.findings)
+    left_out = len(report.findings) - len(findings)
+    properties = {"runsLinted": len(report.runs), "suppressed": report.suppressed}
+    if left_out:
+        properties["resultsLeftOut"] = left_out
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -107,14 +137,12 @@ def document(report) -> dict:
                 "informationUri": INFORMATION_URI,
                 "rules": [_descriptor(r) for r in rules],
             }},
-            "invocations": [{
-                "executionSuccessful": True,
-                "toolExecutionNotifications": [
-                    {"level": "error", "message": {"text": e}} for e in report.errors
-                ],
-            }],
-            "results": [_result(f, index.get(f.rule)) for f in report.findings],
-            "properties": {"runsLinted": len(report.runs), "suppressed": report.suppressed},
+            "invocations": [{"executionSuccessful": True,
+                             "toolExecutionNotifications": _notifications(report, left_out)}],
+            "originalUriBaseIds": {SRCROOT: {"uri": _file_uri(root).rstrip("/") + "/"}},
+            "results": [_result(f, index.get(f.rule), fp, root)
+                        for f, fp in zip(findings, fingerprints(findings, root))],
+            "properties": properties,
         }],
     }
 
