@@ -98,7 +98,8 @@ def _fail(message: str) -> None:
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Report only findings not in this baseline file.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Write the current findings as a baseline and exit 0.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Runs linted in parallel (default: available cores).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Runs linted in parallel, at most (default: available cores): as many processes as the "
+              "estimated work repays, one while the CPUs are busy.")
 @click.option("--executor", default="local", envvar="CURVELINT_EXECUTOR", show_default=True,
               help="Where runs are linted: local (this machine, --jobs processes) or dask://HOST:PORT, a Dask "
                    "cluster's scheduler (pip install 'curvelint[dask]'; each worker reads its own runs).")

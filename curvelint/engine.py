@@ -308,7 +308,7 @@ def _in_workers(sources: list[RunSource], sizes: list[int], config: Config, extr
     """
     from curvelint import executors
 
-    with executors.executor(executor, jobs) as pool:
+    with executors.executor(executor, jobs, sizes) as pool:  # local: the workers the sizes repay
         batches = _batches(sources, sizes, pool.slots)
         tasks = [(batch, config, extras, selected, curves, _listing(batch)) for batch in batches]
         for per_batch in pool.ordered_map(_lint_batch, tasks, _recover):

@@ -42,11 +42,17 @@ def check(spec: str) -> str:
 
 
 class Local:
-    """This machine: `jobs` worker processes (`curvelint.workers.ordered_map`); a failed task raises."""
+    """This machine: up to `jobs` worker processes (`curvelint.workers.ordered_map`); a failed task raises.
+
+    Given the `sizes` of the runs, as many as their estimated work repays and the CPUs' contention
+    allows (`curvelint.workers.choose_workers`; 1 = this process alone)."""
 
     distributed = False
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, sizes: Sequence[int] | None = None) -> None:
+        if sizes is not None:
+            spawned = not (workers.FORK and workers.single_threaded())
+            jobs = workers.choose_workers(jobs, len(sizes), sum(sizes), workers.cpu_contention(), spawned)
         self.slots = jobs  # tasks that run at once
 
     def ordered_map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], on_error: OnError | None = None
@@ -114,6 +120,6 @@ class Dask(Local):
         self.client.close()
 
 
-def executor(spec: str, jobs: int) -> Local:
-    """The executor `spec` names (`check`), with `jobs` processes when it is ``local``."""
-    return Local(jobs) if check(spec) == LOCAL else Dask(spec)
+def executor(spec: str, jobs: int, sizes: Sequence[int] | None = None) -> Local:
+    """The executor `spec` names (`check`), with up to `jobs` processes when it is ``local`` (`Local`)."""
+    return Local(jobs, sizes) if check(spec) == LOCAL else Dask(spec)

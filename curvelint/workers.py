@@ -33,6 +33,49 @@ _STOP = 0xFFFFFFFF  # task index that tells a worker to exit
 _FRAME = 8  # bytes of a result frame's length prefix
 
 
+# What `choose_workers` estimates a lint costs, in CPU seconds, and what a worker must be given to repay
+# starting it (2-core VM, issue 18: a short run of 8 x 200 points ~4 ms to read and check; reading and
+# checking long per-step series ~15 ns per byte of event file; a forked worker's lazy imports, pipes and
+# pickled results ~0.1 s; a spawned one imports curvelint and numpy again, ~1 s).
+RUN_SECONDS = 0.003
+BYTE_SECONDS = 15e-9
+WORK_PER_FORKED_WORKER = 0.25
+WORK_PER_SPAWNED_WORKER = 2.0
+CONTENDED = 0.2  # this share of the recent time with runnable tasks waiting for a CPU: the CPUs are busy
+
+
+def choose_workers(requested: int, runs: int, nbytes: int, contention: float | None, spawned: bool = False) -> int:
+    """How many processes lint `runs` runs of `nbytes` bytes in all (1: this process alone).
+
+    At most `requested` and one per run; one per WORK_PER_*_WORKER seconds of estimated work
+    (`RUN_SECONDS` a run + `BYTE_SECONDS` a byte), so a small tree stays in this process; and 1 when
+    the CPUs are contended (`contention` >= `CONTENDED`, see `cpu_contention`): there, more
+    processes only queue for the same CPUs, and starting them is a cost that is not repaid."""
+    if requested < 2 or runs < 2 or (contention is not None and contention >= CONTENDED):
+        return 1
+    work = runs * RUN_SECONDS + nbytes * BYTE_SECONDS
+    per_worker = WORK_PER_SPAWNED_WORKER if spawned else WORK_PER_FORKED_WORKER
+    return max(1, min(requested, runs, int(work / per_worker)))
+
+
+def cpu_contention() -> float | None:
+    """The share of the last ~10 s in which runnable tasks waited for a CPU: Linux's pressure stall
+    information (``/proc/pressure/cpu``, ``some avg10``); without it, the 1-minute load average beyond
+    the cores (this process included) over the cores, at most 1; None when neither is known."""
+    try:
+        with open("/proc/pressure/cpu") as fh:
+            some = fh.readline().split()
+        return float(dict(field.split("=", 1) for field in some[1:])["avg10"]) / 100
+    except (OSError, ValueError, KeyError, IndexError):
+        pass
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return None
+    cores = os.cpu_count() or 1
+    return min(1.0, max(0.0, load - cores) / cores)
+
+
 class WorkerError(RuntimeError):
     """A task raised in a worker, or a worker died."""
 

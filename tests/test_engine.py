@@ -37,6 +37,7 @@ def test_batches_are_consecutive_and_cover_every_source(tmp_path):
 
 def test_report_order_does_not_depend_on_jobs(monkeypatch):
     monkeypatch.setattr(engine, "MIN_PARALLEL_BYTES", 0)  # the fixtures are small: use workers anyway
+    monkeypatch.setattr("curvelint.workers.choose_workers", lambda jobs, *_: jobs)  # as many as asked
     def plain(report):
         return ([dataclasses.asdict(r) for r in report.runs], [dataclasses.asdict(f) for f in report.findings],
                 [dataclasses.asdict(a) for a in report.abstentions], report.suppressed)

@@ -173,6 +173,7 @@ def test_run_folder_suppression_error_in_a_worker_is_a_configuration_error(tmp_p
         write_healthy(tmp_path / name)
     (tmp_path / "b" / ".curvelint.toml").write_bytes(b'reason = "\xff"\n')
     monkeypatch.setattr(engine, "MIN_PARALLEL_BYTES", 0)  # workers even for tiny runs
+    monkeypatch.setattr("curvelint.workers.choose_workers", lambda jobs, *_: jobs)  # as many as asked
     with pytest.raises(ConfigError, match=r"\.curvelint\.toml: invalid TOML: not UTF-8"):
         engine.lint([str(tmp_path)], Config(), jobs=2)
 

@@ -259,6 +259,7 @@ def test_configured_limits_reach_worker_processes(tmp_path: Path, monkeypatch: p
     for name in "abc":
         _write(tmp_path / name, "keras-csv")
     monkeypatch.setattr(engine, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr("curvelint.workers.choose_workers", lambda jobs, *_: jobs)  # as many as asked
     report = engine.lint([str(tmp_path)], Config(limits=Limits(lines=3)), jobs=2)
     assert [r.points for r in report.runs] == [6, 6, 6]
     assert sum(f.rule == "CL002" for f in report.findings) == 3
