@@ -1,4 +1,5 @@
-"""Lightning's hparams.yaml: read without a YAML library, checked against PyYAML on what yaml.dump writes."""
+"""Lightning's hparams.yaml: PyYAML's safe loader with Python tags read as names, checked against PyYAML's
+unsafe loader on what yaml.dump writes and on the real files."""
 
 from __future__ import annotations
 
@@ -74,9 +75,27 @@ def test_what_is_left_out() -> None:
         hexa: 0x1F
         lr: 0.1
         """)
-    assert values == {"lr": 0.1}
-    assert skipped == ["layers", "long", "text", "anchor", "hexa"]
+    assert values == {"long": "a string that yaml.dump wrapped because it went on for more than eighty characters",
+                      "text": "a block\n", "anchor": 1, "hexa": 31, "lr": 0.1}  # PyYAML reads all YAML
+    assert skipped == ["layers"]  # no rule reads a list of mappings
     assert _parse("{}\n") == ({}, []) and _parse("") == ({}, [])
+
+
+def test_python_objects_are_never_constructed_and_a_broken_key_costs_only_itself(tmp_path: Path) -> None:
+    marker = tmp_path / "constructed"
+    values, skipped = _parse(f"""\
+        run: !!python/object/apply:os.system ["touch {marker}"]
+        obj: !!python/object/new:pathlib.Path ["{marker}"]
+        mod: !!python/module:os
+        bad: [1, [2
+        seed: {"9" * 5000}
+        day: 2024-01-01
+        blob: !!binary AAAA
+        lr: 0.1
+        """)
+    assert not marker.exists()
+    assert values == {"day": "2024-01-01", "lr": 0.1}
+    assert skipped == ["run", "obj", "mod", "bad", "seed", "blob"]
 
 
 # --- against PyYAML on random documents, dumped the way Lightning dumps them ---------------------------
