@@ -27,7 +27,9 @@ class DefaultGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
-            args = ["lint", *args]
+            args = ["lint", *args]  # `rules/` or `./rules` is a path, linted, though `rules` is a command
+        elif args[0] != "lint" and os.path.exists(args[0]):
+            _say(f"note: `{args[0]}` runs the command; to lint the path {args[0]!r}, write `curvelint ./{args[0]}`")
         return super().parse_args(ctx, args)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -130,6 +132,7 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
     from curvelint.registry import RegistryError
     from curvelint.reporters import Options, curve_request, render
     from curvelint.reporters import write as write_report
+    from curvelint.stdin import StdinError, reading_stdin
 
     paths = list(paths) or ["."]
     plots = Options(plot=plot if plot is not None else output is None and sys.stdout.isatty(), width=_width())
@@ -139,12 +142,14 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         extras = _with_references(_extras(model_file, data_file), config, references)
         shown = _progress(progress)
         try:
-            report = lint(paths, config, jobs or default_jobs(), extras, curve_request(config.format, plots),
-                          executor, shown)
+            with reading_stdin(paths, sys.stdin.buffer) as (read, relabel):  # `-`: a log on stdin
+                report = lint(read, config, jobs or default_jobs(), extras, curve_request(config.format, plots),
+                              executor, shown)
+                relabel(report)
         finally:
             if shown is not None:
                 shown.close()
-    except (ConfigError, RegistryError) as exc:
+    except (ConfigError, RegistryError, StdinError) as exc:
         _fail(str(exc))
         return
     for err in report.errors:
@@ -152,6 +157,7 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
     if not report.runs and allow_empty and not report.errors:
         sys.exit(EXIT_OK)
     if not report.runs:
+        _suggest_commands(paths, report.errors)
         _fail("no training logs found under " + ", ".join(paths)
               + " (looked for TensorBoard event files, Keras history JSON, Parquet, CSV logs, trainer_state.json, MLflow and W&B run folders, ONNX)")
     if write_baseline:
@@ -183,6 +189,16 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
     threshold = Severity.parse(config.fail_on)
     failed = any(f.severity >= threshold for f in report.findings)
     sys.exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
+
+
+def _suggest_commands(paths: list[str], errors: list[str]) -> None:
+    """A missing path spelt like a command (`curvelint rulez`): say which command was meant."""
+    import difflib
+
+    for path in paths:
+        close = sorted(difflib.get_close_matches(path, main.commands, n=2, cutoff=0.75))
+        if close and f"{path}: no such file or directory" in errors:
+            _say(f"{path!r} is no file or folder; did you mean " + " or ".join(f"`curvelint {c}`" for c in close) + "?")
 
 
 def _progress(flag: bool | None):  # noqa: ANN202  (a curvelint.progress.Progress, or None)

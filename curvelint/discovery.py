@@ -371,7 +371,7 @@ def _collect_tree(collector: _Collector, tree: Iterable[tuple[str, list[str], li
         if _mlflow_run_dir(dirpath, dirnames, filenames):
             collector.mlflow.add(folder)
         for f in filenames:
-            collector.add_file(os.path.join(dirpath, f) if dirpath != "." else f)
+            collector.add_file(os.path.join(folder, f) if folder != "." else f)  # `.`: "x", not "./x"
 
 
 def _collect_remote(collector: _Collector, url: str, exclude: list[str], errors: list[str]) -> None:
