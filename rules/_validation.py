@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -184,9 +184,15 @@ class Plateau:
     stall: stats.Stall
     best: stats.Extremum  # raw best (oriented)
     end: float  # oriented end level (median of the last 3 points)
-    trend: stats.Trend  # of the raw curve from the stall on
+    after: Curve  # the raw curve from the stall on
     margin: float  # what counts as an improvement (oriented units)
     noise: float  # the evaluation noise of the late curve (oriented units)
+
+    @cached_property
+    def trend(self) -> stats.Trend:
+        """Trend of the raw curve from the stall on: computed when asked (`creeping`), which a
+        short stall never is."""
+        return stats.trend(self.after.steps, self.after.y)
 
     def creeping(self, alpha: float) -> bool:
         """Still improving after the stall: a significant fall (Mann-Kendall) worth more than the
@@ -220,7 +226,7 @@ def _plateau(smoothed: np.ndarray, c: Curve, min_delta: float, noise_k: float) -
     after = c.after(stall.step)
     margin = max(min_delta * abs(stall.value), noise_k * noise)
     return Plateau(c, stall, stats.best(c.steps, c.y, "min"), stats.level(c.y, "end", 0.0, min_points=3),
-                   stats.trend(after.steps, after.y), margin, noise)
+                   after, margin, noise)
 
 
 def constant_lr(ctx: Context, start: float, stop: float, tol: float) -> tuple[float | None, str]:

@@ -154,3 +154,22 @@ def test_integer_spacing_is_exact_only():
     assert trends._integer_spacing(np.array([0.5, 1.5, 2.5])) is None
     assert trends._integer_spacing(2.0 ** 53 + np.arange(3.0)) is None
     assert trends._integer_spacing(np.array([3.0, 2.0, 1.0])) is None
+
+
+def test_median_of_short_arrays_is_numpys_bit_for_bit():
+    rng = np.random.default_rng(11)
+    for case in range(3000):
+        n = int(rng.integers(1, 70))  # both sides of the Python-sort limit
+        kind = case % 5
+        if kind == 0:
+            v = rng.normal(size=n)
+        elif kind == 1:
+            v = rng.choice([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf], n)
+        elif kind == 2:
+            v = rng.integers(0, 3, n).astype(np.float64)
+        elif kind == 3:
+            v = np.round(rng.normal(size=n), 1)
+            v[rng.integers(0, n)] = np.nan if case % 2 else v[0]
+        else:
+            v = rng.standard_cauchy(n) * 1e300  # sums of the middle values overflow
+        assert _same(stats.median(v), 0.0 + float(np.median(v))), (case, v)

@@ -21,7 +21,14 @@ def median(values: np.ndarray) -> float:
         return 0.0 + float(v[0]) if n else math.nan
     if np.isnan(v).any():
         return math.nan
+    if n <= _SORT_MAX:  # windows of a few values (levels, short runs): numpy's call overheads dominate
+        s = sorted(v.tolist())
+        k = n // 2
+        return 0.0 + s[k] if n % 2 else (0.0 + s[k - 1] + s[k]) / 2
     return median_of_numbers(v)
+
+
+_SORT_MAX = 48  # up to here a Python sort of the values beats a numpy partition
 
 
 def median_of_numbers(v: np.ndarray) -> float:
