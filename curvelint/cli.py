@@ -235,9 +235,14 @@ def _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt) -> 
         config.format = fmt
     from curvelint.registry import unknown_selectors
 
-    unknown = unknown_selectors([*(config.select or []), *config.extend_select, *config.ignore])
+    selectors = [*(config.select or []), *config.extend_select, *config.ignore]
+    unknown = unknown_selectors(selectors)
     if unknown:
         raise _config_error(f"unknown rule selector {unknown[0]!r} (see `curvelint rules`)")
+    from curvelint.registry import renamed
+
+    for old, rule in renamed(selectors):
+        _say(f"warning: {old!r} is an old name of {rule.code} {rule.name}, deprecated: select {rule.code}")
 
 
 def _config_error(message: str):
@@ -312,23 +317,27 @@ def compare_command(run_a: str, run_b: str) -> None:
 def rules_command() -> None:
     """List every rule: code, name, default severity and summary."""
     from curvelint.registry import load_rules
+    from curvelint.rule import PREVIEW
 
     rules = load_rules()
     width = max((len(r.name) for r in rules), default=10)
     for r in rules:
-        click.echo(f"{r.code}  {r.name.ljust(width)}  {str(r.severity):<7}  {r.summary}")
+        preview = "[preview] " if r.stability == PREVIEW else ""
+        click.echo(f"{r.code}  {r.name.ljust(width)}  {str(r.severity):<7}  {preview}{r.summary}")
 
 
 @main.command("rule")
 @click.argument("key")
 def rule_command(key: str) -> None:
-    """Show the documentation of one rule (by code or name)."""
-    from curvelint.registry import find_rule
+    """Show the documentation of one rule (by code, name, or an old code or name)."""
+    from curvelint.registry import find_rule, renamed
 
     rule = find_rule(key)
     if rule is None:
         _fail(f"no rule {key!r} (see `curvelint rules`)")
-    click.echo(f"{rule.code} {rule.name} ({rule.severity})\n\n{rule.summary}\n\n{rule.doc()}")
+    for old, _ in renamed([key]):
+        _say(f"{old!r} is an old name of {rule.code} {rule.name}")
+    click.echo(f"{rule.code} {rule.name} ({rule.severity})\n{_status(rule)}\n\n{rule.summary}\n\n{rule.doc()}")
     if rule.options:
         click.echo("\nOptions:")
         for name, opt in rule.options.items():
@@ -337,6 +346,17 @@ def rule_command(key: str) -> None:
         names = [f"{c} {r.name}" if (r := find_rule(c)) else c for c in rule.defers_to]
         click.echo("\nDefers to (yields a series they report; they run first, also when not selected):\n  "
                    + "\n  ".join(names))
+
+
+def _status(rule) -> str:
+    """``stable · since 0.2.0 · old names: CL099, flat-metric (...)``: the parts the rule declares."""
+    from curvelint.rule import PREVIEW
+
+    parts = [rule.stability + (" (selected only by its exact code or name)" if rule.stability == PREVIEW else "")]
+    parts += [f"since {rule.since}"] if rule.since else []
+    if rule.aliases:
+        parts.append(f"old names: {', '.join(rule.aliases)} (deprecated; they still select it)")
+    return " · ".join(parts)
 
 
 def _report(output: str, **options) -> None:

@@ -5,8 +5,9 @@ The built-in pack (`curvelint_rules`, source folder `rules/`) registers the same
 entry points are read by `curvelint._entry_points` (fast, with importlib.metadata as fallback).
 
 Selection is decided here, for the command line, the configuration and the engine alike:
-a selector is a code, a code prefix (``CL1``), a rule name or ``ALL`` (`matches`);
-`selected` applies one set of select / extend-select / ignore.
+a selector is a code, a code prefix (``CL1``), a rule name, an old code or name (`Rule.aliases`) or
+``ALL`` (`matches`); `selected` applies one set of select / extend-select / ignore (a preview rule
+only when named exactly).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from types import ModuleType
 from typing import Iterable, Mapping, Sequence
 
 from curvelint._entry_points import entry_points
-from curvelint.rule import Rule
+from curvelint.rule import PREVIEW, STABLE, Rule
 
 GROUP = "curvelint.rules"
 _CODE = re.compile(r"^[A-Z]{1,4}\d{3,4}$")
@@ -59,7 +60,20 @@ def load_rules() -> tuple[type[Rule], ...]:
                 raise RegistryError(f"rule name {rule.name} is registered twice ({ep.name})")
             found[rule.code] = rule
             names[rule.name] = rule.code
-    return tuple(found[c] for c in sorted(found))
+    rules = tuple(found[c] for c in sorted(found))
+    _check_aliases(rules)
+    return rules
+
+
+def _check_aliases(rules: tuple[type[Rule], ...]) -> None:
+    """An alias is an old code or name: like a code or a name, and no other rule's code, name or alias."""
+    owner = {k.lower(): r.code for r in rules for k in (r.code, r.name)}
+    for rule in rules:
+        for alias in rule.aliases:
+            if not (_CODE.match(alias) or _NAME.match(alias)):
+                raise RegistryError(f"rule {rule.code}: alias {alias!r} is neither a code like CL123 nor a kebab-case name")
+            if owner.setdefault(alias.lower(), rule.code) != rule.code:
+                raise RegistryError(f"rule {rule.code}: alias {alias!r} is already {owner[alias.lower()]}'s")
 
 
 def _validate(rule: type[Rule]) -> None:
@@ -70,23 +84,27 @@ def _validate(rule: type[Rule]) -> None:
         raise RegistryError(f"rule {rule.__qualname__}: code {rule.code!r} is not like CL123")
     if not _NAME.match(rule.name):
         raise RegistryError(f"rule {rule.code}: name {rule.name!r} is not kebab-case")
+    if rule.stability not in (STABLE, PREVIEW):
+        raise RegistryError(f"rule {rule.code}: stability {rule.stability!r} is not {STABLE!r} or {PREVIEW!r}")
 
 
 def find_rule(key: str) -> type[Rule] | None:
-    """A rule by code (case-insensitive) or name."""
-    key = key.strip()
-    for rule in load_rules():
-        if rule.code.lower() == key.lower() or rule.name == key.lower():
-            return rule
-    return None
+    """A rule by code (case-insensitive), name, or an old code or name (`Rule.aliases`)."""
+    return next((r for r in load_rules() if r.known_as(key)), None)
+
+
+def renamed(selectors: Iterable[str]) -> list[tuple[str, type[Rule]]]:
+    """(selector, rule) for each selector that is an old code or name of a rule: still honoured, deprecated."""
+    return [(s, r) for s in selectors for r in load_rules()
+            if r.known_as(s) and s.strip().lower() not in (r.code.lower(), r.name)]
 
 
 # -- selection ---------------------------------------------------------------------------------------
 
 def matches(rule: type[Rule], selector: str) -> bool:
-    """A selector is a code, a code prefix (``CL1``), a rule name, or ``ALL``."""
+    """A selector is a code, a code prefix (``CL1``), a rule name, an old code or name, or ``ALL``."""
     s = selector.strip()
-    return s.upper() == "ALL" or s.lower() == rule.name or rule.code.upper().startswith(s.upper())
+    return s.upper() == "ALL" or rule.known_as(s) or rule.code.upper().startswith(s.upper())
 
 
 def unknown_selectors(selectors: Iterable[str]) -> list[str]:
@@ -97,8 +115,12 @@ def unknown_selectors(selectors: Iterable[str]) -> list[str]:
 
 def is_selected(rule: type[Rule], select: Sequence[str] | None, extend: Sequence[str] = (),
                 ignore: Sequence[str] = ()) -> bool:
-    """Whether `rule` is on: in `select` (None: every rule) or `extend`, and not in `ignore`."""
-    on = select is None or any(matches(rule, s) for s in select) or any(matches(rule, s) for s in extend)
+    """Whether `rule` is on: in `select` (None: every rule) or `extend`, and not in `ignore`; a preview
+    rule only when one of them names it exactly."""
+    if rule.stability == PREVIEW:
+        on = any(rule.known_as(s) for s in [*(select or ()), *extend])
+    else:
+        on = select is None or any(matches(rule, s) for s in select) or any(matches(rule, s) for s in extend)
     return on and not any(matches(rule, s) for s in ignore)
 
 

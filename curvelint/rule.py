@@ -19,6 +19,7 @@ from curvelint.model import Abstention, Finding, Run, Series, Severity
 from curvelint.roles import Roles
 
 
+STABLE, PREVIEW = "stable", "preview"  # Rule.stability
 MAX_DEPTH = 32  # levels of nested hparams (or other mappings) a rule walks into; deeper ones are not looked at
 
 
@@ -44,6 +45,19 @@ class Rule:
     """Codes of the rules whose findings this rule reads (through `Context.reported`), usually to
     yield a series to a rule that names its cause better. The engine runs them first, also when
     they are not selected: deselecting a rule hides its findings and changes no other rule's."""
+    stability: ClassVar[str] = STABLE
+    """`STABLE`, or `PREVIEW` (ruff's notion): new, and may still change; on only when selected by its
+    exact code or name, never by a prefix, ``ALL`` or default."""
+    since: ClassVar[str] = ""  # the version of its package that added it ("": not recorded)
+    aliases: ClassVar[tuple[str, ...]] = ()
+    """Old codes and names of the rule: they still select it and find its documentation, with a
+    deprecation note, so a rename never breaks a configuration."""
+
+    @classmethod
+    def known_as(cls, key: str) -> bool:
+        """Whether `key` is exactly this rule's code, name or one of its aliases (any case)."""
+        k = key.strip().lower()
+        return k in (cls.code.lower(), cls.name, *(a.lower() for a in cls.aliases))
 
     def check(self, ctx: Context) -> Iterable[Finding | Abstention]:
         raise NotImplementedError

@@ -69,8 +69,13 @@ def _descriptor(rule) -> dict:
         "fullDescription": {"text": _clip(doc.split("\n\n")[0].replace("\n", " "))},
         "help": {"text": doc, "markdown": f"**{rule.code} {rule.name}**: {rule.summary}\n\n{doc}"},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {"tags": ["training-logs"], "stability": getattr(rule, "stability", "stable")},
+        "properties": {"tags": ["training-logs"], "stability": rule.stability},
     }
+    old_codes = [a for a in rule.aliases if a[:1].isupper()]  # codes are upper case, names kebab-case
+    if old_codes:
+        descriptor["deprecatedIds"] = old_codes
+    if len(old_codes) < len(rule.aliases):
+        descriptor["deprecatedNames"] = [a for a in rule.aliases if a not in old_codes]
     if rule.options:
         descriptor["properties"]["options"] = {k: o.default for k, o in rule.options.items()}
     return descriptor
