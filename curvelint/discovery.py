@@ -61,6 +61,17 @@ def is_event_file(name: str) -> bool:
     return name.startswith("events.out.") and EVENT_MARK in name
 
 
+def log_file(path: str, files: Iterable[str]) -> str:
+    """The file of a run's `files` that stands for the run at `path`: a run folder's first event file (in
+    the folder, else in its Keras subfolders), else `path`."""
+    for folder in (path, *(os.path.join(path, d) for d in KERAS_SUBDIRS)):
+        names = sorted(os.path.basename(f) for f in files
+                       if os.path.dirname(f) == folder and is_event_file(os.path.basename(f)))
+        if names:
+            return os.path.join(folder, names[0])
+    return path
+
+
 def _file_format(path: str) -> str | None:
     name = os.path.basename(path)
     lower = name.lower()

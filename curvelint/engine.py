@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from curvelint import limits, readers
 from curvelint.config import Config, ConfigError
-from curvelint.discovery import RunSource, discover
+from curvelint.discovery import RunSource, discover, log_file
 from curvelint.fileio import is_dir, is_remote
 from curvelint.model import (
     Abstention,
@@ -240,10 +240,13 @@ def lint_run(run: Run, config: Config, extras: Extras, selected: list[Selected])
         others = tuple(r for r in extras.references.runs if os.path.abspath(r.path) != os.path.abspath(run.path))
         run.references = replace(extras.references, runs=others)
     findings, abstentions = check_run(run, selected, config)
-    kept = suppress(findings, run.path if is_dir(run.path) else os.path.dirname(run.path), config)
+    folder = is_dir(run.path)
+    kept = suppress(findings, run.path if folder else os.path.dirname(run.path), config)
     if kept.note:  # say it where the run is shown: a reviewer sees what was accepted and why
         run.notes.append(kept.note)
-    summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points, tuple(run.notes))
+    log = log_file(run.path, run.sources) if folder else run.path
+    summary = RunSummary(run.path, run.name, run.format, len(run.series), run.points, tuple(run.notes),
+                         log, folder and log == run.path)
     return summary, kept.findings, abstentions, kept.suppressed
 
 

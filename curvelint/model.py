@@ -176,7 +176,9 @@ class Abstention:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a report says about one linted run: where, which reader, how much was read, and notes."""
+    """What a report says about one linted run: where, which reader, how much was read, and notes;
+    `log` is the file the CI formats place its findings at (a run folder's first event file, else its
+    path; `log_is_folder` when that is a folder), so that no reporter looks at the disk."""
 
     path: str
     name: str
@@ -184,6 +186,8 @@ class RunSummary:
     series: int
     points: int
     notes: tuple[str, ...] = ()
+    log: str = ""
+    log_is_folder: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import os
 
 from curvelint.model import Severity
 from curvelint.reporters.escape import printable, printable_lines
-from curvelint.reporters.locate import headline, log_file
+from curvelint.reporters.locate import Logs, headline
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -33,13 +33,13 @@ def _file(path: str) -> str:
     return (path if rel.startswith("..") else rel).replace(os.sep, "/")
 
 
-def command(f) -> str:
+def command(f, logs: Logs) -> str:
     message = printable_lines(headline(f))
     if f.run != f.path:
         message = f"[{printable(f.run)}] {message}"
     if f.hint:
         message += f"\nFix: {printable_lines(f.hint)}"
-    props = (f"file={escape_property(printable(_file(log_file(f.path))))},"
+    props = (f"file={escape_property(printable(_file(logs.file(f.path))))},"
              f"title={escape_property(f'{f.rule} {f.name}')}")
     return f"::{COMMANDS[f.severity]} {props}::{escape_data(message)}"
 
@@ -48,7 +48,8 @@ def render(report, options) -> str:
     from curvelint.reporters.text import summary_line
 
     findings = [f for f in report.findings if not options.quiet or f.severity >= Severity.WARNING]
-    lines = [command(f) for f in findings]
+    logs = Logs.of(report)
+    lines = [command(f, logs) for f in findings]
     lines += [f"::error::{escape_data(printable(e))}" for e in report.errors]
     lines.append(summary_line(report))
     return "\n".join(lines)

@@ -12,12 +12,12 @@ import json
 
 from curvelint.model import Severity
 from curvelint.reporters.escape import utf8_safe
-from curvelint.reporters.locate import display_path, fingerprints, headline, source_root, unique_fingerprint
+from curvelint.reporters.locate import Logs, display_path, fingerprints, headline, source_root, unique_fingerprint
 
 SEVERITIES = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.INFO: "info"}
 
 
-def _issue(f, fingerprint: tuple[str, int], root: str) -> dict:
+def _issue(f, fingerprint: tuple[str, int], root: str, logs: Logs) -> dict:
     run = f"[{f.run}] " if f.run != f.path else ""
     return {
         "type": "issue",
@@ -26,14 +26,15 @@ def _issue(f, fingerprint: tuple[str, int], root: str) -> dict:
         "categories": ["Bug Risk"],
         "fingerprint": unique_fingerprint(*fingerprint),
         "severity": SEVERITIES[f.severity],
-        "location": {"path": display_path(f.path, root), "lines": {"begin": 1}},
+        "location": {"path": display_path(f.path, root, logs), "lines": {"begin": 1}},
         **({"content": {"body": f"Fix: {f.hint}"}} if f.hint else {}),
     }
 
 
 def document(report, root: str | None = None) -> list[dict]:
     root = root or source_root()
-    return [_issue(f, fp, root) for f, fp in zip(report.findings, fingerprints(report.findings, root))]
+    logs = Logs.of(report)
+    return [_issue(f, fp, root, logs) for f, fp in zip(report.findings, fingerprints(report.findings, root))]
 
 
 def render(report, options) -> str:

@@ -1,7 +1,7 @@
 """Where a finding sits, and who it is, for the CI formats (SARIF, GitLab Code Quality, rdjson).
 
 Code-scanning services place a result in a file of the repository: a run folder is named by its
-first event file (`log_file`), its path is written relative to the repository's root (`source_root`:
+first event file (`RunSummary.log`, as the engine found it: no reporter looks at the logs), its path is written relative to the repository's root (`source_root`:
 the nearest folder above the current one holding ``.git``, else the current folder). A log has no
 line that a finding belongs to, so every location is line 1.
 
@@ -18,27 +18,33 @@ import hashlib
 import os
 import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Iterable
 
-from curvelint.model import Finding
+from curvelint.model import Finding, Report, RunSummary
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?%?")
 
 
-def log_file(path: str) -> str:
-    """A run folder's first event file (code scanning locates results in files), else `path`."""
-    from curvelint.discovery import KERAS_SUBDIRS, is_event_file
+@dataclass(frozen=True)
+class Logs:
+    """The file each run's findings are placed at (code scanning locates results in files), from the
+    report's `RunSummary.log`: a run folder's first event file, else the run's path."""
 
-    if not os.path.isdir(path):
-        return path
-    for folder in (path, *(os.path.join(path, d) for d in KERAS_SUBDIRS)):
-        try:
-            names = sorted(n for n in os.listdir(folder) if is_event_file(n))
-        except OSError:
-            continue
-        if names:
-            return os.path.join(folder, names[0])
-    return path
+    by_path: dict[str, RunSummary]
+
+    @classmethod
+    def of(cls, report: Report) -> Logs:
+        return cls({r.path: r for r in report.runs})
+
+    def file(self, path: str) -> str:
+        run = self.by_path.get(path)
+        return run.log if run is not None and run.log else path
+
+    def is_folder(self, path: str) -> bool:
+        """Whether the file of the run at `path` is a folder (a run folder without an event file)."""
+        run = self.by_path.get(path)
+        return run is not None and run.log_is_folder
 
 
 def source_root(start: str | None = None) -> str:
@@ -62,9 +68,9 @@ def relative_to(path: str, root: str) -> str | None:
     return rel.replace(os.sep, "/")
 
 
-def display_path(path: str, root: str) -> str:
+def display_path(path: str, root: str, logs: Logs) -> str:
     """The log file of a finding's run relative to `root` (``/`` separators), else absolute."""
-    located = log_file(path)
+    located = logs.file(path)
     rel = relative_to(located, root)
     return rel if rel is not None else os.path.abspath(located).replace(os.sep, "/")
 

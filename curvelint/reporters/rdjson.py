@@ -13,17 +13,17 @@ import os
 
 from curvelint.model import Severity
 from curvelint.reporters.escape import utf8_safe
-from curvelint.reporters.locate import display_path, headline
+from curvelint.reporters.locate import Logs, display_path, headline
 
 SEVERITIES = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
 SOURCE = {"name": "curvelint", "url": "https://github.com/curvelint/curvelint"}
 
 
-def _diagnostic(f, root: str) -> dict:
+def _diagnostic(f, root: str, logs: Logs) -> dict:
     run = f"[{f.run}] " if f.run != f.path else ""
     return {
         "message": f"{run}{headline(f)}" + (f"\nFix: {f.hint}" if f.hint else ""),
-        "location": {"path": display_path(f.path, root), "range": {"start": {"line": 1}}},
+        "location": {"path": display_path(f.path, root, logs), "range": {"start": {"line": 1}}},
         "severity": SEVERITIES[f.severity],
         "source": SOURCE,
         "code": {"value": f.rule},
@@ -32,7 +32,8 @@ def _diagnostic(f, root: str) -> dict:
 
 def document(report, root: str | None = None) -> dict:
     root = root or os.getcwd()
-    return {"source": SOURCE, "diagnostics": [_diagnostic(f, root) for f in report.findings]}
+    logs = Logs.of(report)
+    return {"source": SOURCE, "diagnostics": [_diagnostic(f, root, logs) for f in report.findings]}
 
 
 def render(report, options) -> str:

@@ -24,9 +24,9 @@ from urllib.parse import quote
 from curvelint import __version__
 from curvelint.model import Severity
 from curvelint.reporters.escape import utf8_safe
-from curvelint.reporters.locate import fingerprints, headline, log_file, relative_to, source_root
+from curvelint.reporters.locate import Logs, fingerprints, headline, relative_to, source_root
 
-__all__ = ["document", "render", "log_file", "artifact_location", "MAX_RESULTS"]
+__all__ = ["document", "render", "artifact_location", "MAX_RESULTS"]
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/curvelint/curvelint"
@@ -48,12 +48,13 @@ def _file_uri(path: str) -> str:
     return "file://" + (uri if uri.startswith("/") else "/" + uri)
 
 
-def artifact_location(path: str, root: str) -> dict:
-    """``{"uri": relative, "uriBaseId": "%SRCROOT%"}`` below `root`, else an absolute ``file://`` URI."""
+def artifact_location(path: str, root: str, folder: bool = False) -> dict:
+    """``{"uri": relative, "uriBaseId": "%SRCROOT%"}`` below `root` (ending in ``/`` for a `folder`), else an
+    absolute ``file://`` URI."""
     rel = relative_to(path, root)
     if rel is None:
         return {"uri": _file_uri(path)}
-    return {"uri": _uri(rel) + ("/" if os.path.isdir(path) and rel != "." else ""), "uriBaseId": SRCROOT}
+    return {"uri": _uri(rel) + ("/" if folder and rel != "." else ""), "uriBaseId": SRCROOT}
 
 
 def _clip(text: str, limit: int = MAX_DESCRIPTION) -> str:
@@ -81,9 +82,10 @@ def _descriptor(rule) -> dict:
     return descriptor
 
 
-def _result(f, index: int | None, fingerprint: tuple[str, int], root: str) -> dict:
+def _result(f, index: int | None, fingerprint: tuple[str, int], root: str, logs: Logs) -> dict:
     text = (f"[{f.run}] " if f.run != f.path else "") + headline(f) + (f" Fix: {f.hint}" if f.hint else "")
-    location: dict = {"physicalLocation": {"artifactLocation": artifact_location(log_file(f.path), root),
+    where = artifact_location(logs.file(f.path), root, logs.is_folder(f.path))
+    location: dict = {"physicalLocation": {"artifactLocation": where,
                                            "region": {"startLine": 1}}}
     if f.metric:
         run = (relative_to(f.path, root) or f.run) if f.run == f.path else f.run
@@ -128,6 +130,7 @@ def document(report, root: str | None = None) -> dict:
     index = {r.code: i for i, r in enumerate(rules)}
     findings = kept(report.findings)
     left_out = len(report.findings) - len(findings)
+    logs = Logs.of(report)
     properties = {"runsLinted": len(report.runs), "suppressed": report.suppressed}
     if left_out:
         properties["resultsLeftOut"] = left_out
@@ -145,7 +148,7 @@ def document(report, root: str | None = None) -> dict:
             "invocations": [{"executionSuccessful": True,
                              "toolExecutionNotifications": _notifications(report, left_out)}],
             "originalUriBaseIds": {SRCROOT: {"uri": _file_uri(root).rstrip("/") + "/"}},
-            "results": [_result(f, index.get(f.rule), fp, root)
+            "results": [_result(f, index.get(f.rule), fp, root, logs)
                         for f, fp in zip(findings, fingerprints(findings, root))],
             "properties": properties,
         }],
