@@ -18,19 +18,25 @@
   cells is an "unreadable" problem at its line (or "truncated" when it is the final,
   unterminated line) and is skipped; non-numeric columns are skipped (noted). A stray quote
   that would join the following lines into one cell costs only its own line.
+* A large plain file (numbers and empty cells only, every row as wide as the header: a Lightning
+  metrics.csv) is parsed by pyarrow.csv in blocks (`_csv_fast`, ~10x faster, a third of the memory);
+  the table is the same, and any file that path declines is read by the Python parser here.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from curvelint import limits
 from curvelint.discovery import RunSource
+from curvelint.fileio import is_remote
 from curvelint.model import Problem, Run
 from curvelint.readers._common import (
     add_series, constant_lr_hparams, is_integral, looks_like_log, metric_like, names, new_run, read_lines_text,
@@ -42,16 +48,25 @@ STEP_NAMES = ("step", "global_step", "iteration", "iter", "steps")
 EPOCH_NAMES = ("epoch", "epochs")
 WALL_NAMES = ("wall_time", "wall time", "walltime")
 TENSORBOARD_EXPORT = ["wall time", "step", "value"]  # TensorBoard's "download CSV" of one tag
+FAST_MIN_BYTES = 256 << 10  # smaller files are read faster by the Python path than pyarrow is imported
 
 
 @dataclass
 class _Table:
-    """Header and well-formed rows of a CSV file (cells stripped), with their line numbers."""
+    """Header and well-formed rows of a CSV file (cells stripped), with their line numbers (the fast path
+    gives its rows as columns, not in `rows`)."""
 
     header: list[str]
     rows: list[list[str]] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
+    lines: Sequence[int] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+
+def delimiter_of(first: str) -> str:
+    """The separator the first non-blank line uses most: ',' (and when it has none), ';' or a tab (CSVLogger's
+    `separator`)."""
+    delimiter = max((",", ";", "\t"), key=first.count)
+    return delimiter if first.count(delimiter) else ","
 
 
 def _split(text: str, path: str) -> _Table | None:
@@ -62,9 +77,7 @@ def _split(text: str, path: str) -> _Table | None:
     for i in long:  # over the line-bytes limit: skipped (an empty line keeps the others' numbers)
         lines[i] = ""
     csv.field_size_limit(max(csv.field_size_limit(), min(cap, sys.maxsize)))  # a cell may be as long as a line
-    first = next((line for line in lines if line.strip()), "")
-    delimiter = max((",", ";", "\t"), key=first.count)  # CSVLogger(separator=...) may be ';' or a tab
-    delimiter = delimiter if first.count(delimiter) else ","
+    delimiter = delimiter_of(next((line for line in lines if line.strip()), ""))
     reader = csv.reader(lines, delimiter=delimiter)
     table: _Table | None = None
     bad: list[int] = []
@@ -178,6 +191,14 @@ def _segments(axis: np.ndarray) -> list[np.ndarray]:
     return np.split(np.arange(len(axis)), starts)
 
 
+def _take(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``array[rows]`` for increasing row indices; a view, not a copy, when they are consecutive (one fit of
+    a large file: the usual case)."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return array[rows[0]:rows[-1] + 1]
+    return array[rows]
+
+
 def _unique_names(header: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -192,14 +213,14 @@ def _series(header: list[str], columns: dict[int, tuple[np.ndarray, np.ndarray, 
     """Add the metric columns' logged cells of `rows` to the run."""
     lower = [h.lower() for h in header]
     wall_col = next((i for i, h in enumerate(lower) if h in WALL_NAMES and i not in skip), None)
-    walls = None if wall_col is None else columns[wall_col][0][rows]
+    walls = None if wall_col is None else _take(columns[wall_col][0], rows)
     text_cols, partly = [], []
     series = {}
     for i, name in enumerate(header):
         if i in skip or i == wall_col:
             continue
         values, logged, bad = columns[i]
-        values, logged = values[rows], logged[rows]
+        values, logged = _take(values, rows), _take(logged, rows)
         if bad and not logged.any():
             text_cols.append(name)
             continue
@@ -229,7 +250,7 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
     if all(_column([h])[1].all() for h in header):
         return []  # no header: the first row holds numbers
     lower = [h.lower() for h in header]
-    if not table.rows:
+    if not table.rows and columns is None:
         if set(lower) & set(STEP_NAMES + EPOCH_NAMES) and any(_logged(h) for h in header):
             run = new_run(source, FORMAT)
             run.notes.append("the log has a header but no rows")
@@ -251,10 +272,10 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
     if len(rows) < len(axis_logged):
         notes.append(f"{len(axis_logged) - len(rows)} rows without a {header[axis_col]!r} value skipped")
     rows, damaged = _damaged_steps(axis_values, rows, table, header[axis_col], source.path)
-    if not is_integral(axis_values[rows]):
+    if not is_integral(_take(axis_values, rows)):
         notes.append(f"{header[axis_col]!r} is not whole numbers: row order is the step")
         axis_values = np.arange(len(axis_values), dtype=np.float64)
-    segments = _segments(axis_values[rows])
+    segments = _segments(_take(axis_values, rows))
     runs: list[Run] = []
     for k, segment in enumerate(segments, 1):
         fit_rows = rows[segment]
@@ -262,9 +283,9 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
         run.notes.extend(notes)
         if len(segments) > 1:
             run.notes.append(f"fit {k} of {len(segments)} appended to one file (the {header[axis_col]!r} counter "
-                             f"restarts; lines {table.lines[fit_rows[0]]}-{table.lines[fit_rows[-1]]}): "
+                             f"restarts; lines {int(table.lines[fit_rows[0]])}-{int(table.lines[fit_rows[-1]])}): "
                              "read as a run of its own")
-        _series(header, columns, skip, fit_rows, axis_values[fit_rows], run)
+        _series(header, columns, skip, fit_rows, _take(axis_values, fit_rows), run)
         runs.append(run)
     if runs and damaged is not None:
         runs[0].problems.append(damaged)
@@ -275,7 +296,7 @@ def _damaged_steps(axis: np.ndarray, rows: np.ndarray, table: _Table, name: str,
                    ) -> tuple[np.ndarray, Problem | None]:
     """`rows` without those whose step/epoch is damaged (infinite, NaN, beyond 2^62, or a fraction among
     whole numbers: a few such cells), and the problem naming them; a column of fractional epochs is kept."""
-    values = axis[rows]
+    values = _take(axis, rows)
     finite = np.isfinite(values) & (np.abs(values) < 2.0 ** 62)
     whole = finite & (values == np.round(np.where(finite, values, 0)))
     bad = ~finite if finite.sum() >= 2 else np.zeros(len(rows), dtype=bool)
@@ -284,15 +305,48 @@ def _damaged_steps(axis: np.ndarray, rows: np.ndarray, table: _Table, name: str,
     if not bad.any():
         return rows, None
     first = int(np.argmax(bad))
-    line = table.lines[rows[first]] if rows[first] < len(table.lines) else None
+    line = int(table.lines[rows[first]]) if rows[first] < len(table.lines) else None
     problem = Problem("unreadable", path, f"{int(bad.sum())} row(s) have a {name!r} that is not a whole number below "
                       f"2^62 (first at line {line}); skipped", line)
     return rows[~bad], problem
 
 
 def read(source: RunSource) -> list[Run]:
-    """Read one CSV log (never raises for bad input)."""
+    """Read one CSV log (never raises for bad input): a large plain file by the fast path
+    (`_csv_fast`), anything else, or what that path declines, by `_split`."""
     path = source.files[0] if source.files else source.path
+    runs = _read_fast(source, path)
+    if runs is None:
+        runs = _read_text(source, path)
+    for run in runs:
+        constant_lr_hparams(run)
+    return runs
+
+
+def _read_fast(source: RunSource, path: str) -> list[Run] | None:
+    """The runs of a large plain CSV parsed by pyarrow, or None when the file is not one."""
+    if not _worth_the_fast_path(path):
+        return None
+    from curvelint.readers import _csv_fast  # imports pyarrow (~0.2 s): only for files worth it
+
+    parsed = _csv_fast.parse(path, delimiter_of)
+    if parsed is None:
+        return None
+    return _runs(source, _Table(parsed.header, lines=parsed.lines), parsed.columns)
+
+
+def _worth_the_fast_path(path: str) -> bool:
+    """A local file of `FAST_MIN_BYTES` or more, within the text-bytes limit."""
+    if is_remote(path):
+        return False
+    try:
+        size = os.stat(path).st_size
+    except (OSError, ValueError):
+        return False
+    return FAST_MIN_BYTES <= size <= limits.current().text_bytes
+
+
+def _read_text(source: RunSource, path: str) -> list[Run]:
     try:
         text, cut = read_lines_text(path)
     except OSError as exc:
@@ -309,6 +363,4 @@ def read(source: RunSource) -> list[Run]:
     runs = _runs(source, table)
     if runs:
         runs[0].problems.extend(table.problems + cut)
-    for run in runs:
-        constant_lr_hparams(run)
     return runs
