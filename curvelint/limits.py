@@ -36,10 +36,11 @@ class Limits:
     series_points: int = 10_000_000  # points of one series (after the files of a run are merged)
     depth: int = 32  # levels of nesting read in hparams.yaml / W&B config.yaml and in hyperparameter values
     line_bytes: int = 1 << 20  # bytes of one line of a text file that are read (the rest of the line is skipped)
+    memory_budget: int = 500 * 10 ** 6  # bytes a huge run may take: read in parts, its longest series reduced to fit
 
 
 KEYS = {f.name.replace("_", "-"): f.name for f in fields(Limits)}
-BYTE_LIMITS = ("file-bytes", "text-bytes", "line-bytes")
+BYTE_LIMITS = ("file-bytes", "text-bytes", "line-bytes", "memory-budget")
 _UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
           "kb": 10 ** 3, "mb": 10 ** 6, "gb": 10 ** 9, "tb": 10 ** 12}
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", re.IGNORECASE)
@@ -92,9 +93,9 @@ def _size(value: Any) -> Any:
 
 
 def shown(key: str, value: int) -> str:
-    """A limit's value for messages: sizes in KiB/MiB/GiB when whole, counts with thousands separators."""
+    """A limit's value for messages: sizes in KiB/MiB/GiB (else GB/MB) when whole, counts with thousands separators."""
     if key in BYTE_LIMITS:
-        for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("GB", 10 ** 9), ("MB", 10 ** 6)):
             if value >= size and value % size == 0:
                 return f"{value // size} {unit}"
         return f"{value:,} bytes"

@@ -45,12 +45,14 @@ def _write(root: Path, fmt: str) -> F.Seed:
 
 # -- configuration --------------------------------------------------------------------------------------------
 def test_limits_table_is_validated_like_the_others() -> None:
-    config = parse_config({"limits": {"file-bytes": "4 GiB", "text_bytes": "500MB", "lines": 10, "depth": 3}},
-                          "pyproject.toml")
-    assert config.limits == Limits(file_bytes=4 << 30, text_bytes=500_000_000, lines=10, depth=3)
+    config = parse_config({"limits": {"file-bytes": "4 GiB", "text_bytes": "500MB", "lines": 10, "depth": 3,
+                                      "memory-budget": "2 GB"}}, "pyproject.toml")
+    assert config.limits == Limits(file_bytes=4 << 30, text_bytes=500_000_000, lines=10, depth=3,
+                                   memory_budget=2 * 10 ** 9)
     assert parse_config({}, "pyproject.toml").limits == Limits()
+    assert limits.shown("memory-budget", Limits().memory_budget) == "500 MB"
     for table, words in [({"nope": 1}, "limits.nope: unknown limit; valid limits: file-bytes, text-bytes, records, "
-                          "lines, series-points, depth, line-bytes"),
+                          "lines, series-points, depth, line-bytes, memory-budget$"),
                          ({"lines": 0}, "limits.lines: expected a whole number of at least 1, got 0"),
                          ({"lines": "5"}, "limits.lines: expected a whole number of at least 1, got '5'"),
                          ({"depth": True}, "limits.depth: expected a whole number"),

@@ -23,25 +23,7 @@ class FileData:
     prefix: str
     series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # full name -> (steps, values, walls)
     increasing: bool = False  # every series' steps strictly increase (nothing to purge within the file)
-
-
-@dataclass
-class Pieces:
-    """Per-series arrays of consecutive record windows, joined once the file is done."""
-
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=dict)
-
-    def add(self, prefix: str, series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
-        for tag, arrays in series.items():  # first appearance in the window: file order kept
-            self.parts.setdefault(prefix + tag, []).append(arrays)
-
-    def join(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        out = {}
-        for name in list(self.parts):
-            parts = self.parts.pop(name)  # freed as it goes: no second copy of every series
-            out[name] = parts[0] if len(parts) == 1 else tuple(np.concatenate(c) for c in zip(*parts))
-        return out
-
+    reduced: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # name -> points read, kept, level
 
 
 def _keep_last_per_step(steps: np.ndarray) -> np.ndarray:
@@ -69,6 +51,9 @@ def merge(files: list[FileData], run: Run) -> None:
             run.notes.append(f"{os.path.basename(f.path)} adds a single point to {_names(shared)} after "
                              "earlier files logged their curves (a separate validate/test call); "
                              "not appended to those curves")
+    for f in files:
+        if f.reduced:
+            run.notes.append(_reduced_note(f))
     purged: dict[tuple[int, str], list[str]] = {}  # (file, kind) -> series names
     cut: list[str] = []  # series over the series-points limit
     most = limits.current().series_points
@@ -101,6 +86,16 @@ def merge(files: list[FileData], run: Run) -> None:
         else:
             run.notes.append(f"steps restart at {what} in {base}: earlier points at steps >= the restart were "
                              f"dropped (TensorBoard's purge on restart) from {_names(names)}")
+
+
+def _reduced_note(f: FileData) -> str:
+    budget = limits.shown("memory-budget", limits.current().memory_budget)
+    shown = [f"{name} ({read:,} -> {kept:,} points, buckets of {1 << level})"
+             for name, (read, kept, level) in f.reduced.items()]
+    return (f"{os.path.basename(f.path)} holds more points than fit the memory budget ({budget}): series "
+            f"{_names(shown)} were reduced by buckets of consecutive points to the first, lowest, highest and first "
+            "non-finite point of each and the last point; raise [tool.curvelint.limits] memory-budget to judge "
+            "every point")
 
 
 def _names(names: list[str], limit: int = 6) -> str:

@@ -15,11 +15,13 @@ returns the byte ranges of the complete, intact records plus the problems met:
   carries on at the next whole record.
 
 Speed: no per-record Python in the common case. Record headers are located with numpy
-(in windows of `BYTES`, so temporaries stay small) and accepted only when they chain exactly (`_frame_guess`; otherwise a plain loop
-follows the lengths). Length CRCs (always checked: a wrong length derails everything
-after it) are looked up in a table of the CRCs of small lengths, or computed in numpy;
-data CRCs (when `verify` is on) are checked with one call of the C-accelerated
-``crc32c`` package (`curvelint._crc32c`) over a window of records (`data_crcs_ok`, `_chain_ok`).
+(in windows of `BYTES`, so temporaries stay small) and accepted only when they chain exactly
+(`_frame_guess`; otherwise a plain loop follows the lengths). Length CRCs (always checked: a wrong
+length derails everything after it) are looked up in a table of the CRCs of small lengths, or
+computed in numpy (`tfrecord_crc`); data CRCs (when `verify` is on) are checked with one call of
+the C-accelerated ``crc32c`` package (`curvelint._crc32c`) over a window of records (`data_crcs_ok`,
+`_chain_ok`). A large file is scanned part by part (`scan` with ``final=False``): a part gives the
+records of a whole-file scan, with the same problems at file offsets.
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ import numpy as np
 
 from curvelint._crc32c import crc32c
 from curvelint.model import Problem
+from curvelint.readers.tfrecord_crc import crc8_at, masked, unmasked
 
 HEADER = 12  # uint64 length + uint32 masked crc of the length
 FOOTER = 4  # uint32 masked crc of the data
-_MASK_DELTA = 0xA282EAD8
 _CHUNK = 1 << 15  # records per vectorised CRC check (keeps temporaries small)
 RECORDS = 1 << 16  # records per window of CRC checks and of decoding (bounds temporaries)
 BYTES = 1 << 22  # bytes per window of the vectorised header search (bounds its temporaries)
@@ -43,32 +45,6 @@ _WALK_BELOW = 1 << 14  # bytes: smaller files are framed by following the length
 _TABLE_LENGTHS = 1 << 12  # record lengths whose length CRC is looked up in a table
 _MAX_PROBLEMS = 5  # per file; further damage is summarised in the last message
 _U64 = struct.Struct("<Q").unpack_from
-
-
-def _crc_table() -> np.ndarray:
-    poly = 0x82F63B78  # CRC-32C (Castagnoli), reflected
-    table = np.arange(256, dtype=np.uint32)
-    for _ in range(8):
-        table = np.where(table & 1, (table >> 1) ^ np.uint32(poly), table >> 1).astype(np.uint32)
-    return table
-
-
-_TABLE = _crc_table()
-
-
-def masked(crc: np.ndarray) -> np.ndarray:
-    """TFRecord's CRC masking, vectorised over uint32 arrays."""
-    crc = crc.astype(np.uint32)
-    rotated = (crc >> np.uint32(15)) | (crc << np.uint32(17))
-    return (rotated + np.uint32(_MASK_DELTA)).astype(np.uint32)
-
-
-def crc8_at(arr: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """CRC32C of the 8 bytes at each position of `pos` (all positions + 8 <= len(arr))."""
-    crc = np.full(len(pos), 0xFFFFFFFF, dtype=np.uint32)
-    for k in range(8):
-        crc = _TABLE[(crc ^ arr[pos + k]) & 0xFF] ^ (crc >> np.uint32(8))
-    return crc ^ np.uint32(0xFFFFFFFF)
 
 
 def unaligned(data: bytes, dtype: str) -> np.ndarray:
@@ -97,6 +73,9 @@ class Records:
     starts: np.ndarray
     ends: np.ndarray
     problems: list[Problem] = field(default_factory=list)
+    resume: int | None = None  # a part of a file (`scan` with final=False): where the next part must start
+    need: int = 0  # ... and how many bytes from there it must hold at least
+    damaged_at: int | None = None  # ... and where the damaged stretch it starts in began (file offset)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -187,11 +166,12 @@ def _length_crc_table(size: int) -> np.ndarray:
     return masked(np.fromiter(map(crc32c(), map(struct.Struct("<Q").pack, range(size))), np.uint32, size))
 
 
-def _resync(arr: np.ndarray, start: int, chunk: int = 1 << 20) -> int | None:
+def _resync(arr: np.ndarray, start: int, chunk: int = 1 << 20, bound: int | None = None) -> int | None:
     """The first offset >= start where a header with a valid length CRC begins, or None.
 
-    Only offsets whose length would fit in the file are CRC-checked (random bytes, text and the like
-    almost never give one), small lengths by a table of their CRCs; stretches of zeros are skipped."""
+    Only offsets whose length would fit in the file (`bound` bytes: `arr` is a part of it) are CRC-checked
+    (random bytes, text and the like almost never give one), small lengths by a table of their CRCs;
+    stretches of zeros are skipped."""
     n = len(arr)
     lengths = unaligned(arr, "<u8")  # the length field at every offset (a view)
     pos = start
@@ -200,7 +180,7 @@ def _resync(arr: np.ndarray, start: int, chunk: int = 1 << 20) -> int | None:
         if not arr[pos:stop + HEADER].any():  # zeros (a sparse file): length 0 with a CRC of 0 is no header
             pos = stop
             continue
-        fits = np.flatnonzero(lengths[pos:stop] <= np.uint64(n))
+        fits = np.flatnonzero(lengths[pos:stop] <= np.uint64(n if bound is None else bound))
         if len(fits):
             cand = fits.astype(np.int64) + pos
             ok = _length_crc_ok_each(arr, cand, lengths[cand])
@@ -226,12 +206,6 @@ def _whole_record_after(data: bytes, arr: np.ndarray, start: int, verify: bool) 
             return found
         pos = found + 1
     return None
-
-
-def unmasked(stored: np.ndarray) -> np.ndarray:
-    """The CRC32C values behind TFRecord's masked CRCs (inverse of `masked`)."""
-    x = (stored.astype(np.uint32) - np.uint32(_MASK_DELTA)).astype(np.uint32)
-    return ((x << np.uint32(15)) | (x >> np.uint32(17))).astype(np.uint32)
 
 
 def _per_record_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -301,8 +275,15 @@ def _chain_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray
     return crc32c()(buf, RESIDUE) == RESIDUE
 
 
-def scan(data: bytes, path: str, verify: bool = True) -> Records:
-    """Find the intact records of one event file held in memory (never raises)."""
+def scan(data: bytes, path: str, verify: bool = True, final: bool = True, base: int = 0,
+         damaged_at: int | None = None, size: int | None = None) -> Records:
+    """Find the intact records of one event file held in memory (never raises).
+
+    With `final` off, `data` is a part of a file (at file offset `base`, with more after it): a record
+    or header it cuts is left for the next part, where `Records.resume` says (problems and offsets
+    name file offsets). `damaged_at`: the part starts in a damaged stretch that began there; `size`: the
+    bytes of the file that are read (the longest record a header may claim).
+    """
     n = len(data)
     arr = np.frombuffer(data, dtype=np.uint8)
     starts: list[np.ndarray] = []
@@ -314,10 +295,22 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
         nonlocal damage
         damage += 1
         if damage <= _MAX_PROBLEMS:
-            problems.append(Problem(kind, path, message, offset))
+            problems.append(Problem(kind, path, message, base + offset))
 
     inner: list[tuple[int, int]] = []  # whole records inside the extent of a record with a bad data CRC
+    resume: tuple[int, int, int | None] | None = None  # (offset, bytes needed, damage began) for the next part
     pos = 0
+    if damaged_at is not None:  # still looking for the next valid header
+        pos = _resync(arr, 0, bound=size)
+        if pos is None and not final:
+            pos, resume = n, (max(n - HEADER + 1, 0), HEADER, damaged_at)
+        elif pos is None:
+            pos = n
+            problem("unreadable", f"not a valid TFRecord at byte {damaged_at} (bad length CRC); "
+                    f"the remaining {base + n - damaged_at} bytes were skipped", damaged_at - base)
+        else:
+            problem("unreadable", f"not a valid TFRecord at byte {damaged_at} (bad length CRC); "
+                    f"skipped {base + pos - damaged_at} bytes to the next valid record", damaged_at - base)
     while pos < n:
         guess = _frame_guess(data, arr, pos)
         walked_all = True
@@ -335,26 +328,37 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
         data_ends = data_starts + lengths.astype(np.int64)  # lengths are < n here, or caught below
         tail = pos if len(heads) == 0 else int(data_ends[-1]) + FOOTER
         jump = None  # where whole records go on after a length that runs past the end of the file
-        if len(heads) and (lengths[-1] > np.uint64(n) or tail > n):
+        if len(heads) and (lengths[-1] > np.uint64(n) or tail > n) and not final:  # the next part holds it
+            last = int(heads[-1])
+            resume = (last, int(min(lengths[-1], np.uint64(1 << 62))) + HEADER + FOOTER, None)
+            heads, data_starts, data_ends = heads[:-1], data_starts[:-1], data_ends[:-1]
+            tail, bad_at = n, None
+        elif len(heads) and (lengths[-1] > np.uint64(n) or tail > n):
             last = int(heads[-1])
             jump = _whole_record_after(data, arr, last + 1, verify)
             if jump is None:  # the final record overruns the file: a write in progress
-                problem("truncated", f"partial final record at byte {last} ({n - last} of "
-                        f"{int(lengths[-1]) + HEADER + FOOTER} bytes); the file is probably still being written", last)
+                whole = int(lengths[-1]) + HEADER + FOOTER
+                problem("truncated", f"partial final record at byte {base + last} ({n - last} of {whole} bytes); "
+                        "the file is probably still being written", last)
             else:  # whole records follow: the length is damaged
-                problem("unreadable", f"record at byte {last} claims {int(lengths[-1])} bytes, past the end of the "
-                        f"file; skipped {jump - last} bytes to the next valid record", last)
+                problem("unreadable", f"record at byte {base + last} claims {int(lengths[-1])} bytes, past the end "
+                        f"of the file; skipped {jump - last} bytes to the next valid record", last)
                 bad_at = None
             heads, data_starts, data_ends = heads[:-1], data_starts[:-1], data_ends[:-1]
             tail = n
         suspect = None  # the data of a record whose CRC failed right before broken framing: search from there
         if verify and len(heads):
             ok = data_crcs_ok(data, arr, data_starts, data_ends)
-            if not ok[-1] and (bad_at is not None or tail < n):
+            if not final and not ok[-1] and bad_at is None and (resume is not None or tail >= n or walked_all):
+                last = int(heads[-1])  # what follows a damaged record decides how it is told: the next part reads it
+                resume = (last, max(int(data_ends[-1]) + FOOTER - last + 2 * HEADER, 2 * (n - last)), None)
+                heads, data_starts, data_ends, ok = heads[:-1], data_starts[:-1], data_ends[:-1], ok[:-1]
+                tail = n
+            if len(ok) and not ok[-1] and (bad_at is not None or tail < n):
                 suspect = int(data_starts[-1])  # (bytes deleted inside it moved the next header before its end)
             if not ok.all():
                 for i in np.flatnonzero(~ok).tolist():
-                    problem("unreadable", f"bad data CRC in record at byte {int(heads[i])}; record skipped",
+                    problem("unreadable", f"bad data CRC in record at byte {base + int(heads[i])}; record skipped",
                             int(heads[i]))
                     inner.extend(_records_within(data, arr, int(data_starts[i]), int(data_ends[i]) + FOOTER, verify))
                 data_starts, data_ends = data_starts[ok], data_ends[ok]
@@ -368,19 +372,24 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
             if nxt is not None:  # the damaged record's length led here: whole records go on (its problem is said)
                 pos = nxt
                 continue
-            if tail < n:
-                problem("truncated", f"partial record header at byte {tail} ({n - tail} of {HEADER} bytes); "
+            if tail < n and not final:
+                resume = (tail, HEADER, None)
+            elif tail < n:
+                problem("truncated", f"partial record header at byte {base + tail} ({n - tail} of {HEADER} bytes); "
                         "the file is probably still being written", tail)
             break
         # a bad length CRC: the framing is garbage from `tail` on; look for the next valid header
-        nxt = _resync(arr, tail + 1 if suspect is None else suspect)
+        nxt = _resync(arr, tail + 1 if suspect is None else suspect, bound=size)
         if nxt is not None and suspect is not None and nxt < tail:
             tail = suspect - HEADER  # the damaged record's own header: where the skipped bytes begin
+        if nxt is None and not final:  # the next part goes on looking
+            resume = (max(n - HEADER + 1, tail + 1), HEADER, base + tail)
+            break
         if nxt is None:
-            problem("unreadable", f"not a valid TFRecord at byte {tail} (bad length CRC); "
+            problem("unreadable", f"not a valid TFRecord at byte {base + tail} (bad length CRC); "
                     f"the remaining {n - tail} bytes were skipped", tail)
             break
-        problem("unreadable", f"not a valid TFRecord at byte {tail} (bad length CRC); "
+        problem("unreadable", f"not a valid TFRecord at byte {base + tail} (bad length CRC); "
                 f"skipped {nxt - tail} bytes to the next valid record", tail)
         pos = nxt
     if damage > _MAX_PROBLEMS:
@@ -393,7 +402,9 @@ def scan(data: bytes, path: str, verify: bool = True) -> Records:
         found_ends = np.concatenate([found_ends, np.asarray([b for _, b in inner], np.int64)])
         order = np.argsort(found_starts, kind="stable")
         found_starts, found_ends = found_starts[order], found_ends[order]
-    return Records(found_starts, found_ends, problems)
+    if resume is None:
+        return Records(found_starts, found_ends, problems, *((None, 0, None) if final else (n, 0, None)))
+    return Records(found_starts, found_ends, problems, *resume)
 
 
 def _records_within(data: bytes, arr: np.ndarray, start: int, stop: int, verify: bool) -> list[tuple[int, int]]:
