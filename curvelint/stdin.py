@@ -123,7 +123,7 @@ def relabel(report, path: str) -> None:
     def text(t: str) -> str:
         return t.replace(path, STDIN).replace(folder, STDIN)
 
-    report.runs = [replace(r, path=name(r.path), name=name(r.name), notes=tuple(map(text, r.notes)))
+    report.runs = [replace(r, path=name(r.path), name=name(r.name), log=name(r.log), notes=tuple(map(text, r.notes)))
                    for r in report.runs]
     report.findings = [replace(f, path=name(f.path), run=name(f.run)) for f in report.findings]
     report.abstentions = [replace(a, run=name(a.run)) for a in report.abstentions]
