@@ -7,7 +7,6 @@ import pytest
 
 from curvelint import workers
 
-
 SHORT_RUN = 77_000  # bytes of a run of 8 tags x 200 epochs
 
 
