@@ -217,3 +217,13 @@ def test_fixture_csvs_read_the_same_by_both_paths() -> None:
         assert _shape(_read(path, fast=True)) == _shape(_read(path, fast=False)), path
         fast += _took_fast_path(path)
     assert fast > 10
+
+
+@pytest.mark.parametrize("layout", ["lightning sparse", "appended fits", "steps out of order", "step beyond 2^62",
+                                    "damaged step", "fractional epochs", "wall time"])
+def test_steps_made_int_once_are_what_add_series_makes_of_float_steps(tmp_path: Path, monkeypatch,
+                                                                      layout: str) -> None:
+    path = _write(tmp_path, LAYOUTS[layout][0])
+    once = _shape(_read(path, fast=False))
+    monkeypatch.setattr(csvlog, "_int_steps", lambda steps: steps)
+    assert once == _shape(_read(path, fast=False))

@@ -199,6 +199,14 @@ def _take(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return array[rows]
 
 
+def _int_steps(steps: np.ndarray) -> np.ndarray:
+    """Whole-number steps (checked by `is_integral`) as int64 when float64 holds them exactly: what
+    `add_series` would make of each series' steps, made once for all of them."""
+    if len(steps) and max(-steps.min(), steps.max()) <= 2.0 ** 53:
+        return steps.astype(np.int64)
+    return steps
+
+
 def _unique_names(header: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -285,7 +293,7 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
             run.notes.append(f"fit {k} of {len(segments)} appended to one file (the {header[axis_col]!r} counter "
                              f"restarts; lines {int(table.lines[fit_rows[0]])}-{int(table.lines[fit_rows[-1]])}): "
                              "read as a run of its own")
-        _series(header, columns, skip, fit_rows, _take(axis_values, fit_rows), run)
+        _series(header, columns, skip, fit_rows, _int_steps(_take(axis_values, fit_rows)), run)
         runs.append(run)
     if runs and damaged is not None:
         runs[0].problems.append(damaged)
