@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from curvelint.fileio import is_regular, is_remote, open_regular
+from curvelint.fileio import exists, is_regular, is_remote, listdir, open_regular
 from curvelint.globs import excluded
 
 EVENT_MARK = "tfevents"
@@ -151,7 +151,7 @@ def _wandb_run_dir(dirpath: str, dirnames: list[str], filenames: list[str]) -> b
     """A W&B run folder: a ``*.wandb`` log, or W&B's summary/history under ``files/``."""
     if any(f.endswith(WANDB_LOG) and not f.startswith(".") for f in filenames):
         return True
-    return "files" in dirnames and any(os.path.lexists(os.path.join(dirpath, "files", f)) for f in WANDB_FILES)
+    return "files" in dirnames and any(exists(os.path.join(dirpath, "files", f), False) for f in WANDB_FILES)
 
 
 _WANDB_RUN_NAME = re.compile(r"^(?:offline-)?run-[^/]+$")
@@ -186,11 +186,11 @@ def wandb_run_of(path: str, levels: int = 4, cache: dict[str, str | None] | None
 def _wandb_files(folder: str) -> tuple[str, ...]:
     """The files of a W&B run that the reader reads (for batching by size and for the run's sources)."""
     try:
-        logs = sorted(f for f in os.listdir(folder) if f.endswith(WANDB_LOG))
+        logs = sorted(f for f in listdir(folder) if f.endswith(WANDB_LOG))
     except OSError:
         logs = []
     inside = [os.path.join(folder, "files", f) for f in (*WANDB_FILES, "config.yaml")]
-    return tuple([os.path.join(folder, f) for f in logs] + [p for p in inside if os.path.lexists(p)]) or (folder,)
+    return tuple([os.path.join(folder, f) for f in logs] + [p for p in inside if exists(p, False)]) or (folder,)
 
 
 def _skip_latest_run_link(dirpath: str, dirnames: list[str]) -> None:

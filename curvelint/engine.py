@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 from curvelint import limits, readers
 from curvelint.config import Config, ConfigError
 from curvelint.discovery import RunSource, discover, log_file
-from curvelint.fileio import is_dir, is_remote
+from curvelint.fileio import getsize, is_dir, is_remote
 from curvelint.model import (
     Abstention,
     CurveRequest,
@@ -162,6 +162,8 @@ _last_plan: tuple[list[Selected], list[Planned]] | None = None
 
 Linted = tuple[RunSummary, list[Finding], list[Abstention], int]
 MIN_PARALLEL_BYTES = 1 << 20  # smaller trees are linted faster than worker processes start
+# URLs: workers are spawned (fsspec's IO thread rules out fork), ~1 s each to import curvelint again
+SPAWN_MIN_RUNS, SPAWN_MIN_BYTES = 500, 32 << 20
 
 
 Drawn = tuple[Linted, Any]  # a run's results and its curves for drawing (None unless requested)
@@ -290,7 +292,7 @@ def lint(paths: Iterable[str], config: Config | None = None, jobs: int = 1, extr
     selected = select_rules(config)
     cluster = executor != "local"
     sizes = [_size(s) for s in sources] if (jobs > 1 and len(sources) > 1) or (cluster and sources) else []
-    if sizes and (cluster or sum(sizes) >= MIN_PARALLEL_BYTES):
+    if sizes and (cluster or _repays_workers(sources, sizes)):
         results = _in_workers(sources, sizes, config, extras, selected, jobs, curves, executor)
     else:  # one process: also when the logs are too small to repay starting workers
         results = (_lint_source(s, config, extras, selected, curves) for s in _ahead(sources))
@@ -364,12 +366,20 @@ def _batches(sources: list[RunSource], sizes: list[int], jobs: int) -> list[list
     return out
 
 
+def _repays_workers(sources: list[RunSource], sizes: list[int]) -> bool:
+    """Whether worker processes here lint `sources` faster than this process alone: forked ones from
+    `MIN_PARALLEL_BYTES` of logs, spawned ones (URLs) from `SPAWN_MIN_RUNS` runs or `SPAWN_MIN_BYTES`."""
+    if any(is_remote(s.path) for s in sources):
+        return len(sources) >= SPAWN_MIN_RUNS or sum(sizes) >= SPAWN_MIN_BYTES
+    return sum(sizes) >= MIN_PARALLEL_BYTES
+
+
 def _size(source: RunSource) -> int:
     """Bytes of a run's files, plus 4 KiB for the fixed cost of a run (for batching)."""
     total = 0
     for path in source.files:
         try:
-            total += os.path.getsize(path)
+            total += getsize(path)
         except OSError:
             pass
     return total + 4096

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterator
 from types import ModuleType
 from typing import BinaryIO
 
@@ -43,6 +44,36 @@ def is_dir(path: str | os.PathLike) -> bool:
     if is_remote(path):
         return _store().is_dir(path)
     return os.path.isdir(path)
+
+
+def exists(path: str | os.PathLike, follow: bool = True) -> bool:
+    """``os.path.exists`` (``os.path.lexists`` unless `follow`), or for a URL whether it is an object or a folder."""
+    if is_remote(path):
+        return _store().exists(path)
+    return os.path.exists(path) if follow else os.path.lexists(path)
+
+
+def listdir(path: str | os.PathLike) -> list[str]:
+    """``os.listdir``, or for a URL the names in that folder of its store (sorted)."""
+    if is_remote(path):
+        return _store().listdir(path)
+    return os.listdir(path)
+
+
+def walk(path: str) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk`` (errors ignored), or for a URL the same from its store's listing (hidden names left out)."""
+    if not is_remote(path):
+        yield from os.walk(path)
+        return
+    try:
+        yield from _store().walk(path, named=False)
+    except OSError:
+        return
+
+
+def getsize(path: str | os.PathLike) -> int:
+    """``os.path.getsize``, or for a URL the object's size."""
+    return _store().size(path) if is_remote(path) else os.path.getsize(path)
 
 
 def _store() -> ModuleType:

@@ -17,11 +17,14 @@ from functools import lru_cache
 
 
 def path_matches(path: str, pattern: str, base: str) -> bool:
-    """Whether `path` (or a folder above it) matches the glob `pattern` relative to `base`."""
+    """Whether `path` (or a folder above it) matches the glob `pattern` relative to `base` (for a URL:
+    relative to the URL named on the command line that holds it, `_url_parts`)."""
     pattern = pattern.replace("\\", "/")
     while pattern.startswith("./"):
         pattern = pattern[2:]
     pattern = pattern.rstrip("/") or "/"
+    if "://" in path:
+        return _matches(_url_parts(path, "://" in pattern), pattern)
     absolute = os.path.abspath(path)
     if os.path.isabs(pattern):
         target = absolute
@@ -30,11 +33,26 @@ def path_matches(path: str, pattern: str, base: str) -> bool:
         if target.startswith(".."):
             target = os.path.normpath(path)  # outside the root: match the path as given
     parts = [p for p in target.replace(os.sep, "/").split("/") if p and p != "."]
+    return _matches(parts, pattern, "/" if os.path.isabs(pattern) else "")
+
+
+def _matches(parts: list[str], pattern: str, prefix: str = "") -> bool:
+    """Whether the path of `parts` (or a folder above it) matches `pattern` (any one part: a name pattern)."""
     rx = _glob_regex(pattern)
     if "/" not in pattern:
         return any(rx.fullmatch(p) for p in parts)
-    prefix = "/" if os.path.isabs(pattern) else ""
     return any(rx.fullmatch(prefix + "/".join(parts[:i])) for i in range(len(parts), 0, -1))
+
+
+def _url_parts(url: str, whole: bool) -> list[str]:
+    """The segments of `url` below the URL named on the command line that holds it (`curvelint.remote.root_of`;
+    below its bucket when none is known); of the whole URL, scheme included, for a pattern that is a URL."""
+    if whole:
+        return url.split("/")
+    from curvelint.remote import root_of
+
+    root = root_of(url) or url.split("://", 1)[0] + "://" + url.split("://", 1)[1].split("/", 1)[0]
+    return [p for p in url[len(root):].split("/") if p]
 
 
 def anchor(pattern: str, root: str) -> str:

@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from curvelint import stats
+from curvelint.fileio import is_remote
 from curvelint.model import ReferenceSet, Series
 
 ALIGNS = ("auto", "step", "fraction")
@@ -50,7 +51,7 @@ def settings_from_table(table: dict, where: Callable[..., str], base: str,
     if align not in ALIGNS:
         raise error(f"{where('reference', 'align')}: one of {', '.join(ALIGNS)}")
     settings = ReferenceSet((), tuple(metrics), float(tolerance), align)
-    return settings, tuple(p if os.path.isabs(p) else os.path.join(base, p) for p in paths)
+    return settings, tuple(p if os.path.isabs(p) or is_remote(p) else os.path.join(base, p) for p in paths)
 
 
 @dataclass(frozen=True)

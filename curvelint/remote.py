@@ -5,7 +5,8 @@ Nothing here is imported for local paths, and fsspec is imported only when a pat
 
 * Discovery lists a tree with ONE recursive listing (``fs.find``: S3 lists 1,000 keys per request
   without a delimiter) and walks it like ``os.walk`` (`walk`); what it listed is remembered, so the
-  readers' ``is_regular``/``is_dir`` checks and file sizes cost no request (`lookup`). Worker
+  readers' ``is_regular``/``is_dir`` checks, file sizes and the folder listings of run folders (W&B,
+  MLflow: `listdir`, and `walk` again under a listed tree) cost no request (`lookup`). Worker
   processes get the listing with their tasks (`export`/`seed`).
 * `open_remote` returns a seekable binary file that reads with range requests: the first read of a
   file fetches up to `FIRST_READ` bytes (a small file in one request), sequential reads double the
@@ -32,14 +33,17 @@ __all__ = [
     "STATS",
     "check_file",
     "describe",
+    "exists",
     "export",
     "fetch",
     "is_dir",
     "is_file",
     "is_remote",
+    "listdir",
     "lookup",
     "offer",
     "open_remote",
+    "root_of",
     "seed",
     "size",
     "walk",
@@ -59,8 +63,11 @@ _FILES: dict[str, int] = {}  # URL -> size, of every file listed
 _DIRS: set[str] = set()  # URLs of the folders listed
 _ROOTS: set[str] = set()  # URLs listed completely: a path under one that is in neither set does not exist
 _MISSING: set[str] = set()  # URLs known not to exist (from another process's listing: `export`)
+_NAMED: set[str] = set()  # URLs named as trees to lint (`root_of`: per-path-ignores are relative to them)
+_TREE: dict[str, tuple[set[str], set[str]]] = {}  # folder URL -> (names of its folders, of its files) listed
 _WAITING: dict[str, Any] = {}  # URL -> future of its first bytes, fetched ahead (`curvelint.prefetch`)
 COMPANIONS = ("hparams.yaml", ".curvelint.toml")  # files beside a run's logs that the linting reads
+FOLDER_RUNS = ("wandb", "mlflow")  # formats whose reader lists its run folder: workers get the whole subtree
 _FILESYSTEMS: dict[str, Any] = {}  # scheme -> fsspec filesystem
 
 
@@ -98,7 +105,7 @@ def _options(proto: str) -> dict[str, Any]:
 def reset() -> None:
     """Forget the filesystems (new credentials, a new endpoint) and the listings."""
     _FILESYSTEMS.clear()
-    for known in (_FILES, _DIRS, _ROOTS, _MISSING, _WAITING):
+    for known in (_FILES, _DIRS, _ROOTS, _MISSING, _WAITING, _TREE, _NAMED):
         known.clear()
 
 
@@ -130,13 +137,19 @@ Triple = tuple[str, list[str], list[str]]
 
 
 def walk(url: str, excluded: Callable[[str], bool] = lambda path: False,
-         heads: Callable[[str], bool] | None = None) -> Iterator[Triple]:
+         heads: Callable[[str], bool] | None = None, named: bool = True) -> Iterator[Triple]:
     """``(folder, folder names, file names)`` under `url`, top-down like ``os.walk`` (prune the folder
     names in place), from one recursive listing; hidden names, ``__pycache__`` and `excluded` paths
     are left out. The folders are URLs spelled as `url` is. The first bytes of the files whose names
     `heads` accepts are fetched meanwhile, concurrently (files that discovery opens to sniff). OSError
-    when the store cannot be listed or `url` does not exist; ImportError when its filesystem is not installed."""
+    when the store cannot be listed or `url` does not exist; ImportError when its filesystem is not installed.
+    `named`: `url` was named to be linted (not a run folder that a reader lists), see `root_of`."""
     root = url.rstrip("/") if not url.endswith("://") else url
+    if named:
+        _NAMED.add(root)
+    if root in _TREE and _complete(root):  # a folder of a tree listed before (a run folder's reader)
+        yield from _visit(root, _TREE, excluded)
+        return
     fs, path = filesystem(root)
     path = path.rstrip("/")
     try:
@@ -148,48 +161,62 @@ def walk(url: str, excluded: Callable[[str], bool] = lambda path: False,
         raise _oserror(exc, url) from exc
     if not found:
         raise OSError(2, "no such file, folder or prefix", url)
-    tree: dict[str, tuple[set[str], list[str]]] = {}
     if set(found) == {path} and found[path].get("type") != "directory":  # `url` is a file
         folder, name = posixpath.split(root)
-        _FILES[root] = int(found[path].get("size") or 0)
+        _remember(root, int(found[path].get("size") or 0))
         _ROOTS.add(root)
         yield folder, [], [] if name.startswith(".") or excluded(root) else [name]
         return
-    _DIRS.add(root)
+    _remember(root)
     _ROOTS.add(root)
-    tree[root] = (set(), [])
+    listed = []
     for name, info in found.items():
         rel = name[len(path):].strip("/") if name.startswith(path) else ""
-        if not rel:
-            continue
-        parts = rel.split("/")
-        at = root
-        for part in parts[:-1]:
-            tree.setdefault(at, (set(), []))[0].add(part)
-            at = f"{at}/{part}"
-            _DIRS.add(at)
-        tree.setdefault(at, (set(), []))
-        item = f"{at}/{parts[-1]}"
-        if info.get("type") == "directory":
-            tree[at][0].add(parts[-1])
-            tree.setdefault(item, (set(), []))
-            _DIRS.add(item)
-        else:
-            tree[at][1].append(parts[-1])
-            _FILES[item] = int(info.get("size") or 0)
+        if rel:
+            item = f"{root}/{rel}"
+            _remember(item, None if info.get("type") == "directory" else int(info.get("size") or 0))
+            listed.append(item)
     if heads is not None:
         from curvelint.prefetch import prefetch
 
-        prefetch([u for u in _FILES if u.startswith(root + "/") and heads(posixpath.basename(u))], 4096)
-    yield from _visit(root, tree, excluded)
+        prefetch([u for u in listed if u in _FILES and heads(posixpath.basename(u))], 4096)
+    yield from _visit(root, _TREE, excluded)
 
 
-def _visit(root: str, tree: dict[str, tuple[set[str], list[str]]], excluded: Callable[[str], bool]
+def _remember(url: str, size: int | None = None) -> None:
+    """A listed file of `size` bytes (a folder when None), in its folder's entry and its folders'."""
+    if size is None:
+        _DIRS.add(url)
+        _TREE.setdefault(url, (set(), set()))
+    else:
+        _FILES[url] = size
+    while "/" in url.split("://", 1)[-1]:
+        folder, name = url.rsplit("/", 1)
+        entry = _TREE.setdefault(folder, (set(), set()))
+        if name in entry[0] or name in entry[1]:
+            return
+        entry[1 if size is not None else 0].add(name)
+        _DIRS.add(folder)
+        url, size = folder, None
+
+
+def root_of(url: str) -> str | None:
+    """The longest URL named to be linted (`walk`) that is `url` or holds it; None when none is known."""
+    held = [root for root in _NAMED if url == root or url.startswith(root.rstrip("/") + "/")]
+    return max(held, key=len) if held else None
+
+
+def _complete(url: str) -> bool:
+    """Whether `url` is in a tree that was listed completely (what is not in the listing does not exist)."""
+    return url in _ROOTS or any(url.startswith(root + "/") for root in _ROOTS)
+
+
+def _visit(root: str, tree: dict[str, tuple[set[str], set[str]]], excluded: Callable[[str], bool]
            ) -> Iterator[Triple]:
     stack = [root]
     while stack:
         folder = stack.pop()
-        dirs, files = tree.get(folder, (set(), []))
+        dirs, files = tree.get(folder, (set(), set()))
         dirnames = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__"
                           and not excluded(f"{folder}/{d}"))
         filenames = sorted(f for f in files if not f.startswith(".") and not excluded(f"{folder}/{f}"))
@@ -204,7 +231,7 @@ def lookup(url: str) -> str | None:
         return "file"
     if url in _DIRS:
         return "dir"
-    if url in _MISSING or any(url.startswith(root + "/") for root in _ROOTS):
+    if url in _MISSING or _complete(url):
         return "missing"
     return None
 
@@ -243,6 +270,36 @@ def is_dir(url: str) -> bool:
     return info is not None and info.get("type") == "directory"
 
 
+def exists(url: str) -> bool:
+    """Whether `url` is an object or a folder of its store."""
+    return is_file(url) or is_dir(url)
+
+
+def listdir(url: str) -> list[str]:
+    """The names in the folder `url`, sorted, like ``os.listdir`` (from the listing of a tree that holds it,
+    else one listing request). OSError when it is not a folder."""
+    url = url.rstrip("/")
+    if url in _TREE and _complete(url):
+        dirs, files = _TREE[url]
+        return sorted(dirs | files)
+    if lookup(url) in ("file", "missing"):
+        raise OSError(20 if lookup(url) == "file" else 2, "not a folder" if lookup(url) == "file" else "not found", url)
+    fs, path = filesystem(url)
+    try:
+        STATS["listings"] += 1
+        found = fs.ls(path.rstrip("/"), detail=True)
+    except Exception as exc:
+        raise _oserror(exc, url) from exc
+    _remember(url)
+    names = []
+    for info in found:
+        name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
+        if name and f"{url}/{name}" != url:
+            _remember(f"{url}/{name}", None if info.get("type") == "directory" else int(info.get("size") or 0))
+            names.append(name)
+    return sorted(set(names))
+
+
 def check_file(url: str) -> None:
     """OSError unless `url` is an object (a folder or a missing key: said in ``strerror``)."""
     known = lookup(url)
@@ -254,7 +311,7 @@ def check_file(url: str) -> None:
         except ImportError as exc:
             raise OSError(5, str(exc), url) from None
         if info is not None and info.get("type") != "directory":
-            _FILES[url] = int(info.get("size") or 0)
+            _remember(url.rstrip("/"), int(info.get("size") or 0))
             return
         known = "dir" if info is not None else "missing"
     raise OSError(21 if known == "dir" else 2, "not a file (a folder)" if known == "dir" else "not found", url)
@@ -268,11 +325,16 @@ def size(url: str) -> int:
 
 def export(sources: list[Any]) -> dict[str, Any]:
     """What the listing says about the files that linting `sources` (`RunSource`s) reads, for `seed` in a
-    worker process: their sizes, their folders, and which companion files (`COMPANIONS`) are absent."""
+    worker process: their sizes, their folders, which companion files (`COMPANIONS`) are absent, and the
+    whole subtree of a run folder whose reader lists it (`FOLDER_RUNS`)."""
     files: dict[str, int] = {}
     dirs: set[str] = set()
     missing: set[str] = set()
+    complete: list[str] = []
     for source in sources:
+        if source.format in FOLDER_RUNS and source.path in _TREE and _complete(source.path):
+            complete.append(source.path)
+            _subtree(source.path, files, dirs)
         folder = source.path if source.path in _DIRS else posixpath.dirname(source.path)
         dirs.update(d for d in (source.path, folder) if d in _DIRS)
         for url in (*source.files, *source.graphs, *(f"{folder}/{name}" for name in COMPANIONS)):
@@ -281,15 +343,31 @@ def export(sources: list[Any]) -> dict[str, Any]:
                 files[url] = _FILES[url]
             elif known == "missing":
                 missing.add(url)
-    return {"files": files, "dirs": sorted(dirs), "missing": sorted(missing)}
+    named = sorted({root for root in map(root_of, (s.path for s in sources)) if root is not None})
+    return {"files": files, "dirs": sorted(dirs), "missing": sorted(missing), "complete": complete, "named": named}
+
+
+def _subtree(url: str, files: dict[str, int], dirs: set[str]) -> None:
+    """The files (and sizes) and folders under the listed folder `url`, it included, into `files` and `dirs`."""
+    stack = [url]
+    while stack:
+        folder = stack.pop()
+        dirs.add(folder)
+        names, filenames = _TREE.get(folder, (set(), set()))
+        files.update((f"{folder}/{name}", _FILES[f"{folder}/{name}"]) for name in filenames)
+        stack.extend(f"{folder}/{name}" for name in names)
 
 
 def seed(listing: dict[str, Any] | None) -> None:
     """Remember what another process's listing said (`export`)."""
     if listing:
-        _FILES.update(listing["files"])
-        _DIRS.update(listing["dirs"])
+        for url in listing["dirs"]:
+            _remember(url)
+        for url, n in listing["files"].items():
+            _remember(url, n)
         _MISSING.update(listing["missing"])
+        _ROOTS.update(listing.get("complete", ()))
+        _NAMED.update(listing.get("named", ()))
 
 
 def fetch(url: str, start: int = 0, end: int | None = None) -> bytes:

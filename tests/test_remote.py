@@ -25,9 +25,9 @@ from curvelint import remote, skim
 from curvelint.discovery import discover
 
 
-def lint_json(target: str, cwd: Path | None = None) -> tuple[int, str]:
+def lint_json(target: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[int, str]:
     done = subprocess.run([*curvelint_command(), target, "--format", "json", "--jobs", "1"], check=False,
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
     return done.returncode, done.stdout
 
 
@@ -174,3 +174,27 @@ def test_local_paths_import_nothing_remote() -> None:
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
                           cwd=FIXTURES.parent, timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+
+
+def test_wandb_mlflow_and_onnx_from_urls_and_in_workers(tmp_path: Path) -> None:
+    """Run folders whose readers list them (W&B, MLflow) and ONNX models read from URLs give the local
+    findings; a worker seeded with the listing (`remote.export`) reads them without listing again."""
+    from remote_trees import folder_runs
+
+    from curvelint import readers
+
+    tree = folder_runs(tmp_path / "tree")
+    same_as_local(tree, tree.as_uri())
+    remote.reset()
+    sources, errors = discover([tree.as_uri()])
+    folders = [s for s in sources if s.format in remote.FOLDER_RUNS]
+    assert not errors and {s.format for s in folders} == {"wandb", "mlflow"}
+    expected = [[(r.name, sorted(r.series)) for r in readers.read(s)] for s in folders]
+    listing = remote.export(folders)
+    remote.reset()
+    remote.seed(listing)
+    remote.STATS["listings"] = 0
+    assert [[(r.name, sorted(r.series)) for r in readers.read(s)] for s in folders] == expected
+    assert remote.STATS["listings"] == 0
+    assert remote.root_of(folders[0].path) == tree.as_uri()
+    remote.reset()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,12 +41,14 @@ def realbench_slice(target: Path, per_family: int = 2) -> Path:
 
 
 def lint(target: str, env: dict[str, str] | None = None, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*curvelint_command(), target, "--format", "json", "--jobs", "1", *args], check=False,
-                          capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([*curvelint_command(), target, "--format", "json", *(args or ("--jobs", "1"))],
+                          check=False, capture_output=True, text=True, env=env, timeout=600)
 
 
-def assert_same_findings(local: Path, url: str, env: dict[str, str]) -> dict:
-    here, there = lint(str(local)), lint(url, env)
+def assert_same_findings(local: Path, url: str, env: dict[str, str], *args: str) -> dict:
+    """The JSON reports of `url` and of its local copy, equal once each root is replaced (the local lint
+    with ``--jobs 1``, the remote one with `args`); the remote report."""
+    here, there = lint(str(local)), lint(url, env, *args)
     assert there.returncode == here.returncode, there.stderr
     assert there.stdout.replace(url, "ROOT") == here.stdout.replace(str(local), "ROOT")
     return json.loads(there.stdout)
@@ -61,6 +64,26 @@ def test_demo_and_realbench_slice_same_findings_as_local(s3: S3Server, tmp_path:
     report = assert_same_findings(bench, "s3://runs/sweeps/realbench", s3.env())
     assert len(report["runs"]) == 54
     assert {r["format"] for r in report["runs"]} >= {"tensorboard", "keras-history", "csv", "hf-trainer-state"}
+
+
+def test_wandb_mlflow_and_onnx_same_findings_as_local(s3: S3Server, tmp_path: Path) -> None:
+    """Also in spawned workers (``--jobs 2`` with the engine's threshold of runs lowered to 0; a tree this
+    small is linted in process by default), which get the listing of each run folder with their task."""
+    from remote_trees import folder_runs
+
+    tree = folder_runs(tmp_path / "tree")
+    s3.upload(tree, "folders", "tree")
+    report = assert_same_findings(tree, "s3://folders/tree", s3.env())
+    formats = {r["format"] for r in report["runs"]}
+    assert formats >= {"wandb", "mlflow", "onnx", "keras-history"}, formats
+    assert all(r["series"] for r in report["runs"] if r["format"] in ("wandb", "mlflow"))
+    assert any(f["rule"].startswith("CL2") for f in report["findings"])  # graph rules ran on the models
+    code = ("import sys, curvelint.engine as engine; engine.SPAWN_MIN_RUNS = 0; from curvelint.cli import main\n"
+            "main(['s3://folders/tree', '--format', 'json', '--jobs', '2'])")
+    spawned = subprocess.run([sys.executable, "-c", code], env=s3.env(), check=False, capture_output=True, text=True,
+                             timeout=600)
+    single = lint("s3://folders/tree", s3.env())
+    assert (spawned.returncode, spawned.stdout) == (single.returncode, single.stdout), spawned.stderr
 
 
 def test_a_missing_bucket_is_one_line_and_exit_2(s3: S3Server) -> None:
@@ -131,3 +154,35 @@ def test_bulky_event_records_are_not_downloaded(s3: S3Server, tmp_path: Path, mo
         remote.reset()
     assert remote.STATS["bytes"] < 0.35 * path.stat().st_size
     assert_same_findings(tmp_path / "run", "s3://images/run", s3.env())
+
+
+def test_a_reference_run_and_per_path_ignores_on_urls(s3: S3Server, tmp_path: Path) -> None:
+    """``--reference s3://...`` (and ``[tool.curvelint.reference]`` naming a URL) compares with a run in the
+    bucket; ``per-path-ignores`` patterns match URL paths relative to the URL given on the command line."""
+    local = tmp_path / "local"
+    shutil.copytree(REALBENCH / "hf-bert-tokens-aaf69d", local / "ref")  # a healthy run and one whose
+    shutil.copytree(REALBENCH / "hf-bert-tokens-c87856", local / "sweep" / "new")  # lr is too high: CL402
+    shutil.copytree(REALBENCH / "hf-bert-tokens-60b1eb", local / "sweep" / "other")
+    s3.upload(local, "refs", "team")
+    cwd = local / "sweep"  # (the configuration is the current folder's: for the local lint, the sweep's)
+
+    def both(*args: str) -> dict:
+        run = [*curvelint_command(), *args, "--format", "json", "--jobs", "1", "--reference"]
+        here = subprocess.run([*run, str(local / "ref"), str(local / "sweep")], cwd=cwd, check=False,
+                              capture_output=True, text=True, timeout=600)
+        there = subprocess.run([*run, "s3://refs/team/ref", "s3://refs/team/sweep"], cwd=cwd, env=s3.env(),
+                               check=False, capture_output=True, text=True, timeout=600)
+        assert there.returncode == here.returncode, there.stderr
+        assert there.stdout.replace("s3://refs/team", "ROOT") == here.stdout.replace(str(local), "ROOT")
+        return json.loads(there.stdout)
+
+    report = both()
+    new = "s3://refs/team/sweep/new/trainer_state.json"
+    assert {f["path"] for f in report["findings"] if f["rule"] == "CL402"} == {new}
+    (cwd / "pyproject.toml").write_text('[tool.curvelint]\nper-path-ignores = { "new/**" = ["CL402"] }\n')
+    report = both()
+    assert not [f for f in report["findings"] if f["rule"] == "CL402"]
+    (cwd / "pyproject.toml").write_text('[tool.curvelint.reference]\npath = "s3://refs/team/ref"\n')
+    done = subprocess.run([*curvelint_command(), "s3://refs/team/sweep", "--format", "json", "--jobs", "1"], cwd=cwd,
+                          env=s3.env(), check=False, capture_output=True, text=True, timeout=600)
+    assert {f["path"] for f in json.loads(done.stdout)["findings"] if f["rule"] == "CL402"} == {new}, done.stderr

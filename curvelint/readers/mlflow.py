@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from curvelint.discovery import RunSource
+from curvelint.fileio import walk
 from curvelint.model import Problem, Run
 from curvelint.readers._common import add_series, constant_lr_hparams, names, new_run, read_lines_text, read_text
 
@@ -33,7 +34,7 @@ STATUS = {"1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED", "5":
 def _files(folder: str) -> list[tuple[str, str]]:
     """(name with '/' separators, path) of the files under `folder`, sorted, hidden ones skipped."""
     out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+    for dirpath, dirnames, filenames in walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for f in filenames:
             if not f.startswith("."):

@@ -14,7 +14,7 @@ from typing import Any
 
 from curvelint import limits
 from curvelint.discovery import RunSource
-from curvelint.fileio import check_regular
+from curvelint.fileio import check_regular, getsize, is_regular, is_remote, open_regular
 from curvelint.graph import GraphSummary, Node, TensorInfo
 from curvelint.model import Problem, Run
 
@@ -37,7 +37,7 @@ def load_graph(path: str) -> tuple[GraphSummary | None, list[Problem]]:
     """Read an ONNX file's graph. Never raises: a bad file gives (None, [Problem("unreadable", ...)])."""
     try:
         check_regular(path)
-        size = os.path.getsize(path)
+        size = getsize(path)
     except OSError as exc:
         return None, [Problem("unreadable", path, f"cannot read: {exc.strerror or exc}")]
     if size > limits.current().file_bytes:
@@ -47,7 +47,7 @@ def load_graph(path: str) -> tuple[GraphSummary | None, list[Problem]]:
     except ImportError:
         return None, [Problem("unreadable", path, "cannot read ONNX models: the 'onnx' package is not installed")]
     try:
-        model = onnx.load(path, load_external_data=False)
+        model = _load(onnx, path)
     except Exception as exc:  # DecodeError, OSError, protobuf size limits, ...
         return None, [Problem("unreadable", path, f"not a valid ONNX model ({type(exc).__name__}: {_short(exc)})")]
     g = model.graph
@@ -59,6 +59,14 @@ def load_graph(path: str) -> tuple[GraphSummary | None, list[Problem]]:
         return None, [Problem("unreadable", path, f"ONNX graph could not be analysed ({type(exc).__name__}: "
                                                   f"{_short(exc)})")]
     return summary, []
+
+
+def _load(onnx: Any, path: str) -> Any:
+    """The model at `path` without its external data (a URL read through `curvelint.remote`)."""
+    if is_remote(path):
+        with open_regular(path) as fh:
+            return onnx.load(fh, load_external_data=False)
+    return onnx.load(path, load_external_data=False)
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:
@@ -218,7 +226,7 @@ def _external_data_notes(g: Any, path: str) -> list[str]:
         parts = loc.replace("\\", "/").split("/")
         if os.path.isabs(loc) or ".." in parts or ":" in loc:
             notes.append(f"{head}, outside the model's folder: not followed. Only the graph structure was analysed.")
-        elif os.path.isfile(os.path.join(os.path.dirname(path), loc)):
+        elif is_regular(os.path.join(os.path.dirname(path), loc)):
             notes.append(f"{head} (present, not loaded). Only the graph structure was analysed.")
         else:
             notes.append(f"{head}, which is missing: the weights are not available, but the graph structure "

@@ -22,6 +22,7 @@ import os
 from typing import Any
 
 from curvelint.discovery import WANDB_LOG, RunSource
+from curvelint.fileio import exists, is_dir, listdir
 from curvelint.model import Problem, Run
 from curvelint.readers._common import (
     JsonLines, Rows, constant_lr_hparams, is_finite_number, new_run, parse_json, read_text,
@@ -85,11 +86,11 @@ def _summary(path: str, run: Run, history: bool) -> None:
 def read(source: RunSource) -> list[Run]:
     """Read one W&B run folder (never raises for bad input)."""
     folder = source.path
-    if os.path.exists(folder) and not os.path.isdir(folder):  # a .wandb file given as the run (a FIFO too)
+    if exists(folder) and not is_dir(folder):  # a .wandb file given as the run (a FIFO too)
         folder = os.path.dirname(folder) or "."
     run = new_run(source, FORMAT)
     run.sources = []
-    if not os.path.isdir(folder):
+    if not is_dir(folder):
         run.problems.append(Problem("unreadable", folder, "no such run folder"))
         return [run]
     files = os.path.join(folder, "files")
@@ -97,14 +98,14 @@ def read(source: RunSource) -> list[Run]:
     summary = os.path.join(files, "wandb-summary.json")
     config_yaml = os.path.join(files, "config.yaml")
     try:
-        logs = sorted(os.path.join(folder, f) for f in os.listdir(folder)
+        logs = sorted(os.path.join(folder, f) for f in listdir(folder)
                       if f.endswith(WANDB_LOG) and not f.startswith("."))
     except OSError as exc:
         run.problems.append(Problem("unreadable", folder, f"cannot list the run folder: {exc.strerror or exc}"))
         return [run]
     content = LogContent()
     read_logs = False
-    if os.path.lexists(jsonl):  # a FIFO or a device too: reported, not skipped
+    if exists(jsonl, follow=False):  # a FIFO or a device too: reported, not skipped
         try:
             read_jsonl(jsonl, content.rows, run)
             run.sources.append(jsonl)
@@ -128,7 +129,7 @@ def read(source: RunSource) -> list[Run]:
     elif read_logs and content.exit_code is None and not run.problems and rows.rows:
         run.notes.append("the log has no exit record: the run was still running, or was killed")
     _hparams(run, content.config, config_yaml)
-    if os.path.lexists(summary):
+    if exists(summary, follow=False):
         _summary(summary, run, history=bool(rows.rows))
     constant_lr_hparams(run)
     return [run]
@@ -137,7 +138,7 @@ def read(source: RunSource) -> list[Run]:
 def _hparams(run: Run, logged: dict[str, Any], config_yaml: str) -> None:
     """``files/config.yaml`` over the config records of the log."""
     values = config_values({k: {"value": v} for k, v in logged.items()})
-    if os.path.lexists(config_yaml):
+    if exists(config_yaml, follow=False):
         from curvelint.readers import hparams_yaml
 
         try:
