@@ -109,8 +109,8 @@ class ExplodingGradients(Rule):
         first, last = int(steps[0]), int(steps[-1])
         sev = ctx.severity or self.severity
         start, end = stats.level(v, "start", 0.1), stats.level(v, "end", 0.1)
-        tr = stats.trend(steps, np.log(v))
-        if end / start >= o["growth_ratio"] and tr.significant(o["alpha"], "up"):
+        tr = stats.trend(steps, np.log(v)) if end / start >= o["growth_ratio"] else None  # the ratio first: cheap
+        if tr is not None and tr.significant(o["alpha"], "up"):
             grew_from = int(steps[min(len(steps) - 1, int(np.argmax(v >= 10 * start)))])
             r = loss_reaction(ctx, [grew_from])
             return ctx.finding(
@@ -274,9 +274,11 @@ def _rise(loss: Series) -> tuple[str, dict[str, Any]] | None:
     tail = loss.slice(i)
     if len(tail) < 4 or sm[i] <= 0:
         return None
-    tr = stats.trend(tail.steps, tail.values)
     best, end = float(sm[i]), stats.level(tail.values, "end", 0.1)
-    if not (tr.significant(0.05, "up") and end / best >= 1.3):
+    if end / best < 1.3:
+        return None  # (checked before the trend test: it costs more)
+    tr = stats.trend(tail.steps, tail.values)
+    if not tr.significant(0.05, "up"):
         return None
     return (f"; {loss.name} rose from its best level {best:.4g} at step {int(loss.steps[i])} to {end:.4g} at the "
             f"end (Mann-Kendall p={tr.p_value:.2g})",
