@@ -193,7 +193,8 @@ offline = true
         return self._answers("/api/whoami-v2")
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "HF_ENDPOINT": self.endpoint, "HF_HUB_DISABLE_XET": "1",
+        # (HF_HUB_OFFLINE=0: tests/test_integrations_hf.py sets it to 1 in this process for the suite)
+        return {**os.environ, "HF_ENDPOINT": self.endpoint, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1",
                 "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HOME": str(Path(self._dir) / "hf-home")}
 
     def publish(self, folder: Path, repo: str) -> str:
