@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import struct
-import tempfile
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import BinaryIO, Callable, Iterator, Sequence
@@ -84,6 +82,9 @@ class StdinError(ValueError):
 @contextmanager
 def stdin_log(stream: BinaryIO) -> Iterator[str]:
     """The path of a temporary copy of `stream`, removed afterwards."""
+    import shutil  # (here, not at the top: every lint imports this module, few read stdin)
+    import tempfile
+
     if stream.isatty():
         raise StdinError("-: standard input is a terminal; pipe a log in (`curvelint - < train.log`)")
     folder = tempfile.mkdtemp(prefix="curvelint-stdin-")
