@@ -54,6 +54,9 @@ class Underfitting(Rule):
     info: it learned little and stopped (reinforcement-learning runs, with a return logged,
     excepted).
 
+    "Start" is never below ln 2 when the run logs an accuracy: a classifier that learned nothing
+    scores at least that, so a log whose first value is lower began after the fast first drop.
+
     Limits: "high" is judged against the run's own start, so a pretrained model
     fine-tuned close to its floor (an LLM going 1.8 -> 1.4 and settling) can look
     like this; raise `min_loss_ratio` (e.g. 0.85) or ignore the rule for such paths.
@@ -138,7 +141,8 @@ class Underfitting(Rule):
             return
         t0, t1 = start_level(train.y), end_level(train.y)
         v0, v1 = start_level(val.y), end_level(val.y)
-        if t1 / t0 < o["min_loss_ratio"] or v1 / v0 < o["min_loss_ratio"]:
+        floor = _classifier_floor(ctx)  # a log that starts after the fast first drop: judge against ln 2
+        if t1 / max(t0, floor) < o["min_loss_ratio"] or v1 / max(v0, floor) < o["min_loss_ratio"]:
             return  # learned a good deal
         start = float(val.steps[0] + (1 - o["tail_fraction"]) * (val.steps[-1] - val.steps[0]))
         tails = {c.name: stats.trend(c.after(start).steps, c.after(start).y) for c in (train, val)}
@@ -264,9 +268,15 @@ def _uninformed_loss(ctx: Context, train) -> tuple[float, str]:
     if classes is not None and classes.count >= 2:
         return math.log(classes.count), f"ln({classes.count}) = {math.log(classes.count):.4g} ({classes.source})"
     first = float(max(train.values[0], start_level(train.y)))
-    if first < math.log(2):  # a classifier that knows nothing scores at least ln 2
+    if first < _classifier_floor(ctx):
         return math.log(2), "ln(2) = 0.6931, the least a classifier that learned nothing scores"
     return first, f"the first logged loss ({fmt(float(train.values[0]))} at step {int(train.steps[0])})"
+
+
+def _classifier_floor(ctx: Context) -> float:
+    """ln 2 for a run that logs an accuracy (a classifier that knows nothing scores at least that, so a
+    log starting below it started after the fast first drop), else 0."""
+    return math.log(2) if ctx.name_of("val_metric") or ctx.name_of("train_metric") else 0.0
 
 
 def _some_metric_good(ctx: Context, good: float) -> bool:

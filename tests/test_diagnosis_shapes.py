@@ -346,6 +346,28 @@ def test_healthy_fits_that_level_off_low_or_learn_stay_quiet(seed):
     assert "CL114" not in codes(healthy) | codes(short)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_binary_classifier_logged_after_its_fast_drop_is_judged_against_ln_2(seed):
+    """The first logged loss (0.54, an epoch in) is already below ln 2: 0.32 at the end is under half
+    of what a binary classifier that learned nothing scores, though 59% of the first logged loss."""
+    t = np.arange(30)
+    r = rng(seed)
+    train = (0.30 + 0.24 * np.exp(-t / 8)) * np.exp(r.normal(0, 0.004, 30))
+    acc = 0.85 - 0.03 * np.exp(-t / 8) + r.normal(0, 0.002, 30)
+    run = C.run_of(epochs("train_loss", train), epochs("val_loss", train * 1.01), epochs("val_accuracy", acc))
+    assert "CL114" not in codes(run)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_high_auc_shows_learning_when_the_accuracy_does_not(seed):
+    """Both losses level off at 60% of their start and the thresholded accuracy closes little of its
+    headroom, but the AUC ends at 0.93: the model ranks well, it did learn."""
+    run = _capacity_limited(seed)
+    t = np.arange(30)
+    run.series["val/auc"] = epochs("val/auc", 0.93 - 0.4 * np.exp(-t / 6))
+    assert "CL114" not in codes(C.run_of(*run.series.values()))
+
+
 # -- CL110: a rise, then a plateau -------------------------------------------------------------------------------
 
 
