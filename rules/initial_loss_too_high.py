@@ -16,9 +16,12 @@ class InitialLossTooHigh(Rule):
     """The first logged training loss is absurdly high: unscaled inputs or a first-step blow-up.
 
     Symptom: a classifier whose first loss is ``max_chance_ratio`` times or more the
-    chance-level loss ln C (C known from the run's hyperparameters or label counts; a
-    freshly initialised classifier starts near ln C; a run that logs an accuracy but not
-    C is judged against ln ``classes_bound`` = ln 1000, so 34.5 and up), or any loss whose first value is
+    chance-level loss ln C, C known from the run's hyperparameters or label counts. A
+    freshly initialised classifier starts near ln C: logits of standard deviation s give
+    about ln C + s^2/2, 1.1-1.3x ln C at the s ~ 1 of a standard initialisation on
+    standardised inputs, while 2x ln C takes s of 2-4 (C from 2 to 1000). A run that logs an
+    accuracy but not C is judged against ln ``classes_bound`` = ln 1000 with the wider
+    margin ``max_bound_ratio`` (34.5 and up: C is only a bound). Or any loss whose first value is
     ``max_end_ratio`` times or more the level it ends at (orders of magnitude, e.g.
     2.9e12 -> 1.04) and ``min_drop_ratio`` times the next two points (a loss that
     a memorising model drives from 2.3 to 1e-6 over the run started normally).
@@ -51,7 +54,9 @@ class InitialLossTooHigh(Rule):
     summary = "the first training loss is far above chance level or orders of magnitude above the end"
     hint = "scale the inputs (and regression targets), check the initialisation, start with a lower learning rate"
     options = {
-        "max_chance_ratio": Option(5.0, "first loss / ln C above which a classifier started absurdly high"),
+        "max_chance_ratio": Option(2.0, "first loss / ln C above which a classifier of C known classes started "
+                                        "absurdly high (logits of std 2-4 at the first log)"),
+        "max_bound_ratio": Option(5.0, "first loss / ln classes_bound above which a classifier of unknown C did"),
         "max_end_ratio": Option(1e4, "first loss / end level above which any loss started absurdly high (info)"),
         "min_drop_ratio": Option(10.0, "... and this many times the points right after it (a loss memorised down "
                                        "to 1e-6 over the run started normally)"),
@@ -71,7 +76,7 @@ class InitialLossTooHigh(Rule):
         classes = known.count if known else None
         if classes is None and (acc := _accuracy_logged(ctx)):
             bound = int(o["classes_bound"])
-            if first >= o["max_chance_ratio"] * math.log(bound):
+            if first >= o["max_bound_ratio"] * math.log(bound):
                 yield ctx.finding(
                     f"first training loss {first:.4g} at step {step} is {first / math.log(bound):.3g}x ln({bound}) = "
                     f"{math.log(bound):.4g}, above where a fresh classifier of up to {bound} classes starts (it logs "

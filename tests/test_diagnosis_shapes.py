@@ -277,6 +277,37 @@ def test_a_classifier_starting_near_chance_is_quiet(seed):
     assert "CL108" not in codes(C.run_of(epochs("loss", loss), epochs("accuracy", acc)))
 
 
+def _first_epoch_mean_loss(classes: int, spread: float, seed: int) -> float:
+    """The cross-entropy of a fresh classifier whose logits have standard deviation `spread`."""
+    z = rng(seed).normal(0, spread, (4000, classes))
+    top = z.max(axis=1)
+    return float(np.mean(top + np.log(np.exp(z - top[:, None]).sum(axis=1)) - z[:, 0]))
+
+
+@pytest.mark.parametrize("classes", (2, 10, 100))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_first_loss_twice_ln_c_is_an_absurd_start(classes, seed):
+    """Raw 0-255 pixels: logits of spread 4 at the first log (2-3x ln C), then the network collapses to
+    the uniform prediction ln C. The start is named whether or not the chance level is too."""
+    first = _first_epoch_mean_loss(classes, 4.0, seed)
+    loss = np.r_[first, math.log(classes) * (1 + 0.002 * rng(seed).normal(size=14))]
+    run = C.run_of(epochs("loss", loss), epochs("val_loss", loss[1:] * 1.001), hparams={"num_classes": classes})
+    (f,) = [f for f in findings(run) if f.rule == "CL108"]
+    assert f.severity == Severity.WARNING and f.evidence["first"] / math.log(classes) >= 2
+
+
+@pytest.mark.parametrize("classes", (2, 10, 100))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_first_loss_of_a_standard_initialisation_is_quiet(classes, seed):
+    """Logits of spread 1.5 at the first log (a standard initialisation on standardised inputs gives <= 1):
+    1.1-1.5x ln C, then learning."""
+    first = _first_epoch_mean_loss(classes, 1.5, seed)
+    t = np.arange(20)
+    loss = first * (0.1 + 0.9 * np.exp(-t / 4)) * np.exp(0.01 * rng(seed).normal(size=20))
+    run = C.run_of(epochs("loss", loss), epochs("val_loss", loss * 1.05), hparams={"num_classes": classes})
+    assert "CL108" not in codes(run)
+
+
 # -- CL114: a slowing tail is converging -----------------------------------------------------------------------
 
 
