@@ -85,6 +85,7 @@ class ChanceLevel(Rule):
 
     code = "CL103"
     name = "chance-level"
+    since = "0.1.0"
     severity = Severity.ERROR
     defers_to = ("CL102",)
     summary = "classification loss or accuracy stays at chance level: the model predicts priors only"

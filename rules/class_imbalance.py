@@ -28,6 +28,7 @@ class ClassImbalance(Rule):
 
     code = "CL301"
     name = "class-imbalance"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "a minority class is a small share of the labels: accuracy is misleading"
     hint = ("use class weights or resampling, and monitor F1, balanced accuracy or PR-AUC rather than accuracy")

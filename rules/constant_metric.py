@@ -47,6 +47,7 @@ class ConstantMetric(Rule):
 
     code = "CL101"
     name = "constant-metric"
+    since = "0.1.0"
     severity = Severity.ERROR
     defers_to = ("CL115",)
     summary = "a loss or metric is exactly constant: the model or the evaluation is not updating"

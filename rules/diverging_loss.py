@@ -65,6 +65,7 @@ class DivergingLoss(Rule):
 
     code = "CL104"
     name = "diverging-loss"
+    since = "0.1.0"
     severity = Severity.ERROR
     summary = "training loss trends upward or ends far above its minimum (learning rate too high, exploding gradients)"
     hint = ("lower the learning rate (3-10x) and clip gradients (Keras clipnorm=1.0, PyTorch "

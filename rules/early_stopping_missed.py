@@ -49,6 +49,7 @@ class EarlyStoppingMissed(Rule):
 
     code = "CL111"
     name = "early-stopping-missed"
+    since = "0.1.0"
     severity = Severity.INFO
     defers_to = ("CL102", "CL103", "CL104", "CL105", "CL106", "CL107", "CL109")
     summary = "the best validation epoch is far before the end: the epochs after it were wasted"

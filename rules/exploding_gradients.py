@@ -73,6 +73,7 @@ class ExplodingGradients(Rule):
 
     code = "CL131"
     name = "exploding-gradients"
+    since = "0.1.0"
     severity = Severity.ERROR
     summary = "logged gradient norms grow by orders of magnitude or spike"
     hint = ("clip gradients (clipnorm=1.0 / clip_grad_norm_(params, 1.0)), lower the learning rate or add "

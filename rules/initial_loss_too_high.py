@@ -50,6 +50,7 @@ class InitialLossTooHigh(Rule):
 
     code = "CL108"
     name = "initial-loss-too-high"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "the first training loss is far above chance level or orders of magnitude above the end"
     hint = "scale the inputs (and regression targets), check the initialisation, start with a lower learning rate"

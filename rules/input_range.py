@@ -36,6 +36,7 @@ class InputRange(Rule):
 
     code = "CL300"
     name = "input-range"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "input features far from unit scale (large, off-centre, 0-255 pixels, or mismatched scales)"
     hint = ("standardize inputs with training-set statistics (Keras layers.Normalization / Rescaling(1/255); "

@@ -134,6 +134,7 @@ class LearningRateOutOfRange(Rule):
 
     code = "CL121"
     name = "learning-rate-out-of-range"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "a logged or configured learning rate is implausibly low or high for the optimizer family"
     hint = ("use a typical learning rate for the optimizer (Adam/AdamW 1e-4..3e-3, fine-tuning 1e-5..5e-5, "

@@ -56,6 +56,7 @@ class LossNotDecreasing(Rule):
 
     code = "CL102"
     name = "loss-not-decreasing"
+    since = "0.1.0"
     severity = Severity.ERROR
     defers_to = ("CL104", "CL115")
     summary = "training loss never significantly decreased: training stalled from the start"

@@ -47,6 +47,7 @@ class LossSpikes(Rule):
 
     code = "CL106"
     name = "loss-spikes"
+    since = "0.1.0"
     severity = Severity.WARNING
     defers_to = ("CL103", "CL104", "CL105")
     summary = "isolated large jumps in the training loss (exploding gradients; clip gradients)"

@@ -27,6 +27,7 @@ class MissingNormalization(Rule):
 
     code = "CL202"
     name = "missing-normalization"
+    since = "0.1.0"
     severity = Severity.INFO
     summary = "a deep stack of weight layers with no normalization layer"
     hint = "add BatchNorm (CNNs) or LayerNorm (MLPs, sequence models) every block or two"

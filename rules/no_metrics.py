@@ -27,6 +27,7 @@ class NoMetrics(Rule):
 
     code = "CL003"
     name = "no-metrics"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "no recognisable loss series in a run"
     hint = 'map your series names in [tool.curvelint.metrics], e.g. train_loss = ["my_loss"]'

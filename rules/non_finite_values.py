@@ -61,6 +61,7 @@ class NonFiniteValues(Rule):
 
     code = "CL100"
     name = "non-finite-values"
+    since = "0.1.0"
     severity = Severity.ERROR
     summary = "NaN or infinite values in a series"
     hint = "lower the learning rate, clip gradients, and check the loss/metric code and inputs for log(0) or NaN"

@@ -56,6 +56,7 @@ class OscillatingLoss(Rule):
 
     code = "CL105"
     name = "oscillating-loss"
+    since = "0.1.0"
     severity = Severity.WARNING
     defers_to = ("CL102", "CL103", "CL104")
     summary = "training loss swings without settling (learning rate too high, batch too small)"

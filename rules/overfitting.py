@@ -311,6 +311,7 @@ class Overfitting(Rule):
 
     code = "CL110"
     name = "overfitting"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "validation loss rises significantly after its minimum while training loss keeps falling"
     hint = ("stop at the best epoch (EarlyStopping(monitor='val_loss', patience=5, restore_best_weights=True)), "

@@ -44,6 +44,7 @@ class PlateauWithoutLrDecay(Rule):
 
     code = "CL120"
     name = "plateau-without-lr-decay"
+    since = "0.1.0"
     severity = Severity.INFO
     defers_to = ("CL102", "CL103", "CL104", "CL105", "CL106", "CL107", "CL109")
     summary = "validation plateaus for many epochs while the logged learning rate stays constant"

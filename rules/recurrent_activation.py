@@ -36,6 +36,7 @@ class RecurrentActivation(Rule):
 
     code = "CL201"
     name = "recurrent-activation"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "RNN/LSTM/GRU with an unbounded activation in the recurrence, or a long/deep simple RNN"
     hint = "use gated cells (LSTM/GRU), keep a bounded activation in the recurrence, and clip gradients"

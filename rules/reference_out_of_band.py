@@ -33,6 +33,7 @@ class ReferenceOutOfBand(Rule):
 
     code = "CL400"
     name = "reference-out-of-band"
+    since = "0.1.0"
     severity = Severity.INFO
     defers_to = ("CL402",)
     summary = "the run leaves its reference runs' band for a stretch on a shared metric"

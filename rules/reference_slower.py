@@ -34,6 +34,7 @@ class ReferenceSlower(Rule):
 
     code = "CL401"
     name = "reference-slower"
+    since = "0.1.0"
     severity = Severity.INFO
     defers_to = ("CL402",)
     summary = "the run reaches its reference runs' final level much later on a shared metric"

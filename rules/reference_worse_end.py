@@ -45,6 +45,7 @@ class ReferenceWorseEnd(Rule):
 
     code = "CL402"
     name = "reference-worse-end"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "the run ends worse than its reference runs' band on a shared metric (a regression)"
     hint = "diff the run's configuration and code against the reference's; more reference seeds widen the band"

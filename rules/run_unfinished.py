@@ -27,6 +27,7 @@ class RunUnfinished(Rule):
 
     code = "CL004"
     name = "run-unfinished"
+    since = "0.1.0"
     severity = Severity.INFO
     summary = "the log says the run ended before its planned end, or it logged a single point"
     hint = "lint the final state of the run, or resume it; find out why it stopped"

@@ -54,6 +54,7 @@ class SaturatedOutputs(Rule):
 
     code = "CL115"
     name = "saturated-outputs"
+    since = "0.1.0"
     severity = Severity.ERROR
     summary = "the loss equals (1 - accuracy) x the framework's clip value: outputs saturated at 0 or 1"
     hint = "scale the inputs, lower the learning rate, and give the loss logits (from_logits=True)"

@@ -31,6 +31,7 @@ class SigmoidDepth(Rule):
 
     code = "CL200"
     name = "sigmoid-depth"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "many saturating activations in a row with no normalization: vanishing-gradient risk"
     hint = ("use ReLU-family activations in hidden layers, add BatchNorm/LayerNorm between layers, "

@@ -47,6 +47,7 @@ class SlowConvergence(Rule):
 
     code = "CL107"
     name = "slow-convergence"
+    since = "0.1.0"
     severity = Severity.WARNING
     defers_to = ("CL102", "CL103", "CL104", "CL105", "CL114")
     summary = "training loss decreases so slowly that the run ends far from converged (learning rate too low)"

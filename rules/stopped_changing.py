@@ -47,6 +47,7 @@ class StoppedChanging(Rule):
 
     code = "CL109"
     name = "stopped-changing"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "a loss that moved is bit-identical for the rest of the run, or a metric collapsed to 0"
     hint = ("the weights stopped changing: check the learning rate (not 0), the gradients (finite, non-zero) "

@@ -21,6 +21,7 @@ class TruncatedLog(Rule):
 
     code = "CL002"
     name = "truncated-log"
+    since = "0.1.0"
     severity = Severity.INFO
     summary = "a log ends in a partial record (run still being written, or the writer was killed)"
     hint = "if the run has finished, check whether the job was killed before flushing its logs"

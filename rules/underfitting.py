@@ -86,6 +86,7 @@ class Underfitting(Rule):
 
     code = "CL114"
     name = "underfitting"
+    since = "0.1.0"
     severity = Severity.WARNING
     defers_to = ("CL102", "CL103", "CL104", "CL105")
     summary = "training and validation both converge to a high loss with a small gap"

@@ -27,6 +27,7 @@ class UnreadableLog(Rule):
 
     code = "CL001"
     name = "unreadable-log"
+    since = "0.1.0"
     severity = Severity.ERROR
     summary = "a log file is corrupt or not in a format curvelint can read"
     hint = "re-copy the file, or exclude it if it is not a training log"

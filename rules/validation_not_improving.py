@@ -62,6 +62,7 @@ class ValidationNotImproving(Rule):
 
     code = "CL112"
     name = "validation-not-improving"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "training improves but the validation metric is flat from the start"
     hint = ("check that validation gets exactly the training preprocessing (normalisation, tokenizer, image size, "

@@ -69,6 +69,7 @@ class ValidationSuspicious(Rule):
 
     code = "CL113"
     name = "validation-suspicious"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "validation looks too good to be true (tracks a memorising training curve, or perfect from the start)"
     hint = ("check for overlap between training and validation data (duplicates, augmented copies, the same "

@@ -78,6 +78,7 @@ class VanishingGradients(Rule):
 
     code = "CL130"
     name = "vanishing-gradients"
+    since = "0.1.0"
     severity = Severity.WARNING
     summary = "logged gradient norms collapse towards zero (globally, or early layers far below late ones)"
     hint = ("use non-saturating activations (ReLU/LeakyReLU/ELU/GELU), He initialisation, BatchNorm/LayerNorm "
