@@ -1,13 +1,14 @@
 """Command line: ``curvelint [PATHS]`` lints; ``curvelint rules`` / ``curvelint rule NAME`` document.
 
 Exit status: 0 nothing at or above --fail-on; 1 something was; 2 usage or config
-error, or no training log found under the given paths.
+error, no training log found under the given paths, or a rule that crashed.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 # Before numpy is imported: its BLAS would start a thread pool (2 threads on 2 cores), and --jobs
 # forks workers only from a single-threaded process (curvelint.workers). curvelint does no BLAS work.
@@ -18,6 +19,9 @@ import click  # noqa: E402
 
 from curvelint import __version__  # noqa: E402
 from curvelint.formats import FORMATS  # noqa: E402
+
+if TYPE_CHECKING:
+    from curvelint.model import Abstention
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -154,6 +158,11 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         return
     for err in report.errors:
         _say(f"error: {err}")
+    crashed = _crashes(report.abstentions)
+    for rule, (first, runs) in crashed.items():
+        where = f"{first.run}" + (f" and {runs - 1} other run(s)" if runs > 1 else "")
+        _say(f"error: rule {rule} failed on {where}, its verdict there is missing ({first.reason}); "
+             "a bug in the rule: please report it with the log")
     if not report.runs and allow_empty and not report.errors:
         sys.exit(EXIT_OK)
     if not report.runs:
@@ -186,9 +195,21 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
             _fail(f"{output}: cannot write the report: {exc.strerror or exc}")
     else:
         click.echo(render(report, config.format, options), color=color)
+    if crashed:  # as ruff: an internal error exits 2 whatever --exit-zero says (the lint is incomplete)
+        sys.exit(EXIT_USAGE)
     threshold = Severity.parse(config.fail_on)
     failed = any(f.severity >= threshold for f in report.findings)
     sys.exit(EXIT_FINDINGS if failed and not exit_zero else EXIT_OK)
+
+
+def _crashes(abstentions: list[Abstention]) -> dict[str, tuple[Abstention, int]]:
+    """Rules that raised: per rule, its first crash and on how many runs (one stderr line each)."""
+    found: dict[str, tuple[Abstention, int]] = {}
+    for a in abstentions:
+        if a.internal:
+            first, runs = found.get(a.rule, (a, 0))
+            found[a.rule] = (first, runs + 1)
+    return found
 
 
 def _suggest_commands(paths: list[str], errors: list[str]) -> None:

@@ -166,12 +166,14 @@ class Finding:
 
 @dataclass(frozen=True)
 class Abstention:
-    """A rule that could not judge a run, and why (shown with --verbose)."""
+    """A rule that could not judge a run, and why (shown with --verbose). `internal`: the rule
+    raised (a bug in it or its pack), which the command line reports on stderr and exits 2 for."""
 
     rule: str
     run: str
     metric: str | None
     reason: str
+    internal: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ under the entry-point group ``curvelint.rules``, exactly as the built-in pack do
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Union
 
 import numpy as np
 
 from curvelint.model import Abstention, Finding, Run, Series, Severity
 from curvelint.roles import Roles
-
 
 STABLE, PREVIEW = "stable", "preview"  # Rule.stability
 MAX_DEPTH = 32  # levels of nested hparams (or other mappings) a rule walks into; deeper ones are not looked at
@@ -247,5 +246,6 @@ def run_rule(rule: Rule, ctx: Context) -> Iterator[Result]:
         yield from rule.check(ctx)
     except RecursionError:  # input nested deeper than the rule could walk: not judged, and said why
         yield ctx.abstain("the run's data (hyperparameters, graph) is nested too deeply to judge")
-    except Exception as exc:  # a buggy plugin must not stop the lint
-        yield ctx.abstain(f"internal error in {type(rule).__name__}: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # a buggy plugin must not stop the lint, nor pass unnoticed
+        yield replace(ctx.abstain(f"internal error in {type(rule).__name__}: {type(exc).__name__}: {exc}"),
+                      internal=True)
