@@ -131,7 +131,21 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
 
 
 def read_limited(path: str | os.PathLike, limit: int) -> tuple[bytes, bool]:
-    """At most `limit` bytes of a regular file (`open_regular`), and whether the file holds more."""
+    """At most `limit` bytes of a regular file (`open_regular`), and whether the file holds more.
+
+    Read in pieces of at most what the file holds (or 1 MiB): `read(limit)` would allocate the
+    whole limit up front, a MemoryError for a small file under a huge limit."""
     with open_regular(path) as fh:
-        data = fh.read(limit)
+        try:
+            piece = max(os.fstat(fh.fileno()).st_size, 1)  # a growing log's extra bytes come in further pieces
+        except (AttributeError, OSError, ValueError):  # a remote file has no descriptor
+            piece = 1 << 20
+        parts, got = [], 0
+        while got < limit:
+            chunk = fh.read(min(limit - got, max(piece, 1 << 20) if parts else piece))
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         return data, bool(fh.read(1))

@@ -265,3 +265,15 @@ def test_configured_limits_reach_worker_processes(tmp_path: Path, monkeypatch: p
     report = engine.lint([str(tmp_path)], Config(limits=Limits(lines=3)), jobs=2)
     assert [r.points for r in report.runs] == [6, 6, 6]
     assert sum(f.rule == "CL002" for f in report.findings) == 3
+
+
+@pytest.mark.parametrize("limit", [0, 1, 999, 1000, 1001, 10**15])
+def test_read_limited_reads_what_the_file_holds_whatever_the_limit(tmp_path: Path, limit: int) -> None:
+    """A limit far above the file (10**15 bytes) allocates nothing near it: the file is read in
+    pieces of its own size (a single `read(limit)` raised MemoryError)."""
+    from curvelint.fileio import read_limited
+
+    path = tmp_path / "log.json"
+    path.write_bytes(bytes(range(250)) * 4)  # 1,000 bytes
+    body = path.read_bytes()
+    assert read_limited(path, limit) == (body[:limit], len(body) > limit)
