@@ -336,15 +336,18 @@ def compare_command(run_a: str, run_b: str) -> None:
 
 @main.command("rules")
 def rules_command() -> None:
-    """List every rule: code, name, default severity and summary."""
+    """List every rule: code, name, default severity, the version that added it, and summary."""
     from curvelint.registry import load_rules
     from curvelint.rule import PREVIEW
 
     rules = load_rules()
     width = max((len(r.name) for r in rules), default=10)
+    since = max((len(r.since) for r in rules), default=0)
     for r in rules:
         preview = "[preview] " if r.stability == PREVIEW else ""
-        click.echo(f"{r.code}  {r.name.ljust(width)}  {str(r.severity):<7}  {preview}{r.summary}")
+        old = f"(old names: {', '.join(r.aliases)}) " if r.aliases else ""
+        added = f"{(r.since or '-').ljust(since)}  " if since else ""
+        click.echo(f"{r.code}  {r.name.ljust(width)}  {str(r.severity):<7}  {added}{preview}{old}{r.summary}")
 
 
 @main.command("rule")

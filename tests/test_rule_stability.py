@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import textwrap
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 
 from conftest import FIXTURES, curvelint_command
 from curvelint import registry
+from curvelint.model import Report
+from curvelint.reporters import Options, render
 from curvelint.model import Severity
 from curvelint.rule import PREVIEW, Rule
 
@@ -70,6 +73,22 @@ def test_bad_declarations_are_registry_errors():
 def test_builtin_rules_are_stable_and_their_aliases_clash_with_nothing():
     rules = registry.load_rules()
     assert {r.stability for r in rules if r.code.startswith("CL")} == {"stable"}
+
+
+def test_every_builtin_rule_records_its_since_version_and_the_listing_and_sarif_show_it():
+    """0.1.0: the package's only version so far (no rule was added after a release, none renamed)."""
+    builtin = [r for r in registry.load_rules() if r.code.startswith("CL")]
+    assert {r.since for r in builtin} == {"0.1.0"} and not any(r.aliases for r in builtin)
+    listing = subprocess.run([*curvelint_command(), "rules"], capture_output=True, text=True, timeout=60).stdout
+    for r in builtin:
+        assert re.search(rf"^{r.code}\s+{r.name}\s+{r.severity}\s+{re.escape(r.since)}\s", listing, re.M)
+    doc = subprocess.run([*curvelint_command(), "rule", "CL110"], capture_output=True, text=True, timeout=60).stdout
+    assert doc.splitlines()[1] == "stable · since 0.1.0"
+    sarif = json.loads(render(Report(runs=[], findings=[]), "sarif", Options()))
+    rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert {r["properties"].get("since") for r in rules if r["id"].startswith("CL")} == {"0.1.0"}
+    # no helpUri (the project has no hosted docs, see reporters/sarif.py): the help is the whole documentation
+    assert all(r["help"]["text"] and r["help"]["markdown"] and "helpUri" not in r for r in rules)
 
 
 PLUGIN = '''

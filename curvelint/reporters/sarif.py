@@ -1,7 +1,10 @@
 """SARIF 2.1.0 output (`--format sarif`) that GitHub code scanning accepts as is.
 
 Every registered rule is listed in ``tool.driver.rules`` (summary, the first paragraph of its
-documentation as full description, the whole documentation as help). Each finding is a result at
+documentation as full description, the whole documentation as help; ``properties.since``: the version
+that added it). No ``helpUri``: the project declares no hosted documentation and no project URL
+(pyproject.toml has no ``[project.urls]``), and a guessed address would be a dead link in every alert;
+the help text is the whole of ``curvelint rule CODE``, which code scanning shows as is. Each finding is a result at
 its run's log file (a run folder: its first event file), written relative to the repository root
 (``uriBaseId`` ``%SRCROOT%``, `curvelint.reporters.locate.source_root`; a file outside it gets an
 absolute ``file://`` URI), at line 1: a log has no line a finding belongs to. The metric is a logical
@@ -77,6 +80,8 @@ def _descriptor(rule) -> dict:
         descriptor["deprecatedIds"] = old_codes
     if len(old_codes) < len(rule.aliases):
         descriptor["deprecatedNames"] = [a for a in rule.aliases if a not in old_codes]
+    if rule.since:
+        descriptor["properties"]["since"] = rule.since
     if rule.options:
         descriptor["properties"]["options"] = {k: o.default for k, o in rule.options.items()}
     return descriptor
