@@ -227,6 +227,14 @@ def test_repeated_steps_keep_the_last_value(tmp_path: Path) -> None:
     assert "repeated steps" in run.notes[0]
 
 
+def test_a_repeated_step_with_the_same_value_loses_nothing_and_is_not_noted(tmp_path: Path) -> None:
+    """Lightning logs `epoch` at every logging call: train and validation at one step, same value."""
+    events = [(s // 2, simple("epoch", float(s // 2))) for s in range(6)] + [(3, simple("loss", 1.0))]
+    run = read_both(source_of(write(tmp_path / "run", events)))
+    assert run.series["epoch"].steps.tolist() == [0, 1, 2] and run.series["epoch"].values.tolist() == [0.0, 1.0, 2.0]
+    assert run.notes == []
+
+
 def test_lightning_validate_after_fit_is_not_appended(tmp_path: Path) -> None:
     """fit, then trainer.validate() and trainer.test() in one version dir (SOURCES row 4)."""
     folder = tmp_path / "version_0"

@@ -36,6 +36,19 @@ def _keep_last_per_step(steps: np.ndarray) -> np.ndarray:
     return keep
 
 
+def _same_as_kept(steps: np.ndarray, values: np.ndarray, keep: np.ndarray) -> bool:
+    """Every dropped point repeats the value kept at its step (Lightning logs `epoch` once per
+    logging call at the same step): nothing was lost. NaN repeats NaN."""
+    kept_steps, kept_values = steps[keep], values[keep]
+    order = np.argsort(kept_steps, kind="stable")
+    at = np.searchsorted(kept_steps[order], steps[~keep])
+    if np.any(at >= len(order)) or np.any(kept_steps[order][at] != steps[~keep]):
+        return False
+    kept = kept_values[order][at]
+    dropped = values[~keep]
+    return bool(np.all((kept == dropped) | (np.isnan(kept) & np.isnan(dropped))))
+
+
 def merge(files: list[FileData], run: Run) -> None:
     """Series of all files, merged per name; decisions go to run.notes."""
     chunks: dict[str, list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]] = {}
@@ -68,7 +81,8 @@ def merge(files: list[FileData], run: Run) -> None:
                 key = (int(origin[back[0]]), f"step {int(steps[back[0]])}")
             else:
                 key = (int(origin[np.flatnonzero(~keep)[0]]), "repeat")
-            purged.setdefault(key, []).append(f"{name} ({int((~keep).sum())})")
+            if key[1] != "repeat" or not _same_as_kept(steps, values, keep):  # a lossless drop goes unsaid
+                purged.setdefault(key, []).append(f"{name} ({int((~keep).sum())})")
             steps, values, walls = steps[keep], values[keep], walls[keep]
         if len(steps) > most:
             cut.append(name)
