@@ -8,34 +8,36 @@ Nothing here is imported for local paths, and fsspec is imported only when a pat
   readers' ``is_regular``/``is_dir`` checks, file sizes and the folder listings of run folders (W&B,
   MLflow: `listdir`, and `walk` again under a listed tree) cost no request (`lookup`). Worker
   processes get the listing with their tasks (`export`/`seed`).
-* `open_remote` returns a seekable binary file that reads with range requests: the first read of a
-  file fetches up to `FIRST_READ` bytes (a small file in one request), sequential reads double the
-  window up to `MAX_READ`, a seek starts small again. A TensorBoard event file is opened through
-  `curvelint.skim`, which seeks over the bulky payloads (images, graphs) instead of downloading them.
-* Credentials come from each library's own chain (``AWS_*`` variables, ``~/.aws``, instance roles;
-  ``GOOGLE_APPLICATION_CREDENTIALS``; ``AZURE_STORAGE_*``; ``HF_TOKEN``), and so does an S3 endpoint
-  (``AWS_ENDPOINT_URL``). S3 requests are retried by botocore's ``standard`` mode with exponential
-  backoff (throttling, 5xx, dropped connections), `S3_ATTEMPTS` attempts unless ``AWS_MAX_ATTEMPTS``
-  or ``AWS_RETRY_MODE`` say otherwise.
+* `open_remote` returns a seekable binary file that reads with range requests
+  (`curvelint.remote_file.RemoteFile`: an adaptive read-ahead window). A TensorBoard event file is opened
+  through `curvelint.skim`, which seeks over the bulky payloads (images, graphs) instead of downloading them.
+* The filesystems, credentials, retries and one-line errors are `curvelint.remote_store`'s; this module
+  re-exports what its callers use (`describe`, `fetch`, `STATS`, `offer`, `withdraw`).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import posixpath
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from curvelint import remote_file, remote_store
 from curvelint.fileio import is_remote
+from curvelint.remote_file import FIRST_READ, MAX_READ, RemoteFile, offer, take, withdraw
+from curvelint.remote_store import SCHEMES, STATS, describe, fetch, filesystem, oserror, scheme
 
-__all__ = [
+__all__ = [  # with what it re-exports from remote_store and remote_file, which its callers use
+    "FIRST_READ",
+    "MAX_READ",
+    "SCHEMES",
     "STATS",
     "check_file",
     "describe",
     "exists",
     "export",
     "fetch",
+    "filesystem",
     "is_dir",
     "is_file",
     "is_remote",
@@ -43,21 +45,14 @@ __all__ = [
     "lookup",
     "offer",
     "open_remote",
+    "RemoteFile",
     "root_of",
+    "scheme",
     "seed",
     "size",
     "walk",
     "withdraw",
 ]
-
-FIRST_READ = 256 << 10  # bytes fetched by a file's first read (and after a seek)
-MAX_READ = 8 << 20  # the largest read-ahead window of a sequential read
-S3_ATTEMPTS = 10  # botocore attempts per S3 request (standard retry mode: exponential backoff with jitter)
-# scheme -> (extra, package) that reads it
-SCHEMES = {"s3": ("s3", "s3fs"), "s3a": ("s3", "s3fs"), "gs": ("gcs", "gcsfs"), "gcs": ("gcs", "gcsfs"),
-           "az": ("azure", "adlfs"), "abfs": ("azure", "adlfs"), "abfss": ("azure", "adlfs"),
-           "hf": ("hub", "huggingface_hub"), "file": ("remote", "fsspec")}
-STATS = {"listings": 0, "requests": 0, "bytes": 0}  # this process's calls to stores (tests, benchmarks)
 
 _FILES: dict[str, int] = {}  # URL -> size, of every file listed
 _DIRS: set[str] = set()  # URLs of the folders listed
@@ -65,70 +60,16 @@ _ROOTS: set[str] = set()  # URLs listed completely: a path under one that is in 
 _MISSING: set[str] = set()  # URLs known not to exist (from another process's listing: `export`)
 _NAMED: set[str] = set()  # URLs named as trees to lint (`root_of`: per-path-ignores are relative to them)
 _TREE: dict[str, tuple[set[str], set[str]]] = {}  # folder URL -> (names of its folders, of its files) listed
-_WAITING: dict[str, Any] = {}  # URL -> future of its first bytes, fetched ahead (`curvelint.prefetch`)
 COMPANIONS = ("hparams.yaml", ".curvelint.toml")  # files beside a run's logs that the linting reads
 FOLDER_RUNS = ("wandb", "mlflow")  # formats whose reader lists its run folder: workers get the whole subtree
-_FILESYSTEMS: dict[str, Any] = {}  # scheme -> fsspec filesystem
-
-
-def scheme(url: str) -> str:
-    return url.split("://", 1)[0].lower()
-
-
-def filesystem(url: str) -> tuple[Any, str]:
-    """The fsspec filesystem for `url` (one per scheme) and the path it knows the object by.
-
-    ImportError names the extra to install."""
-    proto = scheme(url)
-    fs = _FILESYSTEMS.get(proto)
-    if fs is None:
-        extra, package = SCHEMES.get(proto, ("remote", f"an fsspec implementation of {proto}://"))
-        try:
-            import fsspec
-
-            fs = fsspec.filesystem(proto, **_options(proto))
-        except (ImportError, ValueError) as exc:  # ValueError: a protocol fsspec does not know
-            raise ImportError(f"reading {proto}:// paths needs {package}: pip install 'curvelint[{extra}]' "
-                              f"({exc})") from None
-        _FILESYSTEMS[proto] = fs
-    return fs, fs._strip_protocol(url)
-
-
-def _options(proto: str) -> dict[str, Any]:
-    """Filesystem options: S3 retries with backoff, unless the environment configures botocore's."""
-    if SCHEMES.get(proto, ("",))[0] == "s3" and not (os.environ.get("AWS_MAX_ATTEMPTS")
-                                                     or os.environ.get("AWS_RETRY_MODE")):
-        return {"config_kwargs": {"retries": {"max_attempts": S3_ATTEMPTS, "mode": "standard"}}}
-    return {}
 
 
 def reset() -> None:
-    """Forget the filesystems (new credentials, a new endpoint) and the listings."""
-    _FILESYSTEMS.clear()
-    for known in (_FILES, _DIRS, _ROOTS, _MISSING, _WAITING, _TREE, _NAMED):
+    """Forget the filesystems (new credentials, a new endpoint), the listings and what was fetched ahead."""
+    remote_store.reset()
+    remote_file.reset()
+    for known in (_FILES, _DIRS, _ROOTS, _MISSING, _TREE, _NAMED):
         known.clear()
-
-
-# -- errors ----------------------------------------------------------------------------------------------
-
-def describe(exc: BaseException) -> str:
-    """One line for a store's error: what failed, without a traceback."""
-    if isinstance(exc, ImportError):
-        return str(exc)
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    text = text.splitlines()[0] if text.strip() else type(exc).__name__
-    if isinstance(exc, FileNotFoundError):  # "The specified bucket does not exist", or just the key
-        return text if " " in text else "not found"
-    if isinstance(exc, PermissionError):
-        return f"permission denied ({text})"
-    return text if isinstance(exc, OSError) else f"{type(exc).__name__}: {text}"
-
-
-def _oserror(exc: BaseException, url: str) -> OSError:
-    """`exc` as an OSError whose ``strerror`` is one line (readers show ``exc.strerror``)."""
-    error = OSError(getattr(exc, "errno", None) or 5, describe(exc), url)
-    error.__cause__ = exc
-    return error
 
 
 # -- listing ---------------------------------------------------------------------------------------------
@@ -158,7 +99,7 @@ def walk(url: str, excluded: Callable[[str], bool] = lambda path: False,
         if not found and fs.isfile(path):  # a single object named as the path
             found = {path: fs.info(path)}
     except Exception as exc:
-        raise _oserror(exc, url) from exc
+        raise oserror(exc, url) from exc
     if not found:
         raise OSError(2, "no such file, folder or prefix", url)
     if set(found) == {path} and found[path].get("type") != "directory":  # `url` is a file
@@ -236,24 +177,13 @@ def lookup(url: str) -> str | None:
     return None
 
 
-def _info(url: str) -> dict[str, Any] | None:
-    fs, path = filesystem(url)
-    try:
-        STATS["requests"] += 1
-        return fs.info(path)
-    except FileNotFoundError:
-        return None
-    except Exception as exc:
-        raise _oserror(exc, url) from exc
-
-
 def is_file(url: str) -> bool:
     """Whether `url` is an object (from the listing when there is one; False when it cannot be known)."""
     known = lookup(url)
     if known is not None:
         return known == "file"
     try:
-        info = _info(url)
+        info = remote_store.info(url)
     except (OSError, ImportError):
         return False
     return info is not None and info.get("type") != "directory"
@@ -264,7 +194,7 @@ def is_dir(url: str) -> bool:
     if known is not None:
         return known == "dir"
     try:
-        info = _info(url)
+        info = remote_store.info(url)
     except (OSError, ImportError):
         return False
     return info is not None and info.get("type") == "directory"
@@ -289,7 +219,7 @@ def listdir(url: str) -> list[str]:
         STATS["listings"] += 1
         found = fs.ls(path.rstrip("/"), detail=True)
     except Exception as exc:
-        raise _oserror(exc, url) from exc
+        raise oserror(exc, url) from exc
     _remember(url)
     names = []
     for info in found:
@@ -307,7 +237,7 @@ def check_file(url: str) -> None:
         return
     if known is None:
         try:
-            info = _info(url)
+            info = remote_store.info(url)
         except ImportError as exc:
             raise OSError(5, str(exc), url) from None
         if info is not None and info.get("type") != "directory":
@@ -370,105 +300,7 @@ def seed(listing: dict[str, Any] | None) -> None:
         _NAMED.update(listing.get("named", ()))
 
 
-def fetch(url: str, start: int = 0, end: int | None = None) -> bytes:
-    """Bytes [start, end) of an object (to its end when `end` is None): one request."""
-    fs, path = filesystem(url)
-    try:
-        STATS["requests"] += 1
-        data = fs.cat_file(path, start=start, end=end)
-    except Exception as exc:
-        raise _oserror(exc, url) from exc
-    STATS["bytes"] += len(data)
-    return data
-
-
-def offer(url: str, future: Any) -> None:
-    """A future of the first bytes of `url` (`curvelint.prefetch`), for its next `open_remote`."""
-    _WAITING[url] = future
-
-
-def withdraw(url: str) -> None:
-    """Forget what was fetched ahead for `url` and was not used (a run that was linted without it)."""
-    future = _WAITING.pop(url, None)
-    if future is not None:
-        future.cancel()
-
-
-def _take(url: str) -> bytes:
-    """What was fetched ahead for `url` (b"" when nothing, or when that failed: then it is read again)."""
-    future = _WAITING.pop(url, None)
-    try:
-        return future.result() if future is not None else b""
-    except Exception:  # noqa: BLE001  (the read that follows reports the error)
-        return b""
-
-
 # -- reading ---------------------------------------------------------------------------------------------
-
-class RemoteFile(io.RawIOBase):
-    """A read-only, seekable object read with range requests and an adaptive read-ahead window: `first`
-    bytes at the first read and after a seek, doubled by each sequential fetch up to `most`."""
-
-    def __init__(self, url: str, length: int, first: int = FIRST_READ, most: int = MAX_READ, head: bytes = b"") -> None:
-        super().__init__()
-        self.name = url
-        self.size = length
-        self._pos = 0
-        self._buf = head  # the object's first bytes when they were fetched ahead
-        self._at = 0  # offset of _buf in the object
-        self._first, self._most = first, most
-        self._window = first
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
-        if base + offset < 0:
-            raise OSError(22, "negative seek position", self.name)
-        self._pos = base + offset
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        done = 0
-        while done < len(view) and self._pos < self.size:
-            if not self._at <= self._pos < self._at + len(self._buf):
-                self._fetch(len(view) - done, False)
-            part = memoryview(self._buf)[self._pos - self._at:self._pos - self._at + len(view) - done]
-            view[done:done + len(part)] = part
-            done += len(part)
-            self._pos += len(part)
-        return done
-
-    def chunk(self, want: int = 1, exact: bool = False) -> memoryview:
-        """The bytes from the position to the end of the read-ahead buffer, the position moved past them;
-        when the buffer has none, a fetch of at least `want` bytes (exactly `want` with `exact`, the
-        window left as it is). Empty at the end of the object."""
-        if self._pos >= self.size:
-            return memoryview(b"")
-        if not self._at <= self._pos < self._at + len(self._buf):
-            self._fetch(want, exact)
-        data = memoryview(self._buf)[self._pos - self._at:]
-        self._pos += len(data)
-        return data
-
-    def _fetch(self, want: int, exact: bool) -> None:
-        if not exact:
-            sequential = bool(self._buf) and self._pos == self._at + len(self._buf)
-            self._window = min(self._window * 2, self._most) if sequential else self._first
-        end = min(self.size, self._pos + (want if exact else max(want, self._window)))
-        data = fetch(self.name, self._pos, end)
-        if not data:
-            raise OSError(5, f"the object ended at byte {self._pos} of {self.size} (changed while read?)", self.name)
-        self._buf, self._at = data, self._pos
-
 
 def open_remote(url: str, skim: bool | None = None) -> io.BufferedIOBase:
     """`url` opened for binary reading (seekable; OSError when it is not an object or cannot be read).
@@ -478,5 +310,5 @@ def open_remote(url: str, skim: bool | None = None) -> io.BufferedIOBase:
     if skim if skim is not None else "tfevents" in posixpath.basename(url):
         from curvelint.skim import FIRST, WINDOW, EventSkim
 
-        return io.BufferedReader(EventSkim(RemoteFile(url, size(url), FIRST, WINDOW, _take(url))), 1 << 16)
-    return io.BufferedReader(RemoteFile(url, size(url), head=_take(url)), 1 << 16)
+        return io.BufferedReader(EventSkim(RemoteFile(url, size(url), FIRST, WINDOW, take(url))), 1 << 16)
+    return io.BufferedReader(RemoteFile(url, size(url), head=take(url)), 1 << 16)

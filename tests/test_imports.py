@@ -26,11 +26,11 @@ def modules(root: Path = PACKAGE) -> dict[str, Path]:
     return out
 
 
-def imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """The package's modules that module `name` imports anywhere in its source."""
+def imports(name: str, path: Path, known: set[str], tree: ast.AST | None = None) -> set[str]:
+    """The package's modules that module `name` imports anywhere in its source (or in `tree`, a part of it)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(tree or ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name in known)
         elif isinstance(node, ast.ImportFrom):

@@ -1,29 +1,30 @@
 """Helpers shared by the readers.
 
-They build `Series` from columns (dropping cells that were not logged, ordering and
-de-duplicating steps with a note), make the `Run` skeleton and its problems, parse
-JSON with a one-line, line/column-located error message, evaluate Python literals
-without running code, and stream line-oriented files (JSON Lines, text logs) line by line.
+They build `Series` from columns (dropping cells that were not logged, ordering and de-duplicating
+steps with a note), make the `Run` skeleton and its problems, and convert logged values to numbers.
+Reading text files within the limits is `curvelint.readers._text`'s, parsing JSON and Python literals
+`curvelint.readers._literals`'s; both are re-exported here, where the readers import them from.
 """
 
 from __future__ import annotations
 
-import ast
-import json
-from array import array
 import math
 import os
 import re
 import sys
+from array import array
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 
 from curvelint import limits
 from curvelint.discovery import RunSource
-from curvelint.fileio import open_regular, read_limited
 from curvelint.model import Problem, Run, Series
+from curvelint.readers._literals import oversized_problem, parse_json, python_literal  # noqa: F401  (re-exported)
+from curvelint.readers._text import (  # noqa: F401  (re-exported)
+    MAX_LINE, JsonLines, iter_lines, read_lines_text, read_text, truncated_line,
+)
 
 LR_NAMES = ("lr", "learning_rate")
 
@@ -143,100 +144,6 @@ def metric_like(name: str) -> bool:
     return "loss" in name.lower() or direction(name) is not None or name.lower() in LR_NAMES
 
 
-def read_text(path: str) -> str:
-    """A text file decoded as UTF-8 (BOM dropped, bad bytes replaced); only a regular file is read
-    (`curvelint.fileio.NotRegularFile`, an OSError, for a FIFO or a device). A file over the `text-bytes`
-    limit is not read (`curvelint.limits.TooLarge`, an OSError): a part of a JSON or YAML document is none."""
-    data, more = read_limited(path, limits.current().text_bytes)
-    if more:
-        raise limits.TooLarge(path, "text-bytes")
-    return data.decode("utf-8-sig", "replace")
-
-
-def read_lines_text(path: str) -> tuple[str, list[Problem]]:
-    """A line-oriented text file (a CSV, an MLflow metric) decoded as by `read_text`, within the limits: a
-    file over `text-bytes` bytes or `lines` lines is cut after its last whole line within them, and the
-    problems say so (OSError as for `read_text`)."""
-    lim = limits.current()
-    data, more = read_limited(path, lim.text_bytes)
-    problems = []
-    if more:
-        data = data[:data.rfind(b"\n") + 1]
-        problems.append(limits.reached(path, "text-bytes", "the file", f"its first {len(data):,} bytes were read "
-                                       "(the whole lines in them)" if data else None))
-    if data.count(b"\n") >= lim.lines:
-        end = _after_line(data, lim.lines)
-        if data[end:].strip():
-            data = data[:end]
-            problems.append(limits.reached(path, "lines", "the file", f"its first {lim.lines:,} lines were read",
-                                           lim.lines + 1))
-    return data.decode("utf-8-sig", "replace"), problems
-
-
-def _after_line(data: bytes, n: int, block: int = 1 << 20) -> int:
-    """The offset just after the `n`-th line break of `data` (len(data) when it has fewer)."""
-    pos = 0
-    while pos < len(data):
-        k = data.count(b"\n", pos, pos + block)
-        if k >= n:
-            for _ in range(n):
-                pos = data.index(b"\n", pos) + 1
-            return pos
-        n, pos = n - k, pos + block
-    return len(data)
-
-
-def parse_json(text: str, oversized: list[tuple[int, int]] | None = None) -> tuple[Any, str | None, int | None]:
-    """(value, None, None) or (None, one-line message, line). NaN/Infinity tokens are accepted.
-
-    An integer longer than Python converts (``sys.get_int_max_str_digits()``, 4300 digits) is read
-    as the float it rounds to (+-inf) instead of failing the whole file; (line, digits) go to `oversized`.
-    """
-    if not text.strip():
-        return None, "empty file", None
-    try:
-        try:
-            return json.loads(text), None, None
-        except ValueError as exc:
-            if isinstance(exc, json.JSONDecodeError) or "integer string conversion" not in str(exc):
-                raise
-        return json.loads(text, parse_int=_OversizedInts(text, oversized)), None, None  # the rare slow path
-    except json.JSONDecodeError as exc:
-        return None, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", exc.lineno
-    except RecursionError:
-        return None, "invalid JSON: nested too deeply", None
-
-
-class _OversizedInts:
-    """json's ``parse_int`` hook: an int, or +-inf (with its line noted) for one too long to convert."""
-
-    def __init__(self, text: str, lines: list[tuple[int, int]] | None) -> None:
-        self.text, self.lines, self.pos = text, lines, 0
-
-    def __call__(self, digits: str) -> int | float:
-        try:
-            return int(digits)
-        except ValueError:
-            pos = self.text.find(digits, self.pos)  # the parser goes through the text in order
-            if pos >= 0:
-                self.pos = pos + len(digits)
-                if self.lines is not None:
-                    self.lines.append((self.text.count("\n", 0, pos) + 1, len(digits.lstrip("-"))))
-            return float(digits)
-
-
-def oversized_problem(path: str, found: list[tuple[int, int]]) -> Problem | None:
-    """The problem for the integers `parse_json` read as +-inf (None when there were none)."""
-    if not found:
-        return None
-    line, digits = found[0]
-    if len(found) == 1:
-        what = f"line {line}: a number of {digits} digits"
-    else:
-        what = f"{len(found)} numbers of thousands of digits (first at line {line})"
-    return Problem("unreadable", path, f"{what}, too long to be a logged value: read as infinity", line)
-
-
 METRIC_WORD = re.compile(r"loss|acc|val_|metric|epoch|step|lr\b|learning_rate", re.IGNORECASE)
 LOG_NAME = re.compile(r"histor|metric|log|result|train|progress|loss", re.IGNORECASE)
 
@@ -258,155 +165,6 @@ def is_finite_number(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     return abs(value) <= sys.float_info.max if isinstance(value, int) else math.isfinite(value)
-
-
-# -- Python literals ---------------------------------------------------------------------------------------
-_NUMBER_NAMES = {"nan": float("nan"), "NaN": float("nan"), "inf": float("inf"), "Infinity": float("inf")}
-_NUMBER_CALLS = {"float", "float16", "float32", "float64", "double", "int", "int32", "int64"}
-
-
-class _NotLiteral(ValueError):
-    pass
-
-
-def _literal(node: ast.AST) -> Any:
-    """Evaluate dict/list/tuple/number/string literals only (plus nan/inf and np.float32(x))."""
-    if isinstance(node, ast.Expression):
-        return _literal(node.body)
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float, str):
-        return node.value
-    if isinstance(node, ast.Dict):
-        if any(k is None for k in node.keys):
-            raise _NotLiteral("dict unpacking")
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(e) for e in node.elts]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _literal(node.operand)
-        if not isinstance(value, (int, float)):
-            raise _NotLiteral("sign on a non-number")
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.Name) and node.id in _NUMBER_NAMES:
-        return _NUMBER_NAMES[node.id]
-    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
-        func = node.func
-        fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        if fname in _NUMBER_CALLS:
-            return _literal(node.args[0])
-    raise _NotLiteral(type(node).__name__)
-
-
-def python_literal(text: str, max_chars: int = 1_000_000) -> Any:
-    """The value of a Python literal repr (``{'loss': 0.5, 'epoch': nan}``), or None when it is not one.
-
-    The text is parsed with `ast` and only literal nodes are walked: nothing is ever evaluated or called."""
-    if len(text) > max_chars:
-        return None
-    try:
-        return _literal(ast.parse(text.strip(), mode="eval"))
-    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):  # TypeError: {[1]: 2}
-        return None
-
-
-# -- line-oriented files -----------------------------------------------------------------------------------
-MAX_LINE = limits.Limits.line_bytes  # the default of the line-bytes limit
-
-
-def iter_lines(path: str, keep_tail: bool = False, report: list[Problem] | None = None
-               ) -> Iterator[tuple[int, str, bool]]:
-    """(line number, text without its line break, whether a line break ended it) for each line of a
-    regular file, streamed; UTF-8 with bad bytes replaced, a BOM dropped. Of a line longer than the
-    `line-bytes` limit only its first bytes are kept, or the last ones with `keep_tail` (a progress bar
-    redrawn with ``\\r`` ends in its final state); at most `text-bytes` bytes and `lines` lines are read
-    ([tool.curvelint.limits]; a line cut off by the byte limit is not yielded). The limits that were hit
-    go to `report` as problems. OSError (`NotRegularFile`) propagates."""
-    lim = limits.current()
-    cap, budget = lim.line_bytes, lim.text_bytes
-    found = report if report is not None else []
-    long_lines: list[int] = []
-    with open_regular(path) as fh:
-        used = number = 0
-
-        def chunk() -> bytes:
-            nonlocal used
-            data = fh.readline(min(cap, budget - used)) if used < budget else b""
-            used += len(data)
-            return data
-
-        try:
-            while True:
-                raw = chunk()
-                if not raw or number >= lim.lines:
-                    if raw or (used >= budget and fh.read(1)):
-                        key = "lines" if raw else "text-bytes"
-                        found.append(limits.reached(path, key, "the file", f"its first {number:,} lines were read",
-                                                    number + 1))
-                    return
-                number += 1
-                while not raw.endswith(b"\n") and len(raw) >= cap:  # an over-long line
-                    if not long_lines or long_lines[-1] != number:
-                        long_lines.append(number)
-                    more = chunk()
-                    if not more:
-                        break
-                    if keep_tail:
-                        raw = (raw + more)[-cap:]
-                    elif more.endswith(b"\n"):
-                        raw += b"\n"
-                ended = raw.endswith(b"\n")
-                if not ended and used >= budget and fh.read(1):  # cut off by the byte limit, not by the writer
-                    found.append(limits.reached(path, "text-bytes", "the file", f"its first {number - 1:,} lines "
-                                                "were read", number))
-                    return
-                text = raw.decode("utf-8", "replace").rstrip("\r\n")
-                yield number, (text.removeprefix("\ufeff") if number == 1 else text), ended
-        finally:
-            if long_lines:
-                part = "last" if keep_tail else "first"
-                what = (f"line {long_lines[0]}" if len(long_lines) == 1 else
-                        f"{len(long_lines)} lines (first at line {long_lines[0]})")
-                found.append(limits.reached(path, "line-bytes", what, f"the {part} {limits.shown('line-bytes', cap)} "
-                                            f"of {'it' if len(long_lines) == 1 else 'each'} were read", long_lines[0]))
-
-
-@dataclass
-class JsonLines:
-    """The JSON objects of a JSON Lines file, streamed: iterate for (line number, object). Lines that are
-    not JSON objects are skipped and remembered (`problems` says where); blank lines are ignored."""
-
-    path: str
-    bad: list[int] = field(default_factory=list)
-    truncated: int | None = None  # the last line, cut off before its line break
-    limited: list[Problem] = field(default_factory=list)  # the limits hit ([tool.curvelint.limits])
-
-    def __iter__(self) -> Iterator[tuple[int, dict]]:
-        for number, text, ended in iter_lines(self.path, report=self.limited):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except (ValueError, RecursionError):
-                obj = None
-            if isinstance(obj, dict):
-                yield number, obj
-            elif not ended:
-                self.truncated = number
-            else:
-                self.bad.append(number)
-
-    def problems(self) -> list[Problem]:
-        out = []
-        if self.bad:
-            out.append(Problem("unreadable", self.path, f"{len(self.bad)} line(s) are not JSON objects "
-                               f"(first at line {self.bad[0]}); skipped", self.bad[0]))
-        if self.truncated is not None:
-            out.append(truncated_line(self.path, self.truncated))
-        return out + self.limited
-
-
-def truncated_line(path: str, number: int) -> Problem:
-    return Problem("truncated", path, f"the last line, line {number}, is cut off (the run was probably still "
-                   "being written)", number)
 
 
 def flatten_numbers(name: str, value: Any, out: dict[str, float], other: set[str]) -> None:
