@@ -14,6 +14,7 @@ from curvelint.rule import MAX_DEPTH, Context, Rule, finite_end
 
 from .vanishing_gradients import LAYER
 
+GROUP = 3  # this many series of one kind turning non-finite at one step are one finding
 RARE = 0.1  # at most this share of a gradient norm's (or a loss's) points non-finite: "a few"
 _GRAD_NORM = re.compile("|".join(f"(?:{p})" for p in PATTERNS["grad_norm"]), re.IGNORECASE)
 _SCALE_WORD = re.compile(r"scale|scaler", re.IGNORECASE)
@@ -24,7 +25,10 @@ _FP16_KEYS = re.compile(r"fp16|amp|mixed_precision|half_precision|precision", re
 class NonFiniteValues(Rule):
     """A series contains NaN or infinite values.
 
-    Every non-finite value of every series is reported, once per series. How bad it is
+    Every non-finite value of every series is reported, once per series; three or more
+    series of one kind (losses, gradient norms, metrics) that turn non-finite for good at
+    the same step are one event, reported once on the series with a role (or the first by
+    name) with the others listed. How bad it is
     depends on what the series is and whether it recovers:
 
     * a training or validation loss (or any series named ``*loss*``) that turns NaN/inf
@@ -68,10 +72,15 @@ class NonFiniteValues(Rule):
 
     def check(self, ctx: Context):
         scaling = _loss_scaling(ctx)
-        for name, s in sorted(ctx.run.series.items()):
-            nf = _non_finite(s)
-            if nf is not None:
-                yield _finding(ctx, nf, _kind(ctx, name), scaling)
+        found = [(nf, _kind(ctx, name)) for name, s in sorted(ctx.run.series.items())
+                 if (nf := _non_finite(s)) is not None]
+        together = _turning_together(ctx, found)
+        for nf, kind in found:
+            group = together.get(nf.series.name)
+            if group is None:
+                yield _finding(ctx, nf, kind, scaling)
+            elif group[0] is nf:
+                yield _finding(ctx, nf, kind, scaling, others=[g.series.name for g in group[1:]])
 
 
 @dataclass(frozen=True)
@@ -211,7 +220,23 @@ def _severity(ctx: Context, nf: NonFinite, kind: str, scaling: str | None) -> tu
     return _lower(sev), "the metric stopped being computable (check its code, or the losses around that step)"
 
 
-def _finding(ctx: Context, nf: NonFinite, kind: str, scaling: str | None):
+def _turning_together(ctx: Context, found: list[tuple[NonFinite, str]]) -> dict[str, list[NonFinite]]:
+    """Series of one kind that turn non-finite for good at the same step, `GROUP` or more of them:
+    one event (a loss with many terms, a metric per class), reported once. Maps each member's
+    name to its group, led by the series with a role (else the first by name)."""
+    groups: dict[tuple[str, int], list[NonFinite]] = {}
+    for nf, kind in found:
+        if nf.pattern == "turns":
+            groups.setdefault((kind, int(nf.series.steps[nf.end])), []).append(nf)
+    out: dict[str, list[NonFinite]] = {}
+    for members in groups.values():
+        if len(members) >= GROUP:
+            members.sort(key=lambda m: ctx.roles.role_of(m.series.name) is None)  # stable: by name after that
+            out.update((m.series.name, members) for m in members)
+    return out
+
+
+def _finding(ctx: Context, nf: NonFinite, kind: str, scaling: str | None, others: list[str] | None = None):
     s, bad = nf.series, nf.bad
     first = int(np.argmax(bad))
     severity, why = _severity(ctx, nf, kind, scaling)
@@ -234,6 +259,10 @@ def _finding(ctx: Context, nf: NonFinite, kind: str, scaling: str | None):
     elif pattern == "isolated" and kind == "loss":
         hint = ("find the batch/evaluation at that step (empty targets, log(0), division by zero) and guard the "
                 "loss; judge the run on its finite values")
+    if others:
+        evidence["together_with"] = others
+        listed = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+        seen += f"; {len(others)} other {kind} series turn non-finite for good at the same step: {listed}"
     return ctx.finding(f"{seen}: {why}", metric=s.name, step=at, evidence=evidence, severity=severity, hint=hint)
 
 

@@ -401,3 +401,35 @@ def test_real_healthy_runs_get_no_warning_from_these_rules(labelled_set):
     healthy = [e["run"] for e in json.loads(labels.read_text()) if e["labels"] == ["healthy"]]
     bad = {run: warned(real(f"{labelled_set}/{run}")) for run in healthy}
     assert {run: fs for run, fs in bad.items() if fs} == {}
+
+
+# -- many series turning non-finite at one step are one event ---------------------------------------------------
+
+
+def _terms(k: int, seed: int, turn: int = 60, n: int = 100) -> list[Series]:
+    """A physics-informed loss with k terms: each falls, then all are NaN from step `turn` on."""
+    out = []
+    for i in range(k):
+        v = (1.0 + i) * np.exp(-np.arange(n) / 40) * np.exp(rng(seed + i).normal(0, 0.02, n))
+        v[turn:] = np.nan
+        out.append(c.series(f"term{i}_loss", v, 1))
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_loss_terms_turning_nan_at_one_step_are_one_error_listing_the_others(seed):
+    mean = _terms(1, seed + 50)[0]
+    mean = Series("loss", mean.steps, mean.values)
+    (f,) = found(NonFiniteValues, mean, *_terms(4, seed))
+    assert f.metric == "loss" and f.severity == Severity.ERROR  # the series with a role leads
+    assert f.evidence["together_with"] == [f"term{i}_loss" for i in range(4)]
+    assert "4 other loss series turn non-finite for good at the same step" in f.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_two_series_or_different_steps_are_reported_one_by_one(seed):
+    a, b = _terms(2, seed)
+    late = Series("late_loss", a.steps, np.where(a.steps >= 80, np.nan, np.nan_to_num(a.values, nan=0.2)))
+    results = found(NonFiniteValues, a, b, late)
+    assert sorted(f.metric for f in results) == ["late_loss", "term0_loss", "term1_loss"]
+    assert not any("together_with" in f.evidence for f in results)
