@@ -113,8 +113,10 @@ class VanishingGradients(Rule):
         if start <= 0:
             return
         r = end / start
+        if r > o["collapse_ratio"]:
+            return  # before the trend test: it costs more
         tr = stats.trend(s.steps, s.values)
-        if r > o["collapse_ratio"] or not tr.significant(o["alpha"], "down"):
+        if not tr.significant(o["alpha"], "down"):
             return
         seen = (f"{s.name} collapsed from {start:.3g} to {end:.3g} (x{r:.2g}, Mann-Kendall p={tr.p_value:.2g} over "
                 f"steps {int(s.steps[0])}..{int(s.steps[-1])})")
