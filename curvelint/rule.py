@@ -20,6 +20,7 @@ from curvelint.roles import Roles
 
 STABLE, PREVIEW = "stable", "preview"  # Rule.stability
 MAX_DEPTH = 32  # levels of nested hparams (or other mappings) a rule walks into; deeper ones are not looked at
+_MISSING = object()  # `Context.memo`: not computed yet (None is a value)
 
 
 @dataclass(frozen=True)
@@ -172,9 +173,10 @@ class Context:
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """Compute a value once per run and share it between rules."""
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return self.cache[key]
+        value = self.cache.get(key, _MISSING)  # one lookup when cached (most calls)
+        if value is _MISSING:
+            value = self.cache[key] = compute()
+        return value
 
     # -- results -----------------------------------------------------------------------------------
     def finding(self, message: str, *, metric: str | None = None, step: int | None = None,

@@ -42,7 +42,11 @@ def median_of_numbers(v: np.ndarray) -> float:
     k = n // 2
     found = _bracket(v, k, n % 2 == 0) if n >= _BRACKET_MIN else None
     # one kth: numpy's multi-kth partition is several times slower
-    middle, k = found if found is not None else (np.partition(v, k), k)
+    if found is None:  # what np.partition does, without its wrapper's overhead (~1.5 us a call)
+        middle = v.copy()
+        middle.partition(k)
+    else:
+        middle, k = found
     if n % 2:
         return 0.0 + float(middle[k])  # numpy's mean of the middle value(s): a sum from +0.0
     return (0.0 + float(middle[:k].max()) + float(middle[k])) / 2
