@@ -117,6 +117,9 @@ class Context:
         s = self.series(role_or_name)
         if s is None:
             return None
+        cached = self.cache.get(("curve", s.name), _MISSING)  # most calls: no closure to build
+        if cached is not _MISSING:
+            return cached
 
         def cut() -> Series:
             keep = np.isfinite(s.values)
@@ -147,6 +150,10 @@ class Context:
         name = self.name_of(role_or_name)
         if name is None:
             return None, f"no {role_or_name.replace('_', ' ')} series in this run"
+        return self.memo(("usable", name, min_points), lambda: self._usable(name, min_points))
+
+    def _usable(self, name: str, min_points: int) -> tuple[Series | None, str]:
+        """`usable` of the series `name` (computed once per run: rules ask ~28 times a run)."""
         s = self.curve(name)
         assert s is not None
         if len(s) < min_points:
