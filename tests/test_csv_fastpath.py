@@ -16,6 +16,7 @@ from curvelint import limits
 from curvelint.discovery import RunSource
 from curvelint.limits import Limits
 from curvelint.readers import _csv_fast, csvlog
+from curvelint.readers._csv_columns import Column
 
 HEADER = "epoch,grad_norm,lr-Adam,step,train_loss_epoch,train_loss_step,val_acc,val_loss"
 
@@ -33,6 +34,16 @@ def _lightning(n: int = 60, end: str = "\n", header: str = HEADER) -> str:
             lines.append(f"{epoch},,,{step},,,{0.5 + epoch / 10!r},{1.0 / (epoch + 1)!r}")
             lines.append(f"{epoch},,,{step},{1.5 / (epoch + 1)!r},,,")
     return end.join(lines) + end
+
+
+def _without_step(text: str, every: int) -> str:
+    """Every `every`-th line with an empty step cell (the 4th), as a sparse axis."""
+    lines = text.split("\n")
+    for i in range(1, len(lines) - 1, every):
+        cells = lines[i].split(",")
+        cells[3] = ""
+        lines[i] = ",".join(cells)
+    return "\n".join(lines)
 
 
 def _keras(epochs: int = 12, start: float = 1.0) -> list[str]:
@@ -100,6 +111,11 @@ LAYOUTS: dict[str, tuple[str | bytes, bool]] = {
     "not utf-8": (b"epoch,loss\n0,0.5\n1,\xff0.4\n2,0.3\n", False),
     "NUL byte": (b"epoch,loss\n0,0.5\n1,0\x004\n2,0.3\n", False),
     "form feed": ("epoch,loss\n0,0.5\n1,0.4\x0c2,0.3\n3,0.2\n", False),
+    "lightning rows without a step": (_without_step(_lightning(), every=3), True),
+    "lightning appended fits": (_lightning(40) + _lightning(30).split("\n", 1)[1], True),
+    "sparse wall time": ("wall_time,step,loss,val_loss\n" + "\n".join(
+        f"{'' if s % 3 == 1 else repr(1.7e9 + s)},{s},{1 / (s + 1)!r},{'' if s % 4 else 0.5}" for s in range(40)) + "\n",
+                         True),
     "comma-less single column": ("loss\n" + "\n".join(f"{1 / (e + 1)!r}" for e in range(10)) + "\n", True),
 }
 
@@ -199,9 +215,9 @@ def test_pyarrow_reads_exactly_the_numbers_python_reads(tmp_path: Path) -> None:
     path = _write(tmp_path, "step,loss\n" + "".join(f"{i},{c}\n" for i, c in enumerate(good)))
     parsed = _csv_fast.parse(str(path), csvlog.delimiter_of)
     assert parsed is not None
-    values, logged, _ = parsed.columns[1]
-    assert logged.all()
-    assert [struct.pack("<d", v) for v in values] == [_python_float(c.strip()) for c in good]
+    column = parsed.columns[1]
+    assert column.rows is None  # every cell read as a number
+    assert [struct.pack("<d", v) for v in column.values] == [_python_float(c.strip()) for c in good]
     for i, cell in enumerate(bad[:300]):
         path = _write(tmp_path, f"step,loss\n0,0.5\n1,{cell}\n2,0.25\n", f"bad{i}.csv")
         assert _csv_fast.parse(str(path), csvlog.delimiter_of) is None, cell
@@ -227,3 +243,44 @@ def test_steps_made_int_once_are_what_add_series_makes_of_float_steps(tmp_path: 
     once = _shape(_read(path, fast=False))
     monkeypatch.setattr(csvlog, "_int_steps", lambda steps: steps)
     assert once == _shape(_read(path, fast=False))
+
+
+def _dense_cells(values: np.ndarray, logged: np.ndarray, fit_rows: np.ndarray, fit_steps: np.ndarray) -> tuple:
+    """A fit's cells as the reader took them from dense columns before issue 18's sparse ones."""
+    mask = logged[fit_rows]
+    return fit_steps[mask], values[fit_rows][mask], fit_rows[mask]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_columns_cells_in_a_fit_are_those_of_its_dense_form(seed: int) -> None:
+    """`Column.cells_in` (logged cells only) against the dense masks: sparse and full columns, consecutive and
+    scattered fit rows, empty fits."""
+    rng = np.random.default_rng(seed)
+    length = int(rng.integers(1, 60))
+    values = rng.standard_normal(length)
+    logged = rng.random(length) < rng.choice([0.0, 0.3, 0.9, 1.0])
+    values[~logged] = np.nan
+    column = Column.from_dense(values, logged)
+    assert (column.rows is None) == bool(logged.all()) and len(column.values) == logged.sum()
+    assert _bits(column.dense()) == _bits(values)
+    for _ in range(10):
+        first, last = sorted(int(x) for x in rng.integers(0, length, 2))
+        span = np.arange(first, last + 1)
+        fit_rows = span if rng.random() < 0.5 else span[rng.random(len(span)) < 0.6]
+        fit_steps = rng.integers(0, 1000, len(fit_rows))
+        steps, cells, where = column.cells_in(fit_rows, fit_steps)
+        want_steps, want_cells, want_rows = _dense_cells(values, logged, fit_rows, fit_steps)
+        assert steps.tolist() == want_steps.tolist() and _bits(cells) == _bits(want_cells)
+        assert np.arange(length)[where].tolist() == want_rows.tolist()
+
+
+def test_the_fast_path_keeps_only_the_logged_cells(tmp_path: Path) -> None:
+    """Memory (issue 18): a column holds its logged cells and, unless every row has one, their rows as int32."""
+    path = _write(tmp_path, _lightning(600))
+    parsed = _csv_fast.parse(str(path), csvlog.delimiter_of)
+    assert parsed is not None
+    names = parsed.header
+    steps, grad = parsed.columns[names.index("step")], parsed.columns[names.index("grad_norm")]
+    assert steps.rows is None and len(steps.values) == steps.length  # a cell in every row: no row indices
+    assert grad.rows is not None and grad.rows.dtype == np.int32
+    assert len(grad.values) == len(grad.rows) == 600 < grad.length

@@ -11,8 +11,9 @@ so a quoted cell is not a number either.
 Anything else (a quote, a text cell, a repeated header, a row of the wrong width, a blank line, a limit)
 makes `parse` return None, and the caller reads the file by the pure-Python path (`csvlog._split`), which
 handles every quirk: both give the same columns. The file is streamed in `BLOCK`s, each checked as pyarrow
-reads it, into preallocated columns: memory is the columns (8 bytes a cell, 1 for its mask) and a few blocks,
-never the text.
+reads it, and each block's logged cells are appended to their column (`_csv_columns.Column`: 8 bytes a value,
+4 for its row; nothing for the empty cells of sparse Lightning rows, nor the row of a column logged in every
+row): memory is those cells and a few blocks, never the text nor a table.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ import pyarrow.csv as pacsv
 
 from curvelint import limits
 from curvelint.fileio import open_regular
+from curvelint.readers._csv_columns import Column
 
 BLOCK = 256 << 10  # bytes pyarrow parses at a time (it reads several ahead: larger blocks cost memory, not time)
 _BOM = b"\xef\xbb\xbf"
 
-Columns = dict[int, tuple[np.ndarray, np.ndarray, int]]  # column -> (values, logged mask, non-numeric cells)
 
 
 class Unsuitable(Exception):
@@ -41,11 +42,16 @@ class Unsuitable(Exception):
 
 @dataclass
 class Parsed:
-    """Header cells (stripped), the columns as `csvlog._column` gives them, and each row's line number."""
+    """Header cells (stripped), the columns by position, and each row's line number."""
 
     header: list[str]
-    columns: Columns
+    columns: dict[int, Column]
     lines: Sequence[int]
+
+    def take_columns(self) -> dict[int, Column]:
+        """The columns, no longer held here (the run assembly frees those it does not need)."""
+        columns, self.columns = self.columns, {}
+        return columns
 
 
 def parse(path: str, delimiter_of: Callable[[str], str]) -> Parsed | None:
@@ -75,58 +81,67 @@ def _parse(fh: BinaryIO, delimiter_of: Callable[[str], str]) -> Parsed:
         parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, newlines_in_values=False,
                                          ignore_empty_lines=True),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.float64() for n in names}, null_values=[""],
-                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False),
+        memory_pool=pa.system_memory_pool())  # the default mimalloc pool keeps ~10 MB more resident
     size = os.fstat(fh.fileno()).st_size
-    out = _Growing(len(names), rows=0)
+    index = np.int32 if lim.lines <= 2 ** 31 else np.int64  # row indices: a row per line
+    cells: list[_Cells] = []
+    rows = 0
     for batch in reader:
-        if not out.rows:  # the rows of the whole file at the line breaks per byte of the blocks read so far
-            out.reserve(int(size * body.breaks / body.used * 1.02) + batch.num_rows)
-        out.append(batch)
+        if not cells:  # room for the rows of the whole file at the line breaks per byte of the blocks read so far
+            room = int(size * body.breaks / body.used * 1.02) + batch.num_rows
+            cells = [_Cells(room, index) for _ in names]
+        for column, array in zip(cells, batch.columns):
+            column.append(array, rows)
+        rows += batch.num_rows
     del reader
-    if out.rows != body.lines():
+    if rows != body.lines():
         raise Unsuitable("blank lines")  # pyarrow skips them; the Python path counts them in line numbers
-    return _without_empty_rows(header, out.columns(), out.rows)
+    return _without_empty_rows(header, [c.done() for c in cells], rows)
 
 
-class _Growing:
-    """Columns of float64 values and logged masks, filled batch by batch in place (no list of pieces to join)."""
+class _Cells:
+    """One column's logged cells, appended block by block into arrays grown in place (unused room costs no
+    memory until written; no pieces to join). Row indices are kept from the first row without a cell on."""
 
-    def __init__(self, width: int, rows: int) -> None:
-        self.values = [np.empty(rows) for _ in range(width)]
-        self.logged = [np.empty(rows, dtype=bool) for _ in range(width)]
-        self.rows = 0
+    def __init__(self, room: int, index: type) -> None:
+        self.values = np.empty(room)
+        self.rows: np.ndarray | None = None  # None: every row so far has a cell
+        self.index = index
+        self.count = 0
 
-    def reserve(self, rows: int) -> None:
-        if rows > len(self.values[0]):
-            for array in self.values + self.logged:
-                array.resize(rows, refcheck=False)
+    def append(self, array: pa.Array, first_row: int) -> None:
+        """Add a float64 array's non-null cells (of rows `first_row`, ...), read from its buffers (the
+        array's own `to_numpy` imports pandas: ~50 MB) straight into the column."""
+        mask, data = array.buffers()
+        n, offset, nulls = len(array), array.offset, array.null_count
+        values = np.frombuffer(data, dtype=np.float64, count=n, offset=offset * 8)
+        start, end = self.count, self.count + n - nulls
+        if end > len(self.values):
+            self._resize(max(end, len(self.values) * 3 // 2))
+        self.count = end
+        if not nulls:
+            self.values[start:end] = values
+            if self.rows is not None:
+                self.rows[start:end] = np.arange(first_row, first_row + n)
+            return
+        if self.rows is None:
+            self.rows = np.empty(len(self.values), dtype=self.index)
+            self.rows[:start] = np.arange(start)
+        logged = np.unpackbits(np.frombuffer(mask, dtype=np.uint8), count=offset + n, bitorder="little")
+        logged = logged[offset:].view(bool)
+        np.compress(logged, values, out=self.values[start:end])
+        np.add(np.flatnonzero(logged), first_row, out=self.rows[start:end], casting="unsafe")
 
-    def append(self, batch: pa.RecordBatch) -> None:
-        end = self.rows + batch.num_rows
-        if end > len(self.values[0]):
-            self.reserve(max(end, len(self.values[0]) * 3 // 2))
-        for i, (values, logged) in enumerate(zip(self.values, self.logged)):
-            _fill(batch.column(i), values[self.rows:end], logged[self.rows:end])
-        self.rows = end
+    def _resize(self, room: int) -> None:
+        for array in (self.values, self.rows):
+            if array is not None:
+                array.resize(room, refcheck=False)
 
-    def columns(self) -> Columns:
-        for array in self.values + self.logged:
-            array.resize(self.rows, refcheck=False)
-        return {i: (values, logged, 0) for i, (values, logged) in enumerate(zip(self.values, self.logged))}
-
-
-def _fill(column: pa.Array, values: np.ndarray, logged: np.ndarray) -> None:
-    """Copy a float64 column's values (NaN where no cell was logged) and validity from its buffers (the
-    array's own `to_numpy` imports pandas: ~50 MB)."""
-    mask, data = column.buffers()
-    n, offset = len(column), column.offset
-    values[:] = np.frombuffer(data, dtype=np.float64, count=n, offset=offset * 8)
-    if mask is None or column.null_count == 0:
-        logged[:] = True
-        return
-    bits = np.unpackbits(np.frombuffer(mask, dtype=np.uint8), bitorder="little")
-    logged[:] = bits[offset:offset + n]
-    values[~logged] = np.nan
+    def done(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(values, row indices or None), trimmed to the cells appended."""
+        self._resize(self.count)
+        return self.values, self.rows
 
 
 def _header(fh: BinaryIO, cap: int) -> tuple[bytes, str]:
@@ -162,14 +177,14 @@ class _Body:
         self.used += len(data)
         if self.used > self.lim.text_bytes:
             raise Unsuitable("over text-bytes")
-        joined = self.tail + data
         self.breaks += data.count(b"\n")
-        if b"\r" in joined:  # lines end at LF, CRLF or CRCRLF (one break each) or a lone CR (also one)
+        if b"\r" in data or b"\r" in self.tail:  # lines end at LF, CRLF or CRCRLF (one break each) or a lone CR
+            joined = self.tail + data
             if b"\r\r\r" in joined:
                 raise Unsuitable("three CRs in a row")  # the Python path's CRCRLF -> LF would make a new CRLF
             self.breaks += data.count(b"\r") - (joined.count(b"\r\n") - self.tail.count(b"\r\n")) \
                 - (joined.count(b"\r\r\n") - self.tail.count(b"\r\r\n"))
-        self.tail = joined[-2:]
+        self.tail = data[-2:] if len(data) >= 2 else (self.tail + data)[-2:]
         if self.breaks + 1 >= self.lim.lines:
             raise Unsuitable("at the lines limit")
         self._check_lengths(data)
@@ -197,17 +212,26 @@ class _Body:
         return False
 
 
-def _without_empty_rows(header: list[str], columns: Columns, rows: int) -> Parsed:
-    """Rows with no cell logged are skipped, as by the Python path (their lines keep their numbers)."""
+def _without_empty_rows(header: list[str], cells: list[tuple[np.ndarray, np.ndarray | None]], rows: int
+                        ) -> Parsed:
+    """The columns without the rows that have no cell, skipped as by the Python path (the others keep their
+    line numbers)."""
     if not rows:
         raise Unsuitable("no rows")
+    if any(at is None for _, at in cells):  # a column with a cell in every row: no row is empty
+        return _whole(header, cells, rows)
     logged = np.zeros(rows, dtype=bool)
-    for _, mask, _ in columns.values():
-        logged |= mask
+    for _, at in cells:
+        logged[at] = True
     if logged.all():
-        return Parsed(header, columns, range(2, rows + 2))
+        return _whole(header, cells, rows)
     keep = np.flatnonzero(logged)
     if not len(keep):
         raise Unsuitable("no rows")
-    columns = {i: (values[keep], mask[keep], 0) for i, (values, mask, _) in columns.items()}
+    renumbered = np.cumsum(logged, dtype=np.int64) - 1
+    columns = {i: Column(v, renumbered[at].astype(at.dtype), len(keep)) for i, (v, at) in enumerate(cells)}
     return Parsed(header, columns, keep + 2)
+
+
+def _whole(header: list[str], cells: list[tuple[np.ndarray, np.ndarray | None]], rows: int) -> Parsed:
+    return Parsed(header, {i: Column(v, at, rows) for i, (v, at) in enumerate(cells)}, range(2, rows + 2))

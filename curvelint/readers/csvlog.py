@@ -19,8 +19,10 @@
   unterminated line) and is skipped; non-numeric columns are skipped (noted). A stray quote
   that would join the following lines into one cell costs only its own line.
 * A large plain file (numbers and empty cells only, every row as wide as the header: a Lightning
-  metrics.csv) is parsed by pyarrow.csv in blocks (`_csv_fast`, ~10x faster, a third of the memory);
-  the table is the same, and any file that path declines is read by the Python parser here.
+  metrics.csv) is parsed by pyarrow.csv in blocks (`_csv_fast`: tens of times faster than
+  the Python parser, a quarter of its memory);
+  the table is the same, and any file that path declines is read by the Python parser here. Either way a
+  column keeps its logged cells only (`_csv_columns.Column`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import csv
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +40,7 @@ from curvelint import limits
 from curvelint.discovery import RunSource
 from curvelint.fileio import is_remote
 from curvelint.model import Problem, Run
+from curvelint.readers._csv_columns import Column
 from curvelint.readers._common import (
     add_series, constant_lr_hparams, is_integral, looks_like_log, metric_like, names, new_run, read_lines_text,
     unreadable,
@@ -166,37 +169,29 @@ def _column(cells: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
     return values, logged, bad
 
 
-def _axis(header: list[str], columns: dict[int, tuple[np.ndarray, np.ndarray, int]]) -> tuple[int, str] | None:
+def _axis(header: list[str], columns: dict[int, Column]) -> tuple[int, str] | None:
     """(column index, kind) of the step axis: a step column, else epoch, else an integer first column."""
     lower = [h.lower() for h in header]
     for kind, candidates in (("step", STEP_NAMES), ("epoch", EPOCH_NAMES)):
         for name in candidates:
             if name in lower:
                 i = lower.index(name)
-                if columns[i][1].any():
+                if len(columns[i].values):
                     return i, kind
-    values, logged, bad = columns[0]
-    first = values[logged]
-    if not bad and logged.all() and len(first) and is_integral(first) and np.all(np.diff(first) > 0):
+    first = columns[0]
+    if (not first.bad and first.rows is None and len(first.values) and is_integral(first.values)
+            and np.all(np.diff(first.values) > 0)):
         return 0, "first"
     return None
 
 
-def _segments(axis: np.ndarray) -> list[np.ndarray]:
-    """Row indices of each fit: a new fit starts where the axis goes back.
+def _segments(axis: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) positions in `axis` of each fit: a new fit starts where the axis goes back.
 
     Only a decrease is a restart: rows may share a step (Lightning's train and val rows).
     """
-    starts = np.flatnonzero(np.diff(axis) < 0) + 1
-    return np.split(np.arange(len(axis)), starts)
-
-
-def _take(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``array[rows]`` for increasing row indices; a view, not a copy, when they are consecutive (one fit of
-    a large file: the usual case)."""
-    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
-        return array[rows[0]:rows[-1] + 1]
-    return array[rows]
+    bounds = [0, *(np.flatnonzero(np.diff(axis) < 0) + 1).tolist(), len(axis)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def _int_steps(steps: np.ndarray) -> np.ndarray:
@@ -216,25 +211,25 @@ def _unique_names(header: list[str]) -> list[str]:
     return out
 
 
-def _series(header: list[str], columns: dict[int, tuple[np.ndarray, np.ndarray, int]], skip: set[int],
-            rows: np.ndarray, steps: np.ndarray, run: Run) -> None:
-    """Add the metric columns' logged cells of `rows` to the run."""
+def _series(header: list[str], columns: dict[int, Column], skip: set[int], rows: np.ndarray, steps: np.ndarray,
+            run: Run) -> None:
+    """Add the metric columns' logged cells of `rows` (increasing row indices, `steps` their steps) to the run."""
     lower = [h.lower() for h in header]
     wall_col = next((i for i, h in enumerate(lower) if h in WALL_NAMES and i not in skip), None)
-    walls = None if wall_col is None else _take(columns[wall_col][0], rows)
+    walls = None if wall_col is None else columns[wall_col].dense()
     text_cols, partly = [], []
     series = {}
     for i, name in enumerate(header):
         if i in skip or i == wall_col:
             continue
-        values, logged, bad = columns[i]
-        values, logged = _take(values, rows), _take(logged, rows)
-        if bad and not logged.any():
+        cell_steps, values, where = columns[i].cells_in(rows, steps)
+        bad = columns[i].bad
+        if bad and not len(values):
             text_cols.append(name)
             continue
         if bad:
             partly.append(f"{name} ({bad})")
-        series[name] = (steps[logged], values[logged], None if walls is None else walls[logged])
+        series[name] = (cell_steps, values, None if walls is None else walls[where])
     add_series(run, series)
     if text_cols:
         run.notes.append(f"non-numeric columns skipped: {names(text_cols)}")
@@ -249,11 +244,12 @@ def _logged(name: str) -> bool:
     return metric_like(name) or name in metric_names()
 
 
-def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray, np.ndarray, int]] | None = None
-          ) -> list[Run]:
+def _runs(source: RunSource, table: _Table, columns: Mapping[int, Column | tuple[np.ndarray, np.ndarray, int]] | None
+          = None) -> list[Run]:
     """The runs of the table: one, or one per fit when fits were appended to one file (the
     step/epoch counter goes back); none when the table is not a training log. `columns`: the
-    table's `_column`s, when already parsed (`curvelint.follow` parses only appended rows)."""
+    table's columns, when already parsed (`_csv_fast`; `curvelint.follow` parses only appended rows and
+    gives `_column`s)."""
     header = _unique_names(table.header)
     if all(_column([h])[1].all() for h in header):
         return []  # no header: the first row holds numbers
@@ -265,7 +261,9 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
             return [run]
         return []
     if columns is None:
-        columns = {i: _column(list(c)) for i, c in enumerate(zip(*table.rows))}
+        columns = {i: Column.from_dense(*_column(list(c))) for i, c in enumerate(zip(*table.rows))}
+    else:
+        columns = {i: c if isinstance(c, Column) else Column.from_dense(*c) for i, c in columns.items()}
     found = _axis(header, columns)
     if found is None or not (lower == TENSORBOARD_EXPORT or any(_logged(h) for i, h in enumerate(header)
                                                                if i != found[0])):
@@ -275,48 +273,51 @@ def _runs(source: RunSource, table: _Table, columns: dict[int, tuple[np.ndarray,
     if kind == "first":
         notes.append(f"no epoch/step column: the first column {header[axis_col]!r} is the step")
     skip = {i for i, h in enumerate(lower) if h in STEP_NAMES + EPOCH_NAMES or not h} | {axis_col}
-    axis_values, axis_logged, _ = columns[axis_col]
-    rows = np.flatnonzero(axis_logged)
-    if len(rows) < len(axis_logged):
-        notes.append(f"{len(axis_logged) - len(rows)} rows without a {header[axis_col]!r} value skipped")
-    rows, damaged = _damaged_steps(axis_values, rows, table, header[axis_col], source.path)
-    if not is_integral(_take(axis_values, rows)):
+    axis = columns[axis_col]
+    columns = {i: c for i, c in columns.items() if i not in skip}  # (a large file's epoch column: freed here)
+    rows, axis_values = axis.row_indices(), axis.values  # the rows with a step, and their steps
+    if len(rows) < axis.length:
+        notes.append(f"{axis.length - len(rows)} rows without a {header[axis_col]!r} value skipped")
+    rows, axis_values, damaged = _damaged_steps(axis_values, rows, table, header[axis_col], source.path)
+    if not is_integral(axis_values):
         notes.append(f"{header[axis_col]!r} is not whole numbers: row order is the step")
-        axis_values = np.arange(len(axis_values), dtype=np.float64)
-    segments = _segments(_take(axis_values, rows))
+        axis_values = rows.astype(np.float64)
+    segments = _segments(axis_values)
     runs: list[Run] = []
-    for k, segment in enumerate(segments, 1):
-        fit_rows = rows[segment]
+    for k, (start, stop) in enumerate(segments, 1):
+        fit_rows = rows[start:stop]
         run = new_run(source, FORMAT, name=source.path if len(segments) == 1 else f"{source.path}:fit{k}")
         run.notes.extend(notes)
         if len(segments) > 1:
             run.notes.append(f"fit {k} of {len(segments)} appended to one file (the {header[axis_col]!r} counter "
                              f"restarts; lines {int(table.lines[fit_rows[0]])}-{int(table.lines[fit_rows[-1]])}): "
                              "read as a run of its own")
-        _series(header, columns, skip, fit_rows, _int_steps(_take(axis_values, fit_rows)), run)
+        _series(header, columns, skip, fit_rows, _int_steps(axis_values[start:stop]), run)
         runs.append(run)
     if runs and damaged is not None:
         runs[0].problems.append(damaged)
     return runs
 
 
-def _damaged_steps(axis: np.ndarray, rows: np.ndarray, table: _Table, name: str, path: str
-                   ) -> tuple[np.ndarray, Problem | None]:
-    """`rows` without those whose step/epoch is damaged (infinite, NaN, beyond 2^62, or a fraction among
-    whole numbers: a few such cells), and the problem naming them; a column of fractional epochs is kept."""
-    values = _take(axis, rows)
-    finite = np.isfinite(values) & (np.abs(values) < 2.0 ** 62)
-    whole = finite & (values == np.round(np.where(finite, values, 0)))
+def _damaged_steps(values: np.ndarray, rows: np.ndarray, table: _Table, name: str, path: str
+                   ) -> tuple[np.ndarray, np.ndarray, Problem | None]:
+    """`rows` and their step/epoch `values` without those whose value is damaged (infinite, NaN, beyond 2^62,
+    or a fraction among whole numbers: a few such cells), and the problem naming them; a column of fractional
+    epochs is kept."""
+    finite = np.isfinite(values)
+    finite &= np.abs(values) < 2.0 ** 62
+    rounded = np.where(finite, values, 0)
+    whole = finite & (values == np.round(rounded, out=rounded))
     bad = ~finite if finite.sum() >= 2 else np.zeros(len(rows), dtype=bool)
     if not (bad | whole).all() and 2 <= whole.sum() and (~whole).sum() <= max(1, len(rows) // 20):
         bad = ~whole  # a few fractions among whole steps: damage, not fractional epochs
     if not bad.any():
-        return rows, None
+        return rows, values, None
     first = int(np.argmax(bad))
     line = int(table.lines[rows[first]]) if rows[first] < len(table.lines) else None
     problem = Problem("unreadable", path, f"{int(bad.sum())} row(s) have a {name!r} that is not a whole number below "
                       f"2^62 (first at line {line}); skipped", line)
-    return rows[~bad], problem
+    return rows[~bad], values[~bad], problem
 
 
 def read(source: RunSource) -> list[Run]:
@@ -340,7 +341,7 @@ def _read_fast(source: RunSource, path: str) -> list[Run] | None:
     parsed = _csv_fast.parse(path, delimiter_of)
     if parsed is None:
         return None
-    return _runs(source, _Table(parsed.header, lines=parsed.lines), parsed.columns)
+    return _runs(source, _Table(parsed.header, lines=parsed.lines), parsed.take_columns())  # none kept here
 
 
 def _worth_the_fast_path(path: str) -> bool:
