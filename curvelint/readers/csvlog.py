@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import os
 import sys
@@ -40,11 +41,11 @@ from curvelint import limits
 from curvelint.discovery import RunSource
 from curvelint.fileio import is_remote
 from curvelint.model import Problem, Run
-from curvelint.readers._csv_columns import Column
 from curvelint.readers._common import (
     add_series, constant_lr_hparams, is_integral, looks_like_log, metric_like, names, new_run, read_lines_text,
     unreadable,
 )
+from curvelint.readers._csv_columns import Column
 
 FORMAT = "csv"
 STEP_NAMES = ("step", "global_step", "iteration", "iter", "steps")
@@ -191,7 +192,7 @@ def _segments(axis: np.ndarray) -> list[tuple[int, int]]:
     Only a decrease is a restart: rows may share a step (Lightning's train and val rows).
     """
     bounds = [0, *(np.flatnonzero(np.diff(axis) < 0) + 1).tolist(), len(axis)]
-    return list(zip(bounds[:-1], bounds[1:]))
+    return list(itertools.pairwise(bounds))
 
 
 def _int_steps(steps: np.ndarray) -> np.ndarray:
