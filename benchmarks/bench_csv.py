@@ -11,6 +11,8 @@ time and peak RSS from ``os.wait4``), round after round, tools interleaved; the 
 the rounds and the largest peak; "points" are the points read (for pyarrow and pandas: the non-empty
 cells). "read s" is the time of the read call alone (every module imported before: for curvelint
 the reader's pyarrow.csv too, which a lint imports at the first large CSV), "process s" the whole process.
+"over imports" is the peak RSS less that of the same process stopped before its read (the interpreter and
+the modules imported, measured in rounds of their own): the memory the read itself costs.
 
     python benchmarks/bench_csv.py                      # 1,000,000 rows, 3 rounds
     python benchmarks/bench_csv.py --rows 200000 --rounds 5
@@ -98,10 +100,15 @@ class Tool:
     walls: list[float] = field(default_factory=list)
     peaks: list[float] = field(default_factory=list)
     points: int | None = None
+    imports: Tool | None = None  # the same process stopped before its read: its peak RSS is the baseline
 
 
-def _reader_argv(name: str, path: Path) -> list[str]:
-    body = f"import sys, time\nPATH = {str(path)!r}\n{READERS[name]}\nprint(points, seconds)\n"
+def _reader_argv(name: str, path: Path, imports_only: bool = False) -> list[str]:
+    """The reader's child process; with `imports_only`, the same process up to its timer (the RSS baseline)."""
+    code = READERS[name]
+    if imports_only:
+        code = code.split("t = time.perf_counter()")[0] + "points, seconds = 0, 0.0\n"
+    body = f"import sys, time\nPATH = {str(path)!r}\n{code}\nprint(points, seconds)\n"
     return [PY, "-c", body]
 
 
@@ -124,11 +131,13 @@ def measure(tool: Tool, cwd: Path) -> None:
 def tools_for(path: Path, logs: Path, baseline_src: str | None) -> list[Tool]:
     env = dict(os.environ)
     lint = [PY, "-m", "curvelint", str(logs), "--format", "json", "--isolated", "-j1"]
-    tools = [Tool(name, _reader_argv(name, path), env) for name in READERS]
+    tools = [Tool(name, _reader_argv(name, path), env,
+                  imports=Tool(f"{name} imports", _reader_argv(name, path, imports_only=True), env)) for name in READERS]
     tools.append(Tool("curvelint lint", lint, env))
     if baseline_src:
         old = dict(env, PYTHONPATH=os.path.abspath(baseline_src))
-        tools.insert(1, Tool("curvelint read (baseline)", _reader_argv("curvelint read", path), old))
+        tools.insert(1, Tool("curvelint read (baseline)", _reader_argv("curvelint read", path), old,
+                             imports=Tool("baseline imports", _reader_argv("curvelint read", path, True), old)))
         tools.append(Tool("curvelint lint (baseline)", lint, old))
     return tools
 
@@ -136,13 +145,16 @@ def tools_for(path: Path, logs: Path, baseline_src: str | None) -> list[Tool]:
 def report(tools: list[Tool], size: int) -> str:
     anchor = next(t for t in tools if t.name == "pyarrow.csv.read_csv")
     anchor_read, anchor_rss = statistics.median(anchor.reads), max(anchor.peaks)
-    lines = [(f"  {'tool':28}{'read s':>8}{'process s':>11}{'peak RSS MB':>13}{'x file':>8}"
-              f"{'read x pyarrow':>16}{'RSS x pyarrow':>15}{'points':>10}")]
+    mb = size / 2 ** 20
+    lines = [(f"  {'tool':28}{'read s':>8}{'process s':>11}{'peak RSS MB':>13}{'x file':>8}{'over imports':>14}"
+              f"{'x file':>8}{'read x pyarrow':>16}{'RSS x pyarrow':>15}{'points':>10}")]
     for t in tools:
         read = statistics.median(t.reads) if t.reads else None
         rss = max(t.peaks)
+        over = "-" if t.imports is None else f"{rss - max(t.imports.peaks):.0f}"
+        over_x = "-" if t.imports is None else f"{(rss - max(t.imports.peaks)) / mb:.2f}"
         lines.append(f"  {t.name:28}{'-' if read is None else f'{read:.2f}':>8}{statistics.median(t.walls):>11.2f}"
-                     f"{rss:>13.0f}{rss / (size / 2 ** 20):>8.2f}"
+                     f"{rss:>13.0f}{rss / mb:>8.2f}{over:>14}{over_x:>8}"
                      f"{'-' if read is None else f'{read / anchor_read:.2f}':>16}{rss / anchor_rss:>15.2f}"
                      f"{'' if t.points is None else t.points:>10}")
     return "\n".join(lines)
@@ -165,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for tool in tools:
                 measure(tool, root)
+                if tool.imports is not None:
+                    measure(tool.imports, root)
         end = os.getloadavg()
         print(f"Lightning metrics.csv: {args.rows:,} rows x {len(COLUMNS)} columns, {size / 2 ** 20:.1f} MB; "
               f"{args.rounds} interleaved rounds, medians (peak RSS: the largest)")
