@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,15 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
 SHARED = REPO.parent / "shared"
 REALWORLD = SHARED / "realworld"
+
+
+def write_dist(root: Path, folder: str, entry_points: str) -> None:
+    """An installed distribution's metadata folder (``name-1.0.dist-info``) declaring `entry_points`:
+    what a plugin pack on ``sys.path``/``PYTHONPATH`` looks like to curvelint's entry-point scan."""
+    info = root / folder
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {folder.split('-')[0]}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
 
 
 @pytest.fixture

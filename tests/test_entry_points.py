@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-import textwrap
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+from conftest import write_dist
 from curvelint import _entry_points
 from curvelint._entry_points import EntryPoint, entry_points, metadata_entry_points
 
-
-def _dist(root: Path, folder: str, entry_points: str) -> None:
-    info = root / folder
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {folder.split('-')[0]}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
 
 
 def _plain(eps) -> list[tuple[str, str]]:
@@ -33,7 +27,7 @@ def test_same_entry_points_as_importlib_metadata_here(group: str) -> None:
 
 def test_first_distribution_on_the_path_wins_and_sections_are_parsed(tmp_path: Path, monkeypatch) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
-    _dist(first, "My.Plugin-2.0.dist-info", """
+    write_dist(first, "My.Plugin-2.0.dist-info", """
         # a comment
         [console_scripts]
         tool = my_plugin.cli:main
@@ -41,8 +35,8 @@ def test_first_distribution_on_the_path_wins_and_sections_are_parsed(tmp_path: P
         [curvelint.rules]
         mine = my_plugin.rules:RULES [extra]
         """)
-    _dist(second, "my_plugin-1.0.dist-info", "[curvelint.rules]\nold = my_plugin.old:RULES\n")
-    _dist(second, "other-1.0.egg-info", "[curvelint.rules]\nother=other:RULES\n")
+    write_dist(second, "my_plugin-1.0.dist-info", "[curvelint.rules]\nold = my_plugin.old:RULES\n")
+    write_dist(second, "other-1.0.egg-info", "[curvelint.rules]\nother=other:RULES\n")
     monkeypatch.setattr(sys, "path", [str(first), str(tmp_path / "missing"), str(second)])
     ours = entry_points("curvelint.rules")
     assert _plain(ours) == [("mine", "my_plugin.rules:RULES [extra]"), ("other", "other:RULES")]

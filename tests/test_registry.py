@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import FIXTURES, curvelint_command
+from conftest import FIXTURES, curvelint_command, write_dist
 
 from curvelint import registry
 
@@ -34,17 +34,11 @@ RULES = [LossAboveTen]
 '''
 
 
-def _dist(root: Path, folder: str, entry_points: str) -> None:
-    info = root / folder
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {folder.split('-')[0]}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
-
 
 def test_a_third_party_plugin_is_listed_documented_and_run(tmp_path: Path) -> None:
     """What a plugin author does: a module and an installed distribution naming it."""
     (tmp_path / "loss_above_ten.py").write_text(PLUGIN)
-    _dist(tmp_path, "loss_above_ten-0.1.dist-info", "[curvelint.rules]\nten = loss_above_ten:RULES\n")
+    write_dist(tmp_path, "loss_above_ten-0.1.dist-info", "[curvelint.rules]\nten = loss_above_ten:RULES\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     run = lambda *args: subprocess.run([*curvelint_command(), *args], capture_output=True, text=True, env=env)
     listed = run("rules")

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import FIXTURES, curvelint_command
+from conftest import FIXTURES, curvelint_command, write_dist
 
 PACK = '''
 from curvelint.model import Severity
@@ -32,10 +32,7 @@ RULES = [Boom]
 
 def _lint_with_boom(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     (tmp_path / "boom_rules.py").write_text(PACK)
-    info = tmp_path / "boom_rules-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: boom_rules\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[curvelint.rules]\nboom = boom_rules:RULES\n")
+    write_dist(tmp_path, "boom_rules-1.0.dist-info", "[curvelint.rules]\nboom = boom_rules:RULES\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
     return subprocess.run([*curvelint_command(), "--isolated", "-j1", *args, str(FIXTURES / "demo")],
                           capture_output=True, text=True, env=env, timeout=120)
