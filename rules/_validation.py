@@ -148,6 +148,9 @@ def rel_noise(c: Curve) -> float:
     return stats.noise_scale(c.values) / med if med else 0.0
 
 
+EARLY_DIP_NOISE = 3.0  # an early dip must be this many noise scales below the smoothed best
+
+
 def smooth_curve(ctx: Context, c: Curve, fraction: float) -> np.ndarray:
     """`stats.smooth` of the oriented curve over `fraction` of its points, computed once per run
     (several validation rules smooth the same curve alike)."""
@@ -155,16 +158,30 @@ def smooth_curve(ctx: Context, c: Curve, fraction: float) -> np.ndarray:
     return ctx.memo(("validation.smooth", *c.key, w), lambda: stats.smooth(c.y, w))
 
 
-def best_near_smoothed(ctx: Context, c: Curve, smooth_fraction: float) -> tuple[stats.Extremum, stats.Extremum]:
+def best_near_smoothed(ctx: Context, c: Curve, smooth_fraction: float,
+                       min_depth: float = 0.05) -> tuple[stats.Extremum, stats.Extremum]:
     """(minimum of the smoothed curve, raw best point next to it): smoothing locates the best
-    stretch robustly (and gives its level), the raw point there is what gets reported."""
+    stretch robustly (and gives its level), the raw point there is what gets reported.
+
+    A wide window erases a dip in its first half-window (the mirrored edge fills it with the
+    high start and the later level): an early stretch whose 3-point median (two of three
+    evaluations in a row, never one lucky one) lies below the smoothed minimum by `min_depth`
+    of it and `EARLY_DIP_NOISE` noise scales is the best instead (a shallower one is the
+    rounding every minimum gets from a wide median).
+    """
     n = len(c.y)
     w = stats.auto_window(n, smooth_fraction)
     smoothed_y = smooth_curve(ctx, c, smooth_fraction)
     i = int(np.argmin(smoothed_y))
+    level = float(smoothed_y[i])
+    if w > 3 and n > w:
+        fine = stats.smooth(c.y[:w + 1], 3)[:w]
+        k = int(np.argmin(fine))
+        if level - fine[k] > max(min_depth * abs(level), EARLY_DIP_NOISE * stats.noise_scale(c.y)):
+            i, level, w = k, float(fine[k]), 3
     lo, hi = max(0, i - w // 2), min(n, i + w // 2 + 1)
     j = lo + int(np.argmin(c.y[lo:hi]))
-    return (stats.Extremum(index=i, step=int(c.steps[i]), value=float(smoothed_y[i])),
+    return (stats.Extremum(index=i, step=int(c.steps[i]), value=level),
             stats.Extremum(index=j, step=int(c.steps[j]), value=float(c.y[j])))
 
 

@@ -89,7 +89,8 @@ class Rise:
 def _rise(ctx: Context, val: Curve, o: dict[str, Any]) -> Rise | None:
     """A rise after the (smoothed) best: by at least `min_rise` of it and `noise_k` noise scales,
     shown by a trend, by every evaluation rising, or by every evaluation standing far above it."""
-    b, raw = best_near_smoothed(ctx, val, o["smooth_fraction"])  # b: smoothed level, raw: the point to report
+    # b: smoothed level, raw: the point to report
+    b, raw = best_near_smoothed(ctx, val, o["smooth_fraction"], o["min_rise"])
     if len(val.y) - b.index < o["min_after"]:
         return None
     after = val.after(max(b.step, raw.step))  # mirror-edged smoothing can put b before the raw best

@@ -128,6 +128,50 @@ def test_the_same_rise_doubling_the_loss_is_a_warning(seed):
     assert severities(Overfitting, run) == [Severity.WARNING]
 
 
+# -- CL110: an early minimum on a long run that a wide median would erase ------------------------------
+
+
+def early_dip(seed: int, n: int = 300, lucky: bool = False) -> np.ndarray:
+    """Validation at its best at epoch 3 (0.53), up 30% by epoch 13, then a long flat plateau
+    (small data, a memorising model). `lucky`: only epoch 3 is low, its neighbours sit on the plateau."""
+    rng = np.random.default_rng(seed)
+    head = [1.18, 0.65, 0.56, 0.53, 0.54, 0.56, 0.58, 0.61, 0.64, 0.67, 0.68, 0.69, 0.70]
+    if lucky:
+        head = [1.18, 0.72, 0.70, 0.53] + [0.70] * 9
+    tail = 0.70 - 0.02 * np.linspace(0, 1, n - len(head))
+    return np.r_[head, tail] * np.exp(rng.normal(0, 0.002, n))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_early_minimum_is_not_smoothed_away(seed):
+    """A 31-point median over 300 epochs puts the best level near 0.65 (the mirrored start plus
+    the plateau): the rise looks 4%. The 3-point median keeps the dip: a 25-30% rise, a warning."""
+    val = early_dip(seed)
+    run = c.run_of(falling(len(val), 1.9, 1e-5, seed, tau=0.02), epochs(val, "val_loss"))
+    (f,) = c.findings(Overfitting, run)
+    assert f.severity == Severity.WARNING and f.evidence["best_step"] in (2, 3, 4)
+    assert f.evidence["relative_rise"] > 0.2 and f.evidence["best_level"] < 0.56
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_one_lucky_early_evaluation_is_not_a_dip(seed):
+    """The same plateau with one low evaluation at epoch 3: a single point is no best stretch."""
+    val = early_dip(seed, lucky=True)
+    run = c.run_of(falling(len(val), 1.9, 1e-5, seed, tau=0.02), epochs(val, "val_loss"))
+    assert all(f.evidence["best_level"] > 0.6 for f in c.findings(Overfitting, run))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_smooth_minimum_keeps_its_smoothed_level(seed):
+    """A round minimum at epoch 18 of 150: the 3-point median there is below the 15-point one by
+    a rounding, not a dip, and the best is located by the wide window as before."""
+    up = np.linspace(1.0, 1.3, 132) * np.exp(np.random.default_rng(seed).normal(0, 0.002, 132))
+    val = improve_then(seed, 18, up, start=1.1, best=0.095)
+    run = c.run_of(falling(len(val), 1.2, 1e-5, seed), epochs(val, "val_loss"))
+    (f,) = c.findings(Overfitting, run)
+    assert abs(f.evidence["best_step"] - 18) <= 4
+
+
 # -- CL110: 3-5 evaluations -------------------------------------------------------------------------
 
 
