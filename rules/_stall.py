@@ -2,7 +2,8 @@
 
 Not a rule: both report a validation curve that stopped improving long before the end;
 both step aside when another rule tells a stronger story (overfitting, a training loss
-that never learned or diverged) or when the curve never improved at all (CL112).
+that never learned or diverged, an accuracy at chance level) or when the curve never improved
+at all (CL112).
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ def long_stall(ctx: Context, o: dict, min_fraction: float, need_lr: bool = False
         return Stalled(reason="no learning-rate series logged", metric=val.name)
     if overfit_verdict(ctx).kind:
         return Stalled(reason=f"{val.name}: reported by CL110 overfitting", metric=val.name)
-    codes = [claimed(ctx, n) for n in (ctx.name_of("train_loss"), val.name) if n]
-    code = next((c for c in codes if c), None)
-    if code:  # not learning / diverging is the story, not wasted epochs
+    names = (ctx.name_of("train_loss"), val.name, ctx.name_of("val_metric"), ctx.name_of("train_metric"))
+    code = next((c for n in names if n and (c := claimed(ctx, n))), None)
+    if code:  # not learning / diverging / at chance level is the story, not wasted epochs
         return Stalled(reason=f"training reported by {code}", metric=val.name)
     p = plateau(ctx, val, o["min_delta"], o["noise_k"])
     st = p.stall

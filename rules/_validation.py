@@ -231,19 +231,31 @@ def plateau(ctx: Context, c: Curve, min_delta: float, noise_k: float, smooth_fra
     Computed once per run for the same curve and settings (CL111 and CL120 both ask).
     """
     return ctx.memo(("validation.plateau", *c.key, min_delta, noise_k, smooth_fraction),
-                    lambda: _plateau(smooth_curve(ctx, c, smooth_fraction), c, min_delta, noise_k))
+                    lambda: _plateau(smooth_curve(ctx, c, smooth_fraction),
+                                     stats.auto_window(len(c.y), smooth_fraction), c, min_delta, noise_k))
 
 
-def _plateau(smoothed: np.ndarray, c: Curve, min_delta: float, noise_k: float) -> Plateau:
+def _plateau(smoothed: np.ndarray, window: int, c: Curve, min_delta: float, noise_k: float) -> Plateau:
     late = c.values[len(c.values) // 2:]  # the noise of the stretch a plateau would be in
     noise = stats.noise_scale(late)
     if stats.can_log(late):  # multiplicative noise: scale the relative noise to the late level
         noise = stats.noise_scale(np.log(late)) * abs(float(np.median(late)))
-    stall = stats.last_improvement(c.steps, smoothed, min_delta, noise_k * noise)
+    stall = stats.last_improvement(c.steps, _keep_start(smoothed, c.y, window), min_delta, noise_k * noise)
     after = c.after(stall.step)
     margin = max(min_delta * abs(stall.value), noise_k * noise)
     return Plateau(c, stall, stats.best(c.steps, c.y, "min"), stats.level(c.y, "end", 0.0, min_points=3),
                    after, margin, noise)
+
+
+def _keep_start(smoothed: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
+    """The smoothed curve with its first half-window re-smoothed over windows that shrink to the
+    first point (median of y[0 : 2i+1] at point i): a mirrored wide window fills the start with
+    the later level, so a curve that fell within its first few evaluations and stayed would seem
+    never to have improved on its first value."""
+    out = smoothed.copy()
+    for i in range(min(window // 2, (len(y) - 1) // 2)):
+        out[i] = float(np.median(y[:2 * i + 1]))
+    return out
 
 
 def constant_lr(ctx: Context, start: float, stop: float, tol: float) -> tuple[float | None, str]:

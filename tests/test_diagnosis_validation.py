@@ -338,6 +338,17 @@ def test_a_flat_tail_is_still_wasted_epochs(seed):
     assert f.severity == Severity.INFO
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_curve_that_arrived_in_its_first_evaluations_improved_on_its_first_value(seed):
+    """1.18 -> 0.53 in three evaluations, then 296 flat ones: the mirrored 31-point median puts
+    the plateau's level at the start too; the stall is at the arrival, not 'never improved'."""
+    rng = np.random.default_rng(seed)
+    val = np.r_[[1.18, 0.65, 0.56, 0.53, 0.535], np.full(295, 0.545)] * np.exp(rng.normal(0, 0.002, 300))
+    train = epochs(1.9 * np.exp(-np.arange(300) / 10) + 1e-3 * np.exp(-np.arange(300) / 100), "loss")
+    (f,) = c.findings(EarlyStoppingMissed, c.run_of(train, epochs(val, "val_loss")))
+    assert f.severity == Severity.INFO and 1 <= f.step <= 5
+
+
 # -- CL112: short runs ----------------------------------------------------------------------------------
 
 
