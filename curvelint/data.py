@@ -185,7 +185,8 @@ def _from_table(path: str, table: Any) -> Sample:
         if name == label_name or name.lower() in INDEX_COLUMNS:
             continue
         if pt.is_integer(col.type) or pt.is_floating(col.type) or pt.is_boolean(col.type):
-            columns[name] = col.to_numpy(zero_copy_only=False).astype(np.float64)
+            # a ChunkedArray: to_numpy copies as needed (pyarrow < 13 takes no zero_copy_only argument)
+            columns[name] = col.to_numpy().astype(np.float64)
     stats = _table_stats(path, columns)
     return ([stats] if stats else []), labels, []
 
