@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import json
-import re
 import math
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -60,8 +61,10 @@ CL10X_ONLY = ("--select", ",".join(CL10X))
 
 
 def cli(*args: str, cwd: Path | None = None):
-    """The CLI in-process (one worker: no process pool inside pytest)."""
-    runner = CliRunner()
+    """The CLI in-process (one worker: no process pool inside pytest); stderr apart from stdout (click < 8.2
+    mixes them unless told not to; 8.2 keeps them apart and has no such option)."""
+    runner = CliRunner() if "mix_stderr" not in inspect.signature(CliRunner).parameters else \
+        CliRunner(mix_stderr=False)
     old = os.getcwd()
     try:
         if cwd:
