@@ -23,6 +23,8 @@ def _fresh() -> None:
 def test_the_extension_alone_equals_the_public_api(monkeypatch: pytest.MonkeyPatch) -> None:
     import crc32c as package
 
+    if importlib.util.find_spec("crc32c").submodule_search_locations is None:
+        pytest.skip("this crc32c is one extension module, no package __init__ to leave out: its public API is used")
     data = np.random.default_rng(3).integers(0, 256, 10_000, dtype=np.uint8)
     monkeypatch.delitem(sys.modules, "crc32c")
     fn = _crc32c.crc32c()
