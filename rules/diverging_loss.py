@@ -34,7 +34,12 @@ class DivergingLoss(Rule):
     (rolling medians that keep the first points, so an early minimum is not smoothed away),
     for at least ``min_jump_tail`` of the run, giving back at least ``min_given_back`` of the
     decrease made before it (a 0.001 -> 0.005 wobble after 0.6 -> 0.001 is noise at the
-    run's scale; the same share applies to a rising trend). Runs of fewer than ``short_run`` points get a warning instead of an
+    run's scale; the same share applies to a rising trend). An *early blow-up* that only
+    partly recovers is one too, at warning: within the first ``early_fraction`` of the run the
+    loss peaks at ``blowup_factor`` times its first value or more, and from the peak on its
+    3-point median never gets back below that first value (the run ends no better than where it
+    started before the blow-up; SGD at lr 20 on an LSTM with clipping jumps 4-6x and then falls far
+    below its start). Runs of fewer than ``short_run`` points get a warning instead of an
     error. In a reinforcement-learning run (a return or reward series is logged) losses are
     no measure of progress: a rise or a lasting jump is info there. A blow-up is the cause of a loss
     that "did not decrease", so loss-not-decreasing (CL102) yields such a series to this rule.
@@ -86,6 +91,9 @@ class DivergingLoss(Rule):
         "noise_k": Option(4.0, "a lasting jump must exceed this many point-to-point noise scales (log units)"),
         "min_given_back": Option(0.05, "a lasting jump must give back this share of the decrease made before "
                                        "it (linear: 0.001 -> 0.005 after 0.6 -> 0.001 is noise at the run's scale)"),
+        "blowup_factor": Option(10.0, "an early blow-up: the loss peaks at this many times its first value in the "
+                                      "first `early_fraction` of the run ..."),
+        "early_fraction": Option(0.25, "... and never gets back below that first value (warning)"),
     }
 
     def check(self, ctx: Context):
@@ -94,7 +102,7 @@ class DivergingLoss(Rule):
             yield ctx.abstain(why, ctx.name_of("train_loss"))
             return
         trend = self._trend(ctx, s) if len(s) >= ctx.options["min_points"] else None
-        found = trend or self._jump(ctx, s)
+        found = trend or self._jump(ctx, s) or self._early_blowup(ctx, s)
         rl = L.rl_return(ctx) if found is not None else None
         if rl:  # a critic loss rises as the policy finds larger returns
             found = replace(found, severity=Severity.INFO,
@@ -125,7 +133,8 @@ class DivergingLoss(Rule):
         gave = "it never decreased" if not math.isfinite(retained) else f"{retained:.0%} of the decrease given back"
         return ctx.finding(
             f"training loss rises after its minimum (level {sh.best:.4g} near step {sh.best_step}) to "
-            f"{s.values[-1]:.4g} at step {s.steps[-1]} (end level {sh.end:.4g}, {ratio_txt}{gave}); trend over {L.window(s, i)}: Sen slope "
+            f"{s.values[-1]:.4g} at step {s.steps[-1]} (end level {sh.end:.4g}, {ratio_txt}{gave}); "
+            f"trend over {L.window(s, i)}: Sen slope "
             f"{after.slope:.3g}/step, Mann-Kendall {L.fmt_p(after.p_value)}, tau={after.tau:.2f}",
             metric=s.name, step=sh.best_step,
             evidence={"start": sh.start, "first": sh.first, "best": sh.best, "best_step": sh.best_step,
@@ -139,9 +148,9 @@ class DivergingLoss(Rule):
         o = ctx.options
         n = len(s)
         window = stats.auto_window(n, 0.02) if n >= 50 else 1
+        min_after = max(min(o["min_tail"], n - 1), math.ceil(o["min_jump_tail"] * n))
         jump = ctx.memo(("stats.lasting_jump", s.name, window, o["min_jump"]),
-                        lambda: stats.lasting_jump(s.values, max(min(o["min_tail"], n - 1), math.ceil(o["min_jump_tail"] * n)),
-                                                   o["min_jump"], window))
+                        lambda: stats.lasting_jump(s.values, min_after, o["min_jump"], window))
         if jump is None:
             return None
         noise = ctx.memo(("diverging.log_noise", s.name, window), lambda: stats.noise_scale(np.log(
@@ -168,6 +177,33 @@ class DivergingLoss(Rule):
             evidence={"best": jump.best, "best_step": x[b], "jump_step": x[a], "floor": jump.floor, "floor_step": x[f],
                       "ratio": jump.ratio, "last": v[-1], "last_step": x[-1], "points_after": n - a,
                       "points": n, "smoothing_window": window, "given_back": given_back})
+
+
+    def _early_blowup(self, ctx: Context, s) -> Finding | None:
+        """The loss blew up in the first part of the run and never got back below its first value."""
+        o = ctx.options
+        v, x = s.values, s.steps
+        if len(v) < o["min_points"] or not stats.can_log(v):
+            return None
+        early = x <= x[0] + o["early_fraction"] * (x[-1] - x[0])
+        p = int(np.argmax(np.where(early, v, -np.inf)))
+        first = float(v[0])
+        if p == 0 or v[p] < o["blowup_factor"] * first or len(v) - p < o["min_tail"]:
+            return None
+        level = stats.rolling_median(v[p:], 3, mode="nearest")
+        f = p + int(np.argmin(level))
+        if level[f - p] < first:
+            return None  # it came back below where it started: a rough start, not a divergence
+        end = stats.level(v, "end", 0.1)
+        return ctx.finding(
+            f"training loss blew up in its first logs: from {first:.4g} at step {x[0]} to {v[p]:.4g} at step {x[p]} "
+            f"({v[p] / first:.3g}x), and never got back below its first value: its lowest level afterwards "
+            f"(3-point median) {level[f - p]:.4g} near step {x[f]}, end level {end:.4g} "
+            f"({end / first:.3g}x the first value); last value {v[-1]:.4g} at step {x[-1]}",
+            metric=s.name, step=int(x[p]), severity=Severity.WARNING,
+            evidence={"kind": "early_blowup", "first": first, "first_step": int(x[0]), "peak": float(v[p]),
+                      "peak_step": int(x[p]), "factor": float(v[p] / first), "floor": float(level[f - p]),
+                      "floor_step": int(x[f]), "end": end, "end_over_first": end / first})
 
 
 def _retained(top: float, best: float, end: float) -> float:

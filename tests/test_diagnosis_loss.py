@@ -104,6 +104,34 @@ def test_healthy_bumps_are_not_blow_ups(shape, n, seed):
     assert "CL104" not in {f.rule for f in found}, [f.message for f in found]
 
 
+def blow_up_partial(n: int, end: float) -> np.ndarray:
+    """An LSTM at SGD lr 20: 3.1 at the first log, 25x that a few logs later, then a fall to
+    `end` times the first value (per-step noise added by the caller)."""
+    t = np.arange(n) / (n - 1)
+    v = 3.1 * (end + (25 - end) * np.exp(-t / 0.15))
+    v[0] = 3.1
+    return v
+
+
+@pytest.mark.parametrize("n", (40, 70, 400))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_early_blow_up_that_never_gets_back_to_its_start_is_diverging(n, seed):
+    """Every point after the first stays above it: the run ends no better than before it blew up."""
+    v = noisy(blow_up_partial(n, 1.45), seed, 0.08)
+    v[0] = 3.1
+    found = [f for f in lint_series(curves.series("loss", v)) if f.rule == "CL104"]
+    assert found and found[0].severity == 2 and "never got back below its first value" in found[0].message
+
+
+@pytest.mark.parametrize("n", (40, 70, 400))
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_same_blow_up_with_clipping_falls_far_below_its_start_and_is_quiet(n, seed):
+    """The healthy twin (clipped at 0.25): the same early jump, then down to half the first value."""
+    v = noisy(blow_up_partial(n, 0.45), seed, 0.08)
+    v[0] = 3.1
+    assert "CL104" not in {f.rule for f in lint_series(curves.series("loss", v))}
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_rl_loss_that_rises_while_the_return_improves_is_info_at_most(seed):
     loss = curves.series("train/loss", noisy([8.4, 11.6, 18.5, 17.6, 18.0, 19.0], seed, 0.05))
