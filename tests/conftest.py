@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import textwrap
@@ -11,6 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
+# the labelled benchmark: each labelled run is one run curvelint finds there
+REALBENCH_RUNS = len(json.loads((FIXTURES / "realbench" / "labels.json").read_text(encoding="utf-8")))
 SHARED = REPO.parent / "shared"
 REALWORLD = SHARED / "realworld"
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, curvelint_command
+from conftest import FIXTURES, REALBENCH_RUNS, curvelint_command
 
 distributed = pytest.importorskip("distributed", reason="the cluster tests need Dask's distributed (pip install '.[test]')")
 
@@ -87,7 +87,7 @@ def test_a_cluster_lint_is_the_local_lint_in_the_same_order(address: str) -> Non
     there = subprocess.run([*command, "--executor", address], check=False, capture_output=True, text=True, timeout=600)
     assert there.returncode == here.returncode == 1, there.stderr
     assert there.stdout == here.stdout
-    assert len(json.loads(there.stdout)["runs"]) == 388
+    assert len(json.loads(there.stdout)["runs"]) == REALBENCH_RUNS
 
 
 def test_a_worker_that_dies_loses_no_run(tmp_path: Path) -> None:

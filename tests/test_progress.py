@@ -14,9 +14,9 @@ import sys
 import termios
 
 import pytest
-from conftest import FIXTURES, curvelint_command
+from conftest import FIXTURES, REALBENCH_RUNS, curvelint_command
 
-REALBENCH = FIXTURES / "realbench" / "runs"  # 388 runs: a few seconds with one process
+REALBENCH = FIXTURES / "realbench" / "runs"  # REALBENCH_RUNS runs: a few seconds with one process
 pytest.importorskip("tqdm", reason="the progress display is tqdm's")
 
 
@@ -52,7 +52,8 @@ def lint_on_terminal(*args: str, **extra: str) -> str:
 
 def test_a_terminal_shows_runs_done_total_rate_and_eta() -> None:
     shown = lint_on_terminal()
-    bars = re.findall(r"linting: +\d+%\|[^|]*\| (\d+)/388 \[[0-9:]+<[0-9:?]+, +[0-9.?]+ ?run/s\]", shown)
+    bar = rf"linting: +\d+%\|[^|]*\| (\d+)/{REALBENCH_RUNS} \[[0-9:]+<[0-9:?]+, +[0-9.?]+ ?run/s\]"
+    bars = re.findall(bar, shown)
     assert bars, shown[-500:]
     assert len(bars) >= 2 and int(bars[-1]) > int(bars[0])  # it moves
 
@@ -71,7 +72,7 @@ def test_never_in_a_pipe() -> None:
 def test_progress_forces_it_in_a_pipe() -> None:
     done = subprocess.run([*curvelint_command(), str(REALBENCH), "--format", "json", "--jobs", "1", "--progress"],
                           check=False, capture_output=True, text=True, env=env(), timeout=300)
-    assert "/388 [" in done.stderr
+    assert f"/{REALBENCH_RUNS} [" in done.stderr
 
 
 def test_a_quick_lint_draws_nothing_and_imports_no_tqdm() -> None:
