@@ -112,6 +112,13 @@ def pct(x: float) -> str:
     return "inf" if not math.isfinite(x) else f"{100 * x:+.1f}%"
 
 
+def swing_size(late: float, logged: bool) -> str:
+    """A swing amplitude in words: '+-22%', 'by a factor of 480' (log units), or '0.3 x the level'."""
+    if not logged:
+        return f"{late:.3g} x the level"
+    return f"+-{math.expm1(late):.0%}" if late < math.log(2) else f"by a factor of {math.exp(late):.3g}"
+
+
 def fmt_p(p: float) -> str:
     """'p=0.032', or 'p<1e-4' for tiny p-values."""
     return f"p={p:.2g}" if p >= 1e-4 else "p<1e-4"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -115,14 +114,15 @@ class LossNotDecreasing(Rule):
         erratic = sw.late >= ctx.options["max_swing"]
         if erratic and sw.structured():
             return  # swinging, not stalled: oscillating-loss (CL105)
-        note = (f"; it jumps around erratically (+-{math.expm1(sw.late) if sw.logged else sw.late:.0%} "
+        note = (f"; it jumps around erratically ({L.swing_size(sw.late, sw.logged)} "
                 "between points): a learning rate far too HIGH gives this too") if erratic else ""
         yield ctx.finding(
             f"training loss did not decrease over {L.window(s)} ({n} points): {s.values[0]:.4g} at step "
             f"{s.steps[0]} -> {s.values[-1]:.4g} at step {s.steps[-1]} (levels: start {sh.start:.4g}, best "
             f"{sh.best:.4g} near step {sh.best_step}, end {sh.end:.4g}); trend {L.pct(fitted)} "
-            f"(Sen slope {tr.slope:.3g}/step, Mann-Kendall {L.fmt_p(tr.p_value)}); "
-            f"need a significant decrease of at least {min_drop:.0%}{note}",
+            f"(Sen slope {tr.slope:.3g}/step, Mann-Kendall {L.fmt_p(tr.p_value)}); best stretch "
+            f"{L.pct(-best_drop)} against the first points (Mann-Whitney {L.fmt_p(shift.p_value)}); "
+            f"a decrease counts when one of them is at least {min_drop:.0%} with p < {alpha:g}{note}",
             metric=s.name, step=s.steps[0],
             evidence={"first_step": s.steps[0], "last_step": s.steps[-1], "points": n,
                       "start": sh.start, "best": sh.best, "best_step": sh.best_step, "end": sh.end,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 from curvelint import stats
 from curvelint.model import Severity
@@ -99,7 +98,7 @@ class OscillatingLoss(Rule):
         down = tr.p_value < o["alpha"] and tr.slope < 0
         if down and sw.late < o["level_swing"]:
             return
-        unit = f"+-{math.expm1(sw.late):.0%}" if sw.logged else f"{sw.late:.3g} x the level"
+        unit = L.swing_size(sw.late, sw.logged)
         why = "with no significant downward trend" if not down else "as large as the loss itself"
         yield ctx.finding(
             f"training loss swings {unit} around its local level over {L.window(s, h)} {why} "
