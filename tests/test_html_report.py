@@ -9,11 +9,13 @@ import re
 import subprocess
 
 import numpy as np
+import pytest
 
 from conftest import FIXTURES, curvelint_command
 from curvelint.engine import CurveRequest, Report, RunSummary, lint
 from curvelint.model import Finding, Run, Series, Severity
 from curvelint.plot.curves import CurveSpool, extract
+from curvelint.plot.scale import Axis
 from curvelint.reporters import Options, curve_request, render
 from curvelint.roles import assign_roles
 
@@ -177,3 +179,17 @@ def test_a_sparkline_keeps_a_one_step_spike_and_marks_non_finite_bins():
     assert line.count("█") == 1 and line.endswith("×") and line.count("[") == 1 and line.count("]") == 1
     inside = line[line.index("[") + 1:line.index("]")]
     assert "█" in inside and set(line.replace("[", "").replace("]", "")) == {"▁", "█", "×"}
+
+
+
+def test_step_axis_labels_are_whole_steps_even_for_a_single_logged_step(tmp_path):
+    """A run that logged one step (axis 0..1) is labelled 0 and 1, not 0, 0, 0, 0, 0, 1 (steps are
+    integers: 0.2 printed as a step reads 0); value axes keep their fractional ticks."""
+    assert Axis(0, 1).ticks(5, integer=True) == [0.0, 1.0]
+    assert Axis(0, 3).ticks(5, integer=True) == [0.0, 1.0, 2.0, 3.0]
+    assert Axis(0, 1000).ticks(5, integer=True) == Axis(0, 1000).ticks(5)
+    assert Axis(0.3, 0.34).ticks(4) == pytest.approx([0.3, 0.32, 0.34])
+    (tmp_path / "history.json").write_text('{"loss": [0.52], "val_loss": [0.318]}', encoding="utf-8")
+    _, page = page_of(str(tmp_path))
+    labels = re.findall(r'<text class="xl"[^>]*>([^<]*)</text>', page)
+    assert labels and set(labels) == {"0", "1"} and labels.count("0") == labels.count("1")

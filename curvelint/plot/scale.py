@@ -26,8 +26,9 @@ class Axis:
         with np.errstate(divide="ignore", invalid="ignore"):
             return (self._t(np.asarray(values, dtype=np.float64)) - a) / (b - a)
 
-    def ticks(self, count: int = 4) -> list[float]:
-        """Round values inside the range: powers of ten on a log axis, 1-2-5 steps otherwise."""
+    def ticks(self, count: int = 4, integer: bool = False) -> list[float]:
+        """Round values inside the range: powers of ten on a log axis, 1-2-5 steps otherwise
+        (whole numbers only with `integer`, e.g. training steps: 0 and 1, not 0, 0.2, ... 1)."""
         if self.log:
             a, b = math.ceil(math.log10(self.lo) - 1e-9), math.floor(math.log10(self.hi) + 1e-9)
             every = max(1, math.ceil((b - a + 1) / count))
@@ -35,6 +36,8 @@ class Axis:
         raw = (self.hi - self.lo) / max(count, 1)
         mag = 10.0 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
         step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+        if integer:
+            step = max(step, 1.0)
         start = math.ceil(self.lo / step - 1e-9) * step
         return [start + i * step for i in range(int((self.hi - start) / step + 1e-9) + 1)]
 

@@ -129,7 +129,7 @@ def _axes(frame: Frame) -> list[str]:
         y = _fmt(frame.y([v]))[0]
         out.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + PW}" y1="{y}" y2="{y}"/>'
                    f'<text class="yl" x="{LEFT - 4}" y="{y}">{esc(scale.number(v, 3))}</text>')
-    for s in frame.steps.ticks(5):
+    for s in frame.steps.ticks(5, integer=True):
         x = _fmt(frame.x([s]))[0]
         out.append(f'<text class="xl" x="{x}" y="{HEIGHT - 6}">{esc(scale.step_label(int(s)))}</text>')
     return out
