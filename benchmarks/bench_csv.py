@@ -22,6 +22,7 @@ the modules imported, measured in rounds of their own): the memory the read itse
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -128,11 +129,21 @@ def measure(tool: Tool, cwd: Path) -> None:
         tool.reads.append(seconds)
 
 
+def _installed(reader: str) -> bool:
+    """pandas is no dependency: its row is left out (and said so) where it is not installed."""
+    module = reader.split()[0].split(".")[0]
+    if module == "curvelint" or importlib.util.find_spec(module) is not None:
+        return True
+    print(f"{reader}: skipped ({module} is not installed)", file=sys.stderr)
+    return False
+
+
 def tools_for(path: Path, logs: Path, baseline_src: str | None) -> list[Tool]:
     env = dict(os.environ)
     lint = [PY, "-m", "curvelint", str(logs), "--format", "json", "--isolated", "-j1"]
     tools = [Tool(name, _reader_argv(name, path), env,
-                  imports=Tool(f"{name} imports", _reader_argv(name, path, imports_only=True), env)) for name in READERS]
+                  imports=Tool(f"{name} imports", _reader_argv(name, path, imports_only=True), env))
+             for name in READERS if _installed(name)]
     tools.append(Tool("curvelint lint", lint, env))
     if baseline_src:
         old = dict(env, PYTHONPATH=os.path.abspath(baseline_src))
