@@ -167,7 +167,10 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
         sys.exit(EXIT_OK)
     if not report.runs:
         _suggest_commands(paths, report.errors)
-        _fail("no training logs found under " + ", ".join(paths)
+        searched = [p for p in paths if not any(e.startswith(f"{p}: no such ") for e in report.errors)]
+        if not searched:  # every path is missing: its error line above says all there is to say
+            sys.exit(EXIT_USAGE)
+        _fail("no training logs found under " + ", ".join(searched)
               + " (looked for TensorBoard event files, Keras history JSON, Parquet, CSV logs, trainer_state.json, MLflow and W&B run folders, ONNX)")
     if write_baseline:
         from curvelint.baseline import write_baseline as write

@@ -52,7 +52,12 @@ def test_no_logs_found_is_exit_2(tmp_path):
 
 def test_missing_path_is_reported(tmp_path):
     out = run_cli(str(tmp_path / "nope"))
-    assert out.returncode == 2 and "no such file or directory" in out.stderr
+    assert out.returncode == 2
+    assert out.stderr == f"curvelint: error: {tmp_path / 'nope'}: no such file or directory\n"  # one line, no
+    (tmp_path / "empty").mkdir()  # "no training logs found under" it: that is said of the paths that exist only
+    out = run_cli(str(tmp_path / "nope"), str(tmp_path / "empty"))
+    assert out.returncode == 2 and out.stderr.splitlines()[1].startswith(
+        f"curvelint: error: no training logs found under {tmp_path / 'empty'} (looked for")
 
 
 def test_nan_loss_is_an_error_and_json_shape(tmp_path):
