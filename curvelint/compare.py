@@ -36,7 +36,7 @@ def summarize(s: Series, direction: str) -> Summary | None:
 
 
 def shared(a: Run, b: Run) -> list[tuple[str, str, str, str | None]]:
-    """(label, name in a, name in b, direction) for each role both runs have, then each series
+    """(label: the series name(s), name in a, name in b, direction) for each role both runs have, then each series
     name they share that no role took."""
     ra, rb = assign_roles(list(a.series)), assign_roles(list(b.series))
     out, used = [], set()
@@ -44,7 +44,7 @@ def shared(a: Run, b: Run) -> list[tuple[str, str, str, str | None]]:
         na, nb = getattr(ra, role), getattr(rb, role)
         if na and nb:
             direction = "min" if role.endswith("loss") else ra.directions.get(na)
-            out.append((role if na == nb else f"{role} ({na} / {nb})", na, nb, direction))
+            out.append((na if na == nb else f"{na} / {nb}", na, nb, direction))  # the names the user logged
             used.update((na, nb))
     for name in sorted(set(a.series) & set(b.series) - used):
         d = ra.directions.get(name)
@@ -61,9 +61,7 @@ def render(a: Run, b: Run) -> str:
         sa, sb = summarize(a.series[na], direction or "min"), summarize(b.series[nb], direction or "min")
         if sa is None or sb is None:
             continue
-        worse = (sb.end - sa.end) if direction == "min" else (sa.end - sb.end)
-        rel = "" if direction is None else (f"{'+' if worse > 0 else ''}{worse / abs(sa.end):.0%}" if sa.end
-                                            else f"{worse:+.3g}")
+        rel = "" if direction is None else _versus(sa.end, sb.end, direction)
         for tag, s, delta in (("A", sa, ""), ("B", sb, rel)):
             rows.append((label if tag == "A" else "", tag, str(s.points), f"{s.first_step}..{s.last_step}",
                          f"{s.first:.4g}", f"{s.best:.4g} ({s.best_step})", f"{s.end:.4g}", delta))
@@ -72,5 +70,19 @@ def render(a: Run, b: Run) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [f"A: {a.path}", f"B: {b.path}", ""]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    lines += ["", "B vs A: B's end level relative to A's (+ is worse: a higher loss, a lower accuracy)"]
+    lines += ["", "B vs A: B's end level relative to A's (+ is worse: a higher loss, a lower accuracy; "
+                  "'x' beyond two-fold: how many times B's end is above or below A's)"]
     return "\n".join(lines)
+
+
+def _versus(a: float, b: float, direction: str) -> str:
+    """B's end against A's: '+12%' (+ is worse), or '+1445x' / '-3.2x' beyond two-fold (same sign only)."""
+    worse = (b - a) if direction == "min" else (a - b)
+    if not a:
+        return f"{worse:+.3g}"
+    ratio = b / a
+    if ratio >= 2 or 0 < ratio <= 0.5:
+        factor = ratio if ratio >= 2 else 1 / ratio
+        size = f"{factor:.3g}" if factor < 1000 else f"{factor:,.0f}"
+        return f"{'+' if worse > 0 else '-'}{size}x"
+    return f"{'+' if worse > 0 else ''}{worse / abs(a):.0%}"

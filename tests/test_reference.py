@@ -134,7 +134,20 @@ def test_cli_gate_on_real_runs():
     assert caught.returncode == 1 and "CL402 reference-worse-end" in caught.stdout
     assert "1 reference run, aligned by step" in caught.stdout
     side = cli("compare", healthy0, too_low)
-    assert side.returncode == 0 and "val_metric" in side.stdout and "B vs A" in side.stdout
+    assert side.returncode == 0 and "B vs A" in side.stdout
+    rows = {line.split()[0]: line for line in side.stdout.splitlines() if line.split()[:2] in (["val/acc", "A"],
+                                                                                             ["train/loss", "A"])}
+    assert set(rows) == {"val/acc", "train/loss"}  # the names the runs logged, not curvelint's role names
+    assert "+1,445x" in side.stdout  # lr 1e-6 ends with 1,445x the training loss: a ratio, not '+144392%'
+
+
+def test_compare_states_changes_beyond_two_fold_as_ratios():
+    from curvelint.compare import _versus
+
+    assert [_versus(1.0, b, "min") for b in (1.12, 0.9, 3.0, 0.25, 2000.0)] == ["+12%", "-10%", "+3x", "-4x",
+                                                                                 "+2,000x"]
+    assert [_versus(0.9, b, "max") for b in (0.81, 0.09, 0.0)] == ["+10%", "+10x", "+100%"]
+    assert _versus(0.0, 0.5, "min") == "+0.5"
 
 
 @needs_bench
