@@ -351,8 +351,15 @@ def below_p(value: float, others: np.ndarray) -> float:
 
 
 def order_chance(k: int) -> str:
-    """'1/24' for k = 4: the chance that k values without a trend come out in one given order."""
-    return f"1/{math.factorial(k)}"
+    """'1/24' for k = 4: the chance that k values without a trend come out in one given order
+    ('1/3.6e+06' from k = 10 on, where the exact count stops meaning anything to a reader)."""
+    if k < 10:
+        return f"1/{math.factorial(k)}"
+    exponent = math.lgamma(k + 1) / math.log(10)  # k! overflows a float from k = 171 on
+    mantissa, power = 10 ** (exponent % 1), int(exponent)
+    if round(mantissa, 1) >= 10:
+        mantissa, power = mantissa / 10, power + 1
+    return f"1/{mantissa:.1f}e+{power:02d}"
 
 
 def quote(c: Curve, i: int) -> str:

@@ -454,3 +454,11 @@ def test_real_wasted_epoch_notes_are_on_curves_that_stopped_falling(run):
         assert f.severity == Severity.INFO, f.message
         if f.rule == "CL111":
             assert f.evidence["relative_to_best"] > -0.005, f.message
+
+
+def test_the_chance_of_a_rising_order_reads_as_a_number_a_reader_can_take_in():
+    from curvelint_rules._validation import order_chance
+
+    assert [order_chance(k) for k in (1, 4, 9)] == ["1/1", "1/24", "1/362880"]
+    assert [order_chance(k) for k in (10, 13)] == ["1/3.6e+06", "1/6.2e+09"]  # not 1/6227020800
+    assert order_chance(200) == "1/7.9e+374"  # beyond a float
