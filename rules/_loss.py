@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
 
 from curvelint import stats
-from curvelint.model import Series
+from curvelint.model import Abstention, Series
 from curvelint.rule import Context
 
 
@@ -45,6 +46,17 @@ def rl_return(ctx: Context) -> str | None:
 def train_loss(ctx: Context) -> tuple[Series | None, str]:
     """The finite training loss if it has at least the rule's `min_points` points."""
     return ctx.usable("train_loss", min_points=int(ctx.options.get("min_points", 6)))
+
+
+def judged_train_loss(ctx: Context) -> Generator[Abstention, None, Series | None]:
+    """The training loss a loss-shape rule judges (``s = yield from judged_train_loss(ctx)``): None
+    after yielding the abstention when there is none, None quietly when a blow-up (CL104) or
+    saturated outputs (CL115) claimed it."""
+    s, why = train_loss(ctx)
+    if s is None:
+        yield ctx.abstain(why, ctx.name_of("train_loss"))
+        return None
+    return None if claimed(ctx, s.name) else s
 
 
 def trend(ctx: Context, s: Series, lo: int = 0, hi: int | None = None) -> stats.Trend:

@@ -66,11 +66,8 @@ class LossSpikes(Rule):
     }
 
     def check(self, ctx: Context):
-        s, why = L.train_loss(ctx)
+        s = yield from L.judged_train_loss(ctx)
         if s is None:
-            yield ctx.abstain(why, ctx.name_of("train_loss"))
-            return
-        if L.claimed(ctx, s.name):
             return
         z, jump = ctx.options["z"], ctx.options["min_jump"]
         found = ctx.memo(("stats.spikes", s.name, z, jump),

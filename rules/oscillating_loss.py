@@ -75,11 +75,8 @@ class OscillatingLoss(Rule):
     }
 
     def check(self, ctx: Context):
-        s, why = L.train_loss(ctx)
+        s = yield from L.judged_train_loss(ctx)
         if s is None:
-            yield ctx.abstain(why, ctx.name_of("train_loss"))
-            return
-        if L.claimed(ctx, s.name):
             return
         o = ctx.options
         if L.swing_late(ctx, s) < o["min_swing"]:
