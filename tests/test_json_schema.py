@@ -16,7 +16,7 @@ from curvelint.model import Finding, Severity
 from curvelint.reporters import Options, render
 from curvelint.schemas import report_schema
 
-VALIDATOR = Draft202012Validator(report_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+VALIDATOR = Draft202012Validator(report_schema())
 
 
 def errors(doc: dict) -> list[str]:
