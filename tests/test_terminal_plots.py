@@ -122,3 +122,19 @@ def test_names_from_the_log_cannot_drive_the_terminal():
                 {"first_step": 0, "last_step": 49})
     text = "\n".join(draw(f, curves))
     assert "\x1b" not in text and "\\x1b[2Jloss" in text
+
+
+def test_a_smoothed_best_is_labelled_a_level_as_the_message_says():
+    """CL102/CL104 quote the best *level* (a rolling median) at best_step: the plot says "best level"
+    with that number, not "best" with the raw point logged at that step; a rule's best_value stays "best"."""
+    from curvelint.plot.focus import key_points
+
+    def finding(evidence):
+        return Finding(rule="CL102", name="loss-not-decreasing", severity=Severity.ERROR, path="r", run="r",
+                       metric="loss", step=0, message="", evidence=evidence)
+
+    level = key_points(finding({"best": 0.0376, "best_step": 1549}))
+    assert [(p.step, p.label, p.value) for p in level] == [(0, "loss-not-decreasing", None),
+                                                           (1549, "best level", 0.0376)]
+    logged = key_points(finding({"best_step": 9, "best_value": 0.3754}))
+    assert (9, "best", 0.3754) in [(p.step, p.label, p.value) for p in logged]

@@ -92,7 +92,10 @@ def key_points(f: Finding) -> tuple[KeyPoint, ...]:
             out.append(KeyPoint(step, label, float(value) if isinstance(value, (int, float)) else None))
 
     for key, label, value_key in POINT_KEYS:
-        add(_int(ev.get(key)), label, ev.get(value_key) if value_key else None)
+        value = ev.get(value_key) if value_key else None
+        if key == "best_step" and value is None and isinstance(ev.get("best"), (int, float)):
+            label, value = "best level", ev["best"]  # CL102/CL104 quote a smoothed level there, not a point
+        add(_int(ev.get(key)), label, value)
     for spike in ev.get("spikes") or ():
         if isinstance(spike, dict):
             add(_int(spike.get("step")), "spike", spike.get("value"))
