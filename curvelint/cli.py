@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 # Before numpy is imported: its BLAS would start a thread pool (2 threads on 2 cores), and --jobs
 # forks workers only from a single-threaded process (curvelint.workers). curvelint does no BLAS work.
@@ -21,7 +21,7 @@ from curvelint import __version__  # noqa: E402
 from curvelint.formats import FORMATS  # noqa: E402
 
 if TYPE_CHECKING:
-    from curvelint.model import Abstention
+    from curvelint.model import Abstention, InputStats
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -79,7 +79,7 @@ def _say(message: str) -> None:
     click.echo(printable(f"curvelint: {message}"), err=True)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     _say(f"error: {message}")
     sys.exit(EXIT_USAGE)
 
@@ -279,7 +279,8 @@ def _extras(model_file: str | None, data_file: str | None):
     """Load --model and --data once; they apply to every run."""
     from curvelint.engine import Extras
 
-    graph, inputs, labels = None, (), None
+    graph, labels = None, None
+    inputs: tuple[InputStats, ...] = ()
     if model_file:
         from curvelint.readers.onnx_graph import load_graph
 

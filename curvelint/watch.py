@@ -22,13 +22,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from curvelint.config import Config
+    from curvelint.follow import Follower
 
 
 @dataclass
 class _Followed:
-    follower: object
+    follower: Follower
     scope: str
     scopes: set[str] = field(default_factory=set)  # the tracker's scopes of its runs
     changed: float = field(default_factory=time.monotonic)  # when it last got new points
@@ -39,7 +44,7 @@ class Watcher:
     """Follows the runs under `paths`; `poll()` does one round and returns the changes."""
 
     paths: list[str]
-    config: object  # curvelint.config.Config
+    config: Config
     hold: int = 3
     confirm: int = 2
     idle: float = 60.0  # seconds without new points after which a run counts as ended
