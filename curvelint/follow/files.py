@@ -12,11 +12,15 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from curvelint.fileio import open_regular
 from curvelint.model import Problem
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 HEAD = 4096  # bytes compared to notice a file rewritten from the start (a CSV header that changed)
 
@@ -95,8 +99,8 @@ def shifted(problem: Problem, path: str, lines: int = 0, offset: int = 0) -> Pro
 class Column:
     """A growing float64 or int64 array: appends in amortised O(new points); `view()` does not copy."""
 
-    def __init__(self, dtype: type) -> None:
-        self._data = np.zeros(64, dtype=dtype)
+    def __init__(self, dtype: DTypeLike) -> None:
+        self._data: np.ndarray = np.zeros(64, dtype=dtype)
         self._size = 0
 
     def extend(self, values: np.ndarray) -> None:

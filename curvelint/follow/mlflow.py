@@ -53,7 +53,8 @@ class _Metric:
         run.problems.extend(self.problems)
         if self.stepless:  # steps are line numbers: numbered over the whole file
             return np.arange(len(self.columns[0]), dtype=np.float64), self.columns[1].view(), self.columns[2].view()
-        return tuple(c.view() for c in self.columns)
+        steps, values, walls = self.columns
+        return steps.view(), values.view(), walls.view()
 
 
 class MlflowFollower:

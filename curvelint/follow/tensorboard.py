@@ -16,6 +16,7 @@ from curvelint.discovery import RunSource
 from curvelint.follow.files import Column, Growing, shifted
 from curvelint.model import Problem, Run
 from curvelint.readers import tensorboard as tb
+from curvelint.readers.tb_merge import FileData
 
 
 @dataclass
@@ -29,7 +30,7 @@ class _File:
     def reset(self) -> None:
         self.series, self.increasing, self.problems = {}, True, []
 
-    def add(self, data: tb._FileData) -> None:
+    def add(self, data: FileData) -> None:
         self.increasing &= data.increasing
         for name, (steps, values, walls) in data.series.items():
             columns = self.series.get(name)
@@ -40,8 +41,9 @@ class _File:
             for column, part in zip(columns, (steps, values, walls)):
                 column.extend(part)
 
-    def data(self) -> tb._FileData:
-        series = {name: tuple(c.view() for c in cols) for name, cols in self.series.items()}
+    def data(self) -> FileData:
+        series = {name: (steps.view(), values.view(), walls.view())
+                  for name, (steps, values, walls) in self.series.items()}
         return tb._FileData(self.growing.path, self.prefix, series, self.increasing)
 
 
