@@ -10,6 +10,8 @@ file is read again from the start.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from curvelint.discovery import RunSource
@@ -64,7 +66,7 @@ class CsvFollower:
             base = self.lines - 1  # the header line stands in for the lines before
         assert parsed is not None and self.table is not None
         self.table.rows += parsed.rows
-        self.table.lines += [n + base for n in parsed.lines]
+        cast("list[int]", self.table.lines).extend([n + base for n in parsed.lines])  # (a table made here)
         self.problems += [shifted(p, path, lines=base) for p in parsed.problems]
         for i, cells in enumerate(zip(*parsed.rows)) if parsed.rows else ():
             values, logged, bad = csvlog._column(list(cells))

@@ -14,7 +14,7 @@ import re
 import sys
 from array import array
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeGuard, cast
 
 import numpy as np
 
@@ -160,7 +160,7 @@ def is_integral(values: np.ndarray) -> bool:
                 and (not len(finite) or np.abs(finite).max() < 2.0 ** 62))
 
 
-def is_finite_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> TypeGuard[int | float]:
     """A number that converts to a finite float (an int of 400 digits does not: float() would raise)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
@@ -171,7 +171,7 @@ def flatten_numbers(name: str, value: Any, out: dict[str, float], other: set[str
     """Put the number(s) of one logged value in `out` (a dict of numbers is flattened with '.'); the names
     of values that are not numbers (text, booleans, W&B media with a ``_type``) go to `other`."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        out[name] = to_float(value)
+        out[name] = cast(float, to_float(value))  # (an int or float always converts)
     elif isinstance(value, dict) and "_type" not in value:  # "_type": images, histograms, tables
         for key, inner in value.items():
             flatten_numbers(f"{name}.{key}", inner, out, other)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 import pyarrow as pa
@@ -46,7 +46,7 @@ class Parsed:
 
     header: list[str]
     columns: dict[int, Column]
-    lines: Sequence[int]
+    lines: Sequence[int] | np.ndarray
 
     def take_columns(self) -> dict[int, Column]:
         """The columns, no longer held here (the run assembly frees those it does not need)."""
@@ -128,8 +128,8 @@ class _Cells:
         if self.rows is None:
             self.rows = np.empty(len(self.values), dtype=self.index)
             self.rows[:start] = np.arange(start)
-        logged = np.unpackbits(np.frombuffer(mask, dtype=np.uint8), count=offset + n, bitorder="little")
-        logged = logged[offset:].view(bool)
+        bits = np.unpackbits(np.frombuffer(mask, dtype=np.uint8), count=offset + n, bitorder="little")
+        logged = bits[offset:].view(bool)
         np.compress(logged, values, out=self.values[start:end])
         np.add(np.flatnonzero(logged), first_row, out=self.rows[start:end], casting="unsafe")
 
@@ -229,7 +229,8 @@ def _without_empty_rows(header: list[str], cells: list[tuple[np.ndarray, np.ndar
     if not len(keep):
         raise Unsuitable("no rows")
     renumbered = np.cumsum(logged, dtype=np.int64) - 1
-    columns = {i: Column(v, renumbered[at].astype(at.dtype), len(keep)) for i, (v, at) in enumerate(cells)}
+    numbered = cast("list[tuple[np.ndarray, np.ndarray]]", cells)  # (every column has its rows: see above)
+    columns = {i: Column(v, renumbered[at].astype(at.dtype), len(keep)) for i, (v, at) in enumerate(numbered)}
     return Parsed(header, columns, keep + 2)
 
 

@@ -34,6 +34,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class _Table:
 
     header: list[str]
     rows: list[list[str]] = field(default_factory=list)
-    lines: Sequence[int] = field(default_factory=list)
+    lines: Sequence[int] | np.ndarray = field(default_factory=list)  # a list; the fast path gives an array or a range
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -97,7 +98,7 @@ def _split(text: str, path: str) -> _Table | None:
         elif len(cells) == len(table.header):
             if cells != table.header:  # else a repeated header (files concatenated)
                 table.rows.append(cells)
-                table.lines.append(number)
+                cast("list[int]", table.lines).append(number)  # (a table made here)
         elif number == len(lines) and not text.endswith(("\n", "\r")) and len(cells) < len(table.header):
             table.problems.append(Problem("truncated", path, f"the last line has {len(cells)} of "
                                           f"{len(table.header)} cells (file cut off while writing?)", number))
@@ -245,26 +246,28 @@ def _logged(name: str) -> bool:
     return metric_like(name) or name in metric_names()
 
 
-def _runs(source: RunSource, table: _Table, columns: Mapping[int, Column | tuple[np.ndarray, np.ndarray, int]] | None
+def _runs(source: RunSource, table: _Table, given: Mapping[int, Column | tuple[np.ndarray, np.ndarray, int]] | None
           = None) -> list[Run]:
     """The runs of the table: one, or one per fit when fits were appended to one file (the
-    step/epoch counter goes back); none when the table is not a training log. `columns`: the
+    step/epoch counter goes back); none when the table is not a training log. `given`: the
     table's columns, when already parsed (`_csv_fast`; `curvelint.follow` parses only appended rows and
     gives `_column`s)."""
     header = _unique_names(table.header)
     if all(_column([h])[1].all() for h in header):
         return []  # no header: the first row holds numbers
     lower = [h.lower() for h in header]
-    if not table.rows and columns is None:
+    if not table.rows and given is None:
         if set(lower) & set(STEP_NAMES + EPOCH_NAMES) and any(_logged(h) for h in header):
             run = new_run(source, FORMAT)
             run.notes.append("the log has a header but no rows")
             return [run]
         return []
-    if columns is None:
+    columns: dict[int, Column]
+    if given is None:
         columns = {i: Column.from_dense(*_column(list(c))) for i, c in enumerate(zip(*table.rows))}
     else:
-        columns = {i: c if isinstance(c, Column) else Column.from_dense(*c) for i, c in columns.items()}
+        columns = {i: c if isinstance(c, Column) else Column.from_dense(*c) for i, c in given.items()}
+    del given  # not held to the end: what it held is freed once converted
     found = _axis(header, columns)
     if found is None or not (lower == TENSORBOARD_EXPORT or any(_logged(h) for i, h in enumerate(header)
                                                                if i != found[0])):

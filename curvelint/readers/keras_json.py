@@ -229,7 +229,7 @@ def _starts_like_history(path: str) -> bool:
     except OSError:
         return False
     match = _HISTORY_START.match(head)
-    return bool(match) and metric_like(match.group(1))
+    return match is not None and metric_like(match.group(1))
 
 
 def read(source: RunSource) -> list[Run]:

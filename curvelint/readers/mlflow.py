@@ -60,7 +60,9 @@ def parse_metric(name: str, path: str, text: str, run: Run) -> Arrays:
     lines = text.splitlines()  # split into fields one at a time (millions of lines: not all held as fields)
     widths = Counter(len(line.split(None, 3)) for line in lines)  # (a 4th field: a bad line, whatever its length)
     width = 3 if widths[3] >= widths[2] else 2  # 2: an old store without steps
-    walls, values, steps = [], [], []
+    walls: list[float] = []
+    values: list[float] = []
+    steps: list[float] = []
     bad: list[int] = []
     beyond: list[int] = []  # lines with a step of 2^62 or more (add_series would drop it unsaid)
     for number, line in enumerate(lines, 1):

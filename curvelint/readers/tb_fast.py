@@ -9,6 +9,7 @@ protos (`tb_proto`), which give bit-identical results on the ones it does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -240,7 +241,8 @@ def first_meta(fast: _Fast, prefix: str) -> dict[str, int]:
     if not fast.meta.any():
         return {}
     idx = fast.index[fast.meta]
-    return {prefix + fast.tags[t]: int(idx[f]) for t, f in _first_of_each(fast.tag[fast.meta], len(fast.tags)).items()}
+    first = _first_of_each(fast.tag[fast.meta], len(fast.tags))
+    return {prefix + cast(str, fast.tags[t]): int(idx[f]) for t, f in first.items()}  # (a None tag has no records)
 
 
 def _first_of_each(ids: np.ndarray, count: int) -> dict[int, int]:
@@ -287,7 +289,7 @@ def add_fast(fast: _Fast, prefix: str, points: Points, known: dict[str, str],
     points.add(index, tag, step, value, wall)
 
 
-def plain_header(data: bytes, start: int, end: int) -> bool:
+def plain_header(data: bytes | bytearray, start: int, end: int) -> bool:
     """Whether record [start, end) is an Event of wall_time, file_version and source_metadata only.
 
     Writers begin every file with one (``brain.Event:2``). The protos would find no summary

@@ -54,7 +54,7 @@ def _tensor_scalar(tensor: Any) -> float | None:
     return float(vals[0]) if len(vals) == 1 else None
 
 
-def decode_protos(data: bytes, starts: np.ndarray, ends: np.ndarray, records: list[int], prefix: str,
+def decode_protos(data: bytes | bytearray, starts: np.ndarray, ends: np.ndarray, records: list[int], prefix: str,
                    path: str, points: Points, state: RunState, pending: dict[str, int] | None = None,
                    met: dict[str, tuple[int, str]] | None = None) -> Bad | None:
     """Decode the given records with the Event proto (the reference path).

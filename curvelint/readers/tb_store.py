@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class _Series:
     mark: int = 0  # points read at the last reduction
 
     def add(self, arrays: Arrays) -> None:
-        arrays = tuple(_own(a) for a in arrays)
+        arrays = (_own(arrays[0]), _own(arrays[1]), _own(arrays[2]))
         self.parts.append((arrays, None if not self.level else np.arange(self.read, self.read + len(arrays[0]))))
         self.held += len(arrays[0])
         self.read += len(arrays[0])
@@ -72,7 +73,8 @@ class _Series:
     def joined(self) -> Arrays:
         """The arrays held, joined into one part."""
         if len(self.parts) > 1:
-            arrays = tuple(np.concatenate(c) for c in zip(*(a for a, _ in self.parts)))
+            steps, values, walls = (np.concatenate(c) for c in zip(*(a for a, _ in self.parts)))
+            arrays = (steps, values, walls)
             self.parts = [(arrays, np.concatenate([n for _, n in self.parts]) if self.level else None)]
         return self.parts[0][0]
 
@@ -81,12 +83,13 @@ class _Series:
 
         At the level reached, only the points since the start of the last bucket are selected again
         (the ones before are selected already): each point costs about once per level."""
-        head: list[tuple[Arrays, np.ndarray | None]] = []
+        head: list[tuple[Arrays, np.ndarray]] = []
         if at == self.level:
             start = ((self.mark - 1) >> at) << at  # the first number of the last bucket selected so far
-            while int(self.parts[0][1][-1]) < start:
-                head.append(self.parts.pop(0))
-            (s, v, w), n = self.parts[0]
+            numbered = cast("list[tuple[Arrays, np.ndarray]]", self.parts)  # at a level > 0 every part has numbers
+            while int(numbered[0][1][-1]) < start:
+                head.append(numbered.pop(0))
+            (s, v, w), n = numbered[0]
             cut = int(np.searchsorted(n, start))
             if cut:
                 head.append(((s[:cut], v[:cut], w[:cut]), n[:cut]))
@@ -96,8 +99,9 @@ class _Series:
         numbers = np.arange(self.read) if numbers is None else numbers  # level 0: every point read is held
         keep = buckets.select(numbers, values, at)
         keep[-1] = True
-        self.parts = [*head, ((steps[keep], values[keep], walls[keep]), numbers[keep])]
-        self.held, self.level, self.mark = sum(len(n) for _, n in self.parts), at, self.read
+        kept = ((steps[keep], values[keep], walls[keep]), numbers[keep])
+        self.parts = [*head, kept]
+        self.held, self.level, self.mark = sum(len(n) for _, n in head) + len(kept[1]), at, self.read
 
 
 def _own(a: np.ndarray) -> np.ndarray:

@@ -44,9 +44,10 @@ the protos, both into a `tb_points.Points`; `tb_merge` merges the files of a run
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -77,7 +78,7 @@ def new_state() -> RunState:
 _RunState, _FileData = new_state, FileData  # the names `curvelint.follow.tensorboard` uses
 
 
-def _read_window(data: bytes, starts: np.ndarray, ends: np.ndarray, a: int, b: int, prefix: str, path: str,
+def _read_window(data: bytes | bytearray, starts: np.ndarray, ends: np.ndarray, a: int, b: int, prefix: str, path: str,
                  state: RunState, fast: bool) -> tuple[Points, Bad | None]:
     """Decode records [a, b) of a file: their scalar points, and the first bad record if any.
 
@@ -171,12 +172,13 @@ def _read_parts(fh: BinaryIO, first: bytes, size: int, path: str, prefix: str, s
         recs = decoder.part(buf, base, final, cut, damaged, size)
         if final:
             return decoder.done(problems)
+        assert recs.resume is not None  # a part scanned with final=False always says where the next one starts
         keep, want = len(buf) - recs.resume, max(part_bytes(lim.memory_budget), recs.need)
         buf[:keep] = buf[recs.resume:]  # the record cut at the end of the part: the start of the next one
         if len(buf) < want:  # a record longer than a part
             buf.extend(bytes(want - len(buf)))
-        with memoryview(buf) as view:
-            got = fh.readinto(view[keep:keep + min(want - keep, lim.file_bytes - done)]) or 0
+        with memoryview(buf) as view:  # (open_regular gives a buffered file or an fsspec one: both have readinto)
+            got = cast(io.BufferedIOBase, fh).readinto(view[keep:keep + min(want - keep, lim.file_bytes - done)]) or 0
         del buf[keep + got:]
         done, base, damaged = done + got, base + recs.resume, recs.damaged_at
 

@@ -248,7 +248,7 @@ class CoquiPrinter(Printer):
                 self.block = ("eval", lineno)
             return
         match = _VALUE.match(line) if self.block else None
-        if match is None:
+        if match is None or self.block is None:
             return
         key, token = match.groups()
         tensor = _TENSOR.match(token)

@@ -47,7 +47,7 @@ _MAX_PROBLEMS = 5  # per file; further damage is summarised in the last message
 _U64 = struct.Struct("<Q").unpack_from
 
 
-def unaligned(data: bytes, dtype: str) -> np.ndarray:
+def unaligned(data: bytes | bytearray | memoryview | np.ndarray, dtype: str) -> np.ndarray:
     """A read-only view of `data` with one `dtype` value starting at EVERY byte offset.
 
     ``unaligned(data, "<u8")[pos]`` gathers the 8-byte words at the offsets `pos` in one
@@ -81,7 +81,7 @@ class Records:
         return len(self.starts)
 
 
-def _walk(data: bytes, pos: int, most: int = RECORDS) -> list[int]:
+def _walk(data: bytes | bytearray, pos: int, most: int = RECORDS) -> list[int]:
     """Header offsets found by following lengths from `pos` (unchecked: garbage goes anywhere), at most
     `most` of them (a file of zeros is 16-byte "records" of length 0 all the way: checked batch by batch)."""
     n = len(data)
@@ -94,7 +94,7 @@ def _walk(data: bytes, pos: int, most: int = RECORDS) -> list[int]:
     return heads
 
 
-def _frame_guess(data: bytes, arr: np.ndarray, pos: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _frame_guess(data: bytes | bytearray, arr: np.ndarray, pos: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The record headers from `pos` on, found without a per-record Python loop, or None.
 
     Nearly every Event starts with its wall time (byte 0x09), so the headers are among
@@ -121,7 +121,7 @@ def _frame_guess(data: bytes, arr: np.ndarray, pos: int) -> tuple[np.ndarray, np
     return cand, lengths
 
 
-def _candidates(data: bytes, arr: np.ndarray, pos: int) -> np.ndarray:
+def _candidates(data: bytes | bytearray, arr: np.ndarray, pos: int) -> np.ndarray:
     """Offsets p >= pos with data[p + 12] == 0x09 and a length below 4 GiB, searched in `BYTES` windows."""
     n = len(data)
     high = unaligned(data, "<u4")
@@ -190,7 +190,7 @@ def _resync(arr: np.ndarray, start: int, chunk: int = 1 << 20, bound: int | None
     return None
 
 
-def _whole_record_after(data: bytes, arr: np.ndarray, start: int, verify: bool) -> int | None:
+def _whole_record_after(data: bytes | bytearray, arr: np.ndarray, start: int, verify: bool) -> int | None:
     """The offset of the first whole record (valid length CRC, inside the file, and a valid data CRC
     when `verify`) at or after `start`, or None."""
     n = len(data)
@@ -208,7 +208,7 @@ def _whole_record_after(data: bytes, arr: np.ndarray, start: int, verify: bool) 
     return None
 
 
-def _per_record_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _per_record_ok(data: bytes | bytearray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     pieces = map(memoryview(data).__getitem__, map(slice, starts.tolist(), ends.tolist()))
     crcs = np.fromiter(map(crc32c(), pieces), dtype=np.uint32, count=len(starts))
     return masked(crcs) == u32_at(arr, ends)
@@ -231,7 +231,7 @@ def windows(starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if a < b]
 
 
-def data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+def data_crcs_ok(data: bytes | bytearray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                  min_group: int = 64) -> np.ndarray:
     """Whether each record's data matches its stored CRC32C (records in file order, as `scan` finds them).
 
@@ -244,13 +244,14 @@ def data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndar
                     for a, b in windows(starts, ends)], bool)
 
 
-def _data_crcs_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, min_group: int) -> np.ndarray:
+def _data_crcs_ok(data: bytes | bytearray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                  min_group: int) -> np.ndarray:
     if len(starts) >= min_group and _chain_ok(data, arr, starts, ends):
         return np.ones(len(starts), dtype=bool)
     return _per_record_ok(data, arr, starts, ends)
 
 
-def _chain_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+def _chain_ok(data: bytes | bytearray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
     """Whether every record's data CRC is right, by one ``crc32c`` call over a copy of their bytes.
 
     In the copy, each record's footer holds its CRC unmasked, so that record + footer is a
@@ -275,7 +276,7 @@ def _chain_ok(data: bytes, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray
     return crc32c()(buf, RESIDUE) == RESIDUE
 
 
-def scan(data: bytes, path: str, verify: bool = True, final: bool = True, base: int = 0,
+def scan(data: bytes | bytearray, path: str, verify: bool = True, final: bool = True, base: int = 0,
          damaged_at: int | None = None, size: int | None = None) -> Records:
     """Find the intact records of one event file held in memory (never raises).
 
@@ -301,14 +302,15 @@ def scan(data: bytes, path: str, verify: bool = True, final: bool = True, base: 
     resume: tuple[int, int, int | None] | None = None  # (offset, bytes needed, damage began) for the next part
     pos = 0
     if damaged_at is not None:  # still looking for the next valid header
-        pos = _resync(arr, 0, bound=size)
-        if pos is None and not final:
+        found = _resync(arr, 0, bound=size)
+        if found is None and not final:
             pos, resume = n, (max(n - HEADER + 1, 0), HEADER, damaged_at)
-        elif pos is None:
+        elif found is None:
             pos = n
             problem("unreadable", f"not a valid TFRecord at byte {damaged_at} (bad length CRC); "
                     f"the remaining {base + n - damaged_at} bytes were skipped", damaged_at - base)
         else:
+            pos = found
             problem("unreadable", f"not a valid TFRecord at byte {damaged_at} (bad length CRC); "
                     f"skipped {base + pos - damaged_at} bytes to the next valid record", damaged_at - base)
     while pos < n:
@@ -407,7 +409,8 @@ def scan(data: bytes, path: str, verify: bool = True, final: bool = True, base: 
     return Records(found_starts, found_ends, problems, *resume)
 
 
-def _records_within(data: bytes, arr: np.ndarray, start: int, stop: int, verify: bool) -> list[tuple[int, int]]:
+def _records_within(data: bytes | bytearray, arr: np.ndarray, start: int, stop: int,
+                    verify: bool) -> list[tuple[int, int]]:
     """Data ranges of the whole records that lie in [start, stop), the extent of a record whose data CRC
     failed: bytes deleted inside it can leave the records after it within its claimed length."""
     out: list[tuple[int, int]] = []

@@ -64,6 +64,7 @@ def fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
     """(field number, wire type, value) of each field of a protobuf message: an int for a varint,
     bytes for a length-delimited field, the raw 8 or 4 bytes of a fixed64/fixed32. Raises Malformed."""
     pos, end = 0, len(buf)
+    value: int | bytes
     while pos < end:
         tag, pos = _varint(buf, pos)
         number, wire = tag >> 3, tag & 7
