@@ -72,8 +72,10 @@ def _int(value: Any) -> int | None:
 def window(evidence: dict[str, Any], series_end: int | None) -> tuple[int, int] | None:
     """The steps the rule judged, from its evidence (None when it names none)."""
     w = evidence.get("window")
-    if isinstance(w, (list, tuple)) and len(w) == 2 and _int(w[0]) is not None and _int(w[1]) is not None:
-        return _int(w[0]), _int(w[1])
+    if isinstance(w, (list, tuple)) and len(w) == 2:
+        a, b = _int(w[0]), _int(w[1])
+        if a is not None and b is not None:
+            return a, b
     for start_key, end_key in WINDOW_KEYS:
         a = _int(evidence.get(start_key))
         b = series_end if end_key is None else _int(evidence.get(end_key))
@@ -84,7 +86,9 @@ def window(evidence: dict[str, Any], series_end: int | None) -> tuple[int, int] 
 
 def key_points(f: Finding) -> tuple[KeyPoint, ...]:
     """The labelled steps of a finding: its evidence's named steps and spikes, then its own step."""
-    ev, out, seen = f.evidence, [], set()
+    ev = f.evidence
+    out: list[KeyPoint] = []
+    seen: set[int] = set()
 
     def add(step: int | None, label: str, value: Any = None) -> None:
         if step is not None and step not in seen and len(out) < MAX_POINTS:

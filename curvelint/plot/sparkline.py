@@ -56,10 +56,11 @@ def _per_bin(c: Curve, axis: scale.Axis | None, lo: int, hi: int, width: int) ->
             out[k], prev = _bars(np.array([pick]))[0], pick
         elif k in bad:
             out[k] = "×"
-    last = "·"
-    for k in range(width):  # bins without points repeat the previous character
-        last = out[k] = out[k] if out[k] is not None else last
-    return out  # type: ignore[return-value]
+    last, filled = "·", []
+    for cell in out:  # bins without points repeat the previous character
+        last = cell if cell is not None else last
+        filled.append(last)
+    return filled
 
 
 def sparkline(c: Curve, width: int = 32, window: tuple[int, int] | None = None, log: bool = False) -> str:

@@ -103,7 +103,7 @@ def _labels(axis: scale.Axis | None, rows: int, values: list[np.ndarray], prefix
     out = [""] * rows
     shown = [v[np.isfinite(axis.frac(v))] for v in values] if axis is not None else []
     shown = [v for v in shown if len(v)]
-    if not shown:
+    if not shown or axis is None:  # (no values shown without an axis)
         return out
     out[0] = prefix + scale.number(max(float(v.max()) for v in shown), 3)
     out[-1] = prefix + scale.number(min(float(v.min()) for v in shown), 3)

@@ -133,7 +133,7 @@ def _charts(curves, findings: list[Finding], ids: dict[int, str]) -> tuple[str, 
                 continue
             log_hint = log_hint or fo.log_rule
             a, b = fo.window or ((f.step, f.step) if f.step is not None else (None, None))
-            if a is not None:
+            if a is not None and b is not None:  # (both or neither)
                 shades.append(Shade(a, b, f.rule, str(f.severity), f"#{ids[id(f)]}",
                                     f"{f.rule} {f.name}: steps {a}..{b}. {f.message}"))
             if fo.primary.name in names:
