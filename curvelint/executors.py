@@ -76,6 +76,8 @@ class Dask(Local):
 
     def __init__(self, spec: str) -> None:
         match = _DASK.fullmatch(check(spec))
+        if match is None:  # 'local' passes check() but names no scheduler
+            raise ExecutorError(f"--executor {spec} is not a Dask scheduler: use dask://HOST:PORT")
         try:
             from distributed import Client
         except ImportError:

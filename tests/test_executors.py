@@ -147,3 +147,10 @@ def test_a_bad_or_unreachable_executor_is_a_usage_error(monkeypatch: pytest.Monk
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(ConfigError, match=r"cannot reach the Dask scheduler at dask://127\.0\.0\.1:9: "):
         lint([str(FIXTURES / "demo")], Config(), executor="dask://127.0.0.1:9")
+
+
+def test_the_dask_executor_refuses_local_with_an_executor_error() -> None:
+    """'local' passes `check` but names no scheduler: an ExecutorError (was an AttributeError on the regex match
+    that mypy found)."""
+    with pytest.raises(executors.ExecutorError, match="not a Dask scheduler"):
+        executors.Dask(executors.LOCAL)
