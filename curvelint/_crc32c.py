@@ -31,7 +31,11 @@ def _extension() -> Callable[..., int]:
     from importlib.util import find_spec, module_from_spec
 
     package = find_spec("crc32c")  # locates the package without importing it
+    if package is None:
+        raise ImportError("no crc32c package")
     spec = PathFinder.find_spec("crc32c._crc32c", package.submodule_search_locations)
+    if spec is None or spec.loader is None:
+        raise ImportError("no crc32c._crc32c extension")
     module = module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.crc32c

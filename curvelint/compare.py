@@ -39,7 +39,8 @@ def shared(a: Run, b: Run) -> list[tuple[str, str, str, str | None]]:
     """(label: the series name(s), name in a, name in b, direction) for each role both runs have, then each series
     name they share that no role took."""
     ra, rb = assign_roles(list(a.series)), assign_roles(list(b.series))
-    out, used = [], set()
+    out: list[tuple[str, str, str, str | None]] = []
+    used: set[str] = set()
     for role in ROLE_NAMES:
         na, nb = getattr(ra, role), getattr(rb, role)
         if na and nb:

@@ -78,7 +78,8 @@ def parse_config(value: Any, source: str) -> Config:
         if key not in KEYS:
             extra = " ('reason' belongs in a run folder's .curvelint.toml)" if key == "reason" else ""
             raise ConfigError(f"{where(key)}: unknown key{extra}; valid keys: {', '.join(KEYS)}")
-    config = Config(source=source, root=os.path.dirname(os.path.abspath(source)))
+    root = os.path.dirname(os.path.abspath(source))
+    config = Config(source=source, root=root)
     if any(k in data for k in ("select", "extend-select", "ignore")):
         select = selectors(data["select"], where("select")) if "select" in data else None
         config.select = selected_codes(select, selectors(data.get("extend-select", []), where("extend-select")),
@@ -98,10 +99,10 @@ def parse_config(value: Any, source: str) -> Config:
     config.per_path_ignores = {str(k): selectors(v, where("per-path-ignores", quote(k))) for k, v in ppi.items()}
     config.fail_on = choice(data.get("fail-on", "error"), SEVERITIES, where("fail-on"))
     config.format = choice(data.get("format", "text"), FORMATS, where("format"))
-    config.exclude = [anchor(p, config.root) for p in strings(data.get("exclude", []), where("exclude"))]
+    config.exclude = [anchor(p, root) for p in strings(data.get("exclude", []), where("exclude"))]
     if "reference" in data:  # paths relative to this file's folder
         config.reference, config.reference_paths = settings_from_table(
-            table(data["reference"], where("reference")), where, config.root, ConfigError)
+            table(data["reference"], where("reference")), where, root, ConfigError)
     return config
 
 

@@ -140,7 +140,8 @@ def read_limited(path: str | os.PathLike, limit: int) -> tuple[bytes, bool]:
             piece = max(os.fstat(fh.fileno()).st_size, 1)  # a growing log's extra bytes come in further pieces
         except (AttributeError, OSError, ValueError):  # a remote file has no descriptor
             piece = 1 << 20
-        parts, got = [], 0
+        parts: list[bytes] = []
+        got = 0
         while got < limit:
             chunk = fh.read(min(limit - got, max(piece, 1 << 20) if parts else piece))
             if not chunk:

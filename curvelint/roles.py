@@ -205,8 +205,9 @@ def _assign(names: list[str], overrides: dict, directions: dict[str, Direction])
         if d:
             dirs[name] = d
     for role in ("train_loss", "val_loss"):
-        if chosen[role]:
-            dirs[chosen[role]] = "min"
+        loss = chosen[role]
+        if loss:
+            dirs[loss] = "min"
     dirs.update(directions or {})
     return Roles(directions=dirs, **chosen)
 

@@ -235,7 +235,7 @@ class EventSkim(io.RawIOBase):
     def _payload_reader(self, start: int, length: int) -> Callable[[int, int], bytes]:
         """`read(offset, n)` of the payload at `start`: from `_buf` when it holds them, else by a ranged read
         of at least `PEEK` bytes (kept for the next calls) that leaves the stream where it was."""
-        side = [0, b""]  # file offset and bytes of the last ranged read
+        side: list[Any] = [0, b""]  # file offset and bytes of the last ranged read
 
         def read(offset: int, n: int) -> bytes:
             n = max(0, min(n, length - offset))

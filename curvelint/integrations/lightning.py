@@ -13,14 +13,17 @@ Works with ``lightning`` and with the older ``pytorch_lightning`` package.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curvelint.integrations.monitor import Monitor, scalar
 
-try:
+if TYPE_CHECKING:  # (checked against the lightning package; the fallback's Callback is another class)
     from lightning.pytorch import Callback
-except ImportError:  # pragma: no cover - the pytorch_lightning package
-    from pytorch_lightning import Callback
+else:
+    try:
+        from lightning.pytorch import Callback
+    except ImportError:  # pragma: no cover - the pytorch_lightning package
+        from pytorch_lightning import Callback
 
 
 class CurvelintCallback(Callback):

@@ -42,7 +42,10 @@ def compiled_rank_filter() -> Callable[..., None] | None:
             if path is None:
                 return None
             loader = importlib.machinery.ExtensionFileLoader(_MODULE, path)
-            module = importlib.util.module_from_spec(importlib.util.spec_from_loader(_MODULE, loader))
+            spec = importlib.util.spec_from_loader(_MODULE, loader)
+            if spec is None:
+                return None
+            module = importlib.util.module_from_spec(spec)
             loader.exec_module(module)
             sys.modules.pop(_MODULE, None)  # a later scipy.ndimage import loads it as usual
         rank_filter = module.rank_filter

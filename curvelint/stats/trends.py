@@ -147,7 +147,8 @@ def _pairwise(v: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=16)
 def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
     """np.triu_indices(n, 1) as int32 (half the index bytes to read), read-only."""
-    out = tuple(a.astype(np.int32) for a in np.triu_indices(n, k=1))
+    i, j = (a.astype(np.int32) for a in np.triu_indices(n, k=1))
+    out = (i, j)
     for a in out:
         a.flags.writeable = False
     return out
