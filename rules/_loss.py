@@ -121,7 +121,10 @@ def window(s: Series, lo: int = 0, hi: int | None = None) -> str:
 
 
 def pct(x: float) -> str:
-    return "inf" if not math.isfinite(x) else f"{100 * x:+.1f}%"
+    """'+6.5%', '-3.2%'; '0.0%' for a change that rounds to nothing (not '-0.0%')."""
+    if not math.isfinite(x):
+        return "inf"
+    return "0.0%" if abs(x) < 0.0005 else f"{100 * x:+.1f}%"
 
 
 def swing_size(late: float, logged: bool) -> str:

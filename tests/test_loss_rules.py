@@ -340,3 +340,9 @@ def test_realworld_loss_rules(realworld, where):
     report = lint([str(realworld / where)], Config(select=list(LOSS_RULES)))
     got = {f.rule for f in report.findings if f.severity >= Severity.WARNING}
     assert got == REALWORLD_EXPECTED[where], [f.message for f in report.findings]
+
+
+def test_a_change_that_rounds_to_nothing_reads_0_0_percent_not_minus_0_0():
+    from curvelint_rules._loss import pct
+
+    assert [pct(x) for x in (-9.2e-5, 4e-4, -0.065, 0.0006)] == ["0.0%", "0.0%", "-6.5%", "+0.1%"]
