@@ -23,7 +23,7 @@ def _bands(ctx: Context) -> tuple[list[Band], str]:
     for metric in ref.metrics:
         name = ctx.name_of(metric)
         run_s = ctx.curve(name) if name else None
-        if run_s is None:
+        if not name or run_s is None:
             missing.append(metric)
             continue
         refs = []

@@ -239,7 +239,9 @@ class ChanceLevel(Rule):
         o = ctx.options
         for name, _, _ in pin.moving:
             s = ctx.curve(name)
-            cls = inferred_classes(s, o, known) if s is not None and len(s) >= 2 else None
+            if s is None or len(s) < 2:
+                continue
+            cls = inferred_classes(s, o, known)
             if cls and near(1 / cls.count) and loss_signal(s, {f"ln({cls.count})": math.log(cls.count)}, o, ""):
                 return f"1/{cls.count}", 1 / cls.count, f"{name} sits at ln({cls.count}): {cls.source}"
         return None

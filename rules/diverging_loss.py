@@ -103,11 +103,11 @@ class DivergingLoss(Rule):
             return
         trend = self._trend(ctx, s) if len(s) >= ctx.options["min_points"] else None
         found = trend or self._jump(ctx, s) or self._early_blowup(ctx, s)
-        rl = L.rl_return(ctx) if found is not None else None
-        if rl:  # a critic loss rises as the policy finds larger returns
-            found = replace(found, severity=Severity.INFO,
-                            message=f"{found.message}; an RL run ({rl}): its losses are no measure of progress")
         if found is not None:
+            rl = L.rl_return(ctx)
+            if rl:  # a critic loss rises as the policy finds larger returns
+                found = replace(found, severity=Severity.INFO,
+                                message=f"{found.message}; an RL run ({rl}): its losses are no measure of progress")
             yield found
 
     def _trend(self, ctx: Context, s) -> Finding | None:

@@ -87,7 +87,7 @@ class InitialLossTooHigh(Rule):
                     evidence={"first": first, "classes": None, "classes_bound": bound, "accuracy_metric": acc,
                               "chance_loss": math.log(bound)})
                 return
-        if classes and first >= o["max_chance_ratio"] * math.log(classes):
+        if known is not None and classes and first >= o["max_chance_ratio"] * math.log(classes):
             yield ctx.finding(
                 f"first training loss {first:.4g} at step {step} is {first / math.log(classes):.3g}x the chance "
                 f"level ln({classes}) = {math.log(classes):.4g} a fresh {classes}-class model starts at "

@@ -83,9 +83,14 @@ def _judge(s: InputStats, options: dict) -> tuple[list[str], dict]:
         reasons.append(f"values span {s.min:.3g}..{s.max:.3g}, raw 0-255 pixel range (divide by 255)")
         evidence["pixel_range"] = True
         return reasons, evidence
-    per = s.feature_mean is not None and s.feature_std is not None
-    mean = np.atleast_1d(s.feature_mean if per else s.mean).astype(float)
-    std = np.atleast_1d(s.feature_std if per else s.std).astype(float)
+    mean_of: np.ndarray | float
+    std_of: np.ndarray | float
+    if s.feature_mean is not None and s.feature_std is not None:
+        per, mean_of, std_of = True, s.feature_mean, s.feature_std
+    else:
+        per, mean_of, std_of = False, s.mean, s.std
+    mean = np.atleast_1d(mean_of).astype(float)
+    std = np.atleast_1d(std_of).astype(float)
     names = list(s.feature_names) if s.feature_names else [f"#{i}" for i in range(len(mean))]
     label = (lambda i: f"feature {names[i]}") if per else (lambda i: "overall")
     rms = np.sqrt(mean ** 2 + std ** 2)

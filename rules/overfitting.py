@@ -45,9 +45,9 @@ def _judge(ctx: Context, o: dict[str, Any]) -> Verdict:
         return Verdict("", reason=reason)
     short = len(val.y) < o["min_points"]
     rise = _rise(ctx, val, o)
-    if rise is not None and train is None:
-        return _unpaired(val, rise)
     if rise is not None:
+        if train is None:
+            return _unpaired(val, rise)
         verdict = _rising(val, train, rise, o)
         if verdict is not None:
             return verdict
@@ -101,7 +101,7 @@ def _rise(ctx: Context, val: Curve, o: dict[str, Any]) -> Rise | None:
     rel = stats.rel_change(b.value, end, b.value)
     if rel < o["min_rise"] or end - b.value < o["noise_k"] * noise:
         return None
-    common = dict(best=stats.Extremum(raw.index, raw.step, raw.value), level=b.value, after=after, end=end,
+    common: dict[str, Any] = dict(best=stats.Extremum(raw.index, raw.step, raw.value), level=b.value, after=after, end=end,
                   relative=rel, noise=noise)
     ys, later = after.y, len(after.y) - 1
     first = raw.index == 0  # the whole curve is after its best: no post-hoc choice of where to start

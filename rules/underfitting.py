@@ -287,7 +287,9 @@ def _some_metric_good(ctx: Context, good: float) -> bool:
         if ctx.direction(name) != "max":
             continue
         m, _ = curve(ctx, name)
-        top = metric_top(m) if m is not None else None
+        if m is None:
+            continue
+        top = metric_top(m)
         if top is not None and m.real(end_level(m.y)) >= good * top:
             return True
     return False

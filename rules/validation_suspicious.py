@@ -170,7 +170,9 @@ class ValidationSuspicious(Rule):
         """End level of the training (else validation) accuracy as a fraction of its optimum."""
         for role in ("train_metric", "val_metric"):
             m, _ = curve(ctx, role)
-            top = metric_top(m) if m is not None else None
+            if m is None:
+                continue
+            top = metric_top(m)
             if top is not None:
                 return end_level(m.values) / top
         return None

@@ -23,15 +23,15 @@ def _natural(name: str) -> list:
 def layer_series(ctx: Context) -> list[Series]:
     """Per-layer gradient-norm series in natural name order (layer2 before layer10), finite parts only."""
     glob = ctx.name_of("grad_norm")
-    out = []
+    out: list[tuple[list, Series]] = []  # (natural sort key of the layer, series)
     for name in ctx.run.series:
         m = LAYER.match(name)
         if name == glob or not m or m.group("layer").lower() in NOT_LAYERS:
             continue
         s = ctx.curve(name)
         if s is not None and len(s) >= 3:
-            out.append(s)
-    return sorted(out, key=lambda s: _natural(LAYER.match(s.name).group("layer")))
+            out.append((_natural(m.group("layer")), s))
+    return [s for _, s in sorted(out, key=lambda p: p[0])]
 
 
 class VanishingGradients(Rule):
