@@ -208,11 +208,13 @@ class LearningRateOutOfRange(Rule):
                 metric=metric, step=step, severity=Severity.INFO if clipped else None,
                 evidence={"value": value, "low": lo, "high": hi, "side": side, "family": family.name,
                           "family_from": family.source, "family_sure": family.sure, **extra})
-        usual_low = float(TYPICAL[family.name].split("..")[0]) if family.name in TYPICAL else 0.0
-        moved = _train_loss_moved(ctx) if value < usual_low else None
+        # "below the usual" only for a family with a usual range (not for a rate below 0 in configured bounds)
+        usual = TYPICAL.get(family.name) if family.name is not None else None
+        usual_low = float(usual.split("..")[0]) if usual is not None else 0.0
+        moved = _train_loss_moved(ctx) if usual is not None and value < usual_low else None
         if moved is not None and moved < ctx.options["stalled_drop"]:
             return ctx.finding(
-                f"{what} = {value:.3g}{at} is below the usual {TYPICAL[family.name]} for {family.label}, and the "
+                f"{what} = {value:.3g}{at} is below the usual {usual} for {family.label}, and the "
                 f"training loss moved only {moved:.1%} over the run: too low to train this model (plausible "
                 f"range {lo:.0e}..{hi:.0e}, so a rate this small suits only gentle fine-tuning)",
                 metric=metric, step=step,

@@ -316,3 +316,17 @@ def test_healthy_learning_rates_stay_quiet(peak, name, hparams, fmt):
 
 def test_sgds_classic_rate_with_an_unknown_optimizer_is_quiet():
     assert lr_findings(lr_run(0.1, "lr", None)) == []  # ResNet's 0.1 step schedule: plausible for SGD
+
+
+def test_a_rate_below_zero_inside_configured_bounds_is_no_internal_error():
+    """Found by mypy: with the optimizer unknown, a rate below 0 inside bounds configured to allow it
+    looked up the usual range of no family (KeyError: None, an internal-error abstention)."""
+    from curvelint.model import Abstention
+    from curvelint.rule import run_rule
+    from curvelint_rules.learning_rate_out_of_range import LearningRateOutOfRange
+
+    run = C.run_of(epochs("train_loss", np.linspace(2.0, 1.99, 20)), hparams={"lr": -0.001})
+    ctx = C.context_of(run, LearningRateOutOfRange, default_bounds=[-1.0, 1.0])
+    results = list(run_rule(LearningRateOutOfRange(), ctx))
+    assert not any(isinstance(r, Abstention) and r.internal for r in results)
+    assert results == []  # inside the configured bounds, and no usual range to be below
