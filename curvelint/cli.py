@@ -338,13 +338,23 @@ def compare_command(run_a: str, run_b: str) -> None:
     click.echo(printable_lines(render(*runs)))  # run paths and series names from the tree cannot drive the terminal
 
 
+_RULE_FORMAT = click.option("--format", "--output-format", "fmt", type=click.Choice(["text", "json"]),
+                            default="text", show_default=True, help="json: every field of the rules, for tools.")
+
+
 @main.command("rules")
-def rules_command() -> None:
+@_RULE_FORMAT
+def rules_command(fmt: str) -> None:
     """List every rule: code, name, default severity, the version that added it, and summary."""
-    from curvelint.registry import load_rules
+    from curvelint.registry import describe, load_rules
     from curvelint.rule import PREVIEW
 
     rules = load_rules()
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([describe(r) for r in rules], indent=2))
+        return
     width = max((len(r.name) for r in rules), default=10)
     since = max((len(r.since) for r in rules), default=0)
     for r in rules:
@@ -356,15 +366,21 @@ def rules_command() -> None:
 
 @main.command("rule")
 @click.argument("key")
-def rule_command(key: str) -> None:
+@_RULE_FORMAT
+def rule_command(key: str, fmt: str) -> None:
     """Show the documentation of one rule (by code, name, or an old code or name)."""
-    from curvelint.registry import find_rule, renamed
+    from curvelint.registry import describe, find_rule, renamed
 
     rule = find_rule(key)
     if rule is None:
         _fail(f"no rule {key!r} (see `curvelint rules`)")
     for old, _ in renamed([key]):
         _say(f"{old!r} is an old name of {rule.code} {rule.name}")
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(describe(rule), indent=2))
+        return
     click.echo(f"{rule.code} {rule.name} ({rule.severity})\n{_status(rule)}\n\n{rule.summary}\n\n{rule.doc()}")
     if rule.options:
         click.echo("\nOptions:")

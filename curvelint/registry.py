@@ -16,7 +16,7 @@ import functools
 import inspect
 import re
 from types import ModuleType
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from curvelint._entry_points import entry_points
 from curvelint.rule import PREVIEW, STABLE, Rule
@@ -91,6 +91,14 @@ def _validate(rule: type[Rule]) -> None:
 def find_rule(key: str) -> type[Rule] | None:
     """A rule by code (case-insensitive), name, or an old code or name (`Rule.aliases`)."""
     return next((r for r in load_rules() if r.known_as(key)), None)
+
+
+def describe(rule: type[Rule]) -> dict[str, Any]:
+    """A rule as data (`curvelint rules --format json`): what `curvelint rule` prints, field by field."""
+    return {"code": rule.code, "name": rule.name, "severity": str(rule.severity), "stability": rule.stability,
+            "since": rule.since or None, "aliases": list(rule.aliases), "summary": rule.summary, "hint": rule.hint,
+            "options": {name: {"default": opt.default, "doc": opt.doc} for name, opt in rule.options.items()},
+            "defers_to": list(rule.defers_to), "doc": rule.doc()}
 
 
 def renamed(selectors: Iterable[str]) -> list[tuple[str, type[Rule]]]:

@@ -140,3 +140,17 @@ def test_demo_prints_findings_and_exits_1():
     out = run_cli(str(FIXTURES / "demo"), "--no-color")
     assert out.returncode == 1, out.stdout + out.stderr
     assert "error" in out.stdout and "runs linted" in out.stdout
+
+
+def test_rules_and_rule_as_json_for_tools():
+    import json
+
+    listed = json.loads(run_cli("rules", "--format", "json").stdout)
+    text = run_cli("rules").stdout.splitlines()
+    assert [r["code"] for r in listed] == [line.split()[0] for line in text]
+    one = json.loads(run_cli("rule", "overfitting", "--output-format", "json").stdout)
+    assert one == next(r for r in listed if r["code"] == "CL110")
+    assert set(one) == {"code", "name", "severity", "stability", "since", "aliases", "summary", "hint", "options",
+                        "defers_to", "doc"}
+    assert one["options"]["min_rise"]["default"] == 0.05 and "EarlyStopping" in one["doc"]
+    assert run_cli("rule", "CL110").stdout.startswith("CL110 overfitting (warning)")  # text stays the default
