@@ -54,6 +54,7 @@ class _Finished:
 
     def __init__(self, inner: Follower) -> None:
         self.inner = inner
+        # every concrete Follower has a source; the Follower protocol does not declare it
         self.source: RunSource = inner.source  # type: ignore[attr-defined]
 
     def update(self, source: RunSource) -> None:

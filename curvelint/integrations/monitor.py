@@ -68,6 +68,7 @@ class Monitor:
         self.every = every
         self.stop_on = None if stop_on is None else Severity.parse(stop_on)
         self.raise_on = None if raise_on is None else Severity.parse(raise_on)
+        # a callable or None once _DEFAULT is out (mypy cannot narrow an `is` test on an object sentinel)
         self.log: Callable[[str], None] | None = None if log is _DEFAULT else log  # type: ignore[assignment]
         self._default_log = log is _DEFAULT
         live = copy.deepcopy(as_config(config))

@@ -159,7 +159,7 @@ class RegexPrinter(Printer):
                 self.damaged(lineno)
             else:
                 self.records += 1
-                self.add(lineno, values, step)  # type: ignore[arg-type]
+                self.add(lineno, values, step)  # type: ignore[arg-type]  # no None value: checked just above
             return
 
 
