@@ -21,7 +21,7 @@ from typing import Any
 from curvelint.config_files import ConfigError, Where, find_config, named_table, start_folder, where_in
 from curvelint.config_files import show as _show
 from curvelint.config_rules import SEVERITIES, rule_options, selectors, severities
-from curvelint.config_values import choice, names, quote, strings, table
+from curvelint.config_values import choice, did_you_mean, names, quote, strings, table
 from curvelint.formats import FORMATS as _FORMATS
 from curvelint.globs import anchor
 from curvelint.limits import Limits, parse_limits
@@ -76,7 +76,7 @@ def parse_config(value: Any, source: str) -> Config:
     data = {k.replace("_", "-"): v for k, v in value.items()}
     for key in data:
         if key not in KEYS:
-            extra = " ('reason' belongs in a run folder's .curvelint.toml)" if key == "reason" else ""
+            extra = " ('reason' belongs in a run folder's .curvelint.toml)" if key == "reason" else did_you_mean(key, KEYS)
             raise ConfigError(f"{where(key)}: unknown key{extra}; valid keys: {', '.join(KEYS)}")
     root = os.path.dirname(os.path.abspath(source))
     config = Config(source=source, root=root)

@@ -10,7 +10,7 @@ from typing import Any
 
 from curvelint import registry
 from curvelint.config_files import ConfigError, Where
-from curvelint.config_values import check_type, choice, quote, strings, table
+from curvelint.config_values import check_type, choice, did_you_mean, quote, strings, table
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -30,16 +30,17 @@ def rule_options(value: Any, where: Where) -> dict[str, dict[str, Any]]:
     for key, opts in table(value, where("rules")).items():
         rule = registry.find_rule(key)
         if rule is None:
-            names = ", ".join(r.name for r in registry.load_rules())
-            raise ConfigError(f"{where('rules', quote(key))}: unknown rule; valid rules: {names}")
+            known = [r.name for r in registry.load_rules()]
+            raise ConfigError(f"{where('rules', quote(key))}: unknown rule{did_you_mean(key, known)}; "
+                              f"valid rules: {', '.join(known)}")
         opts = table(opts, where("rules", quote(key)))
         checked = out.setdefault(rule.name, {})
         for spelled, given in opts.items():
             name = spelled.replace("-", "_")  # min-rise and min_rise, as every other key
             if name not in rule.options:
                 valid = ", ".join(rule.options) if rule.options else f"none ({rule.name} has no options)"
-                raise ConfigError(f"{where('rules', quote(key), quote(spelled))}: unknown option; "
-                                  f"valid options: {valid}")
+                raise ConfigError(f"{where('rules', quote(key), quote(spelled))}: unknown option"
+                                  f"{did_you_mean(name, rule.options)}; valid options: {valid}")
             checked[name] = check_type(given, rule.options[name].default, where("rules", quote(key), quote(spelled)))
     return out
 

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from curvelint.config_files import ConfigError
+
+
+def did_you_mean(key: str, valid: Iterable[str]) -> str:
+    """' (did you mean 'select'?)' for a key one slip away from a valid one, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def check_type(value: Any, default: Any, where: str) -> Any:

@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from curvelint import stats
+from curvelint.config_values import did_you_mean
 from curvelint.fileio import is_remote
 from curvelint.model import ReferenceSet, Series
 
@@ -34,7 +35,8 @@ def settings_from_table(table: dict, where: Callable[..., str], base: str,
     known = ("path", "paths", "metrics", "tolerance", "align")
     for key in table:
         if key.replace("_", "-") not in known:
-            raise error(f"{where('reference', key)}: unknown key; valid keys: {', '.join(known)}")
+            raise error(f"{where('reference', key)}: unknown key{did_you_mean(key, known)}; "
+                        f"valid keys: {', '.join(known)}")
     raw = table.get("paths", table.get("path", []))
     paths = [raw] if isinstance(raw, str) else raw
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):

@@ -177,7 +177,7 @@ def test_rule_options_are_validated(tmp_path):
     write(cfg, "[rules.overfit]\npatience = 5\n")
     with pytest.raises(ConfigError) as err:
         load_config([str(tmp_path)])
-    assert "rules.overfit: unknown rule; valid rules:" in str(err.value)
+    assert "rules.overfit: unknown rule (did you mean 'overfitting'?); valid rules:" in str(err.value)
     assert "constant-metric" in str(err.value)
 
     write(cfg, "[rules.constant-metric]\npatience = 5\n")
@@ -248,8 +248,7 @@ def test_unknown_key_and_bad_toml_are_clean_errors(tmp_path):
     write(tmp_path / "pyproject.toml", '[tool.curvelint]\nfail_on = "warning"\nselekt = ["CL1"]\n')
     out = cli(str(tmp_path))
     assert out.exit_code == 2
-    assert "curvelint: error: pyproject.toml: tool.curvelint.selekt: unknown key; valid keys: select," in out.stderr \
-        or "tool.curvelint.selekt: unknown key; valid keys: select," in out.stderr
+    assert "tool.curvelint.selekt: unknown key (did you mean 'select'?); valid keys: select," in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
     write(tmp_path / "pyproject.toml", "[tool.curvelint\n")
     out = cli(str(tmp_path))
@@ -491,3 +490,17 @@ def test_exclude_never_drops_the_path_that_was_named(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert [os.path.basename(r.path) for r in lint(["checkpoints"], Config(exclude=["checkpoints"])).runs] == ["run1"]
     assert lint(["."], Config(exclude=["checkpoints"])).runs == []
+
+
+def test_a_misspelt_key_option_or_rule_gets_a_suggestion_and_a_far_one_none():
+    from curvelint.config import parse_config
+
+    cases = {"failon": "unknown key (did you mean 'fail-on'?)",
+             "zzz": "unknown key; valid keys:"}
+    for key, said in cases.items():
+        with pytest.raises(ConfigError, match=re.escape(said)):
+            parse_config({key: 1}, "curvelint.toml")
+    with pytest.raises(ConfigError, match=re.escape("min_rse: unknown option (did you mean 'min_rise'?)")):
+        parse_config({"rules": {"overfitting": {"min_rse": 0.1}}}, "curvelint.toml")
+    with pytest.raises(ConfigError, match=re.escape("reference.paht: unknown key (did you mean 'path'?)")):
+        parse_config({"reference": {"paht": "x"}}, "curvelint.toml")
