@@ -262,7 +262,9 @@ def _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt) -> 
     selectors = [*(config.select or []), *config.extend_select, *config.ignore]
     unknown = unknown_selectors(selectors)
     if unknown:
-        raise _config_error(f"unknown rule selector {unknown[0]!r} (see `curvelint rules`)")
+        from curvelint.config_rules import unknown_selector
+
+        raise _config_error(unknown_selector(unknown[0]))
     from curvelint.registry import renamed
 
     for old, rule in renamed(selectors):

@@ -20,8 +20,14 @@ def selectors(value: Any, where: str) -> list[str]:
     given = strings(value, where, "a list of rule codes, code prefixes or names")
     unknown = registry.unknown_selectors(given)
     if unknown:
-        raise ConfigError(f"{where}: unknown rule selector {unknown[0]!r} (see `curvelint rules`)")
+        raise ConfigError(f"{where}: {unknown_selector(unknown[0])}")
     return given
+
+
+def unknown_selector(selector: str) -> str:
+    """The error for a selector that names no rule, with the nearest code or name for a slip."""
+    known = [key for r in registry.load_rules() for key in (r.code, r.name)]
+    return f"unknown rule selector {selector!r}{did_you_mean(selector, known)} (see `curvelint rules`)"
 
 
 def rule_options(value: Any, where: Where) -> dict[str, dict[str, Any]]:

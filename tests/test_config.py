@@ -504,3 +504,11 @@ def test_a_misspelt_key_option_or_rule_gets_a_suggestion_and_a_far_one_none():
         parse_config({"rules": {"overfitting": {"min_rse": 0.1}}}, "curvelint.toml")
     with pytest.raises(ConfigError, match=re.escape("reference.paht: unknown key (did you mean 'path'?)")):
         parse_config({"reference": {"paht": "x"}}, "curvelint.toml")
+
+
+def test_a_misspelt_rule_selector_gets_a_suggestion():
+    from curvelint.config_rules import unknown_selector
+
+    assert unknown_selector("overfiting") == ("unknown rule selector 'overfiting' (did you mean 'overfitting'?) "
+                                              "(see `curvelint rules`)")
+    assert unknown_selector("CL999") == "unknown rule selector 'CL999' (see `curvelint rules`)"
