@@ -375,7 +375,11 @@ def rule_command(key: str, fmt: str) -> None:
 
     rule = find_rule(key)
     if rule is None:
-        _fail(f"no rule {key!r} (see `curvelint rules`)")
+        from curvelint.config_values import did_you_mean
+        from curvelint.registry import load_rules
+
+        known = [k for r in load_rules() for k in (r.code, r.name)]
+        _fail(f"no rule {key!r}{did_you_mean(key, known)} (see `curvelint rules`)")
     for old, _ in renamed([key]):
         _say(f"{old!r} is an old name of {rule.code} {rule.name}")
     if fmt == "json":

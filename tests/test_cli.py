@@ -41,6 +41,8 @@ def test_rules_and_rule_docs():
     assert run_cli("rule", "CL100").stdout == doc.stdout
     missing = run_cli("rule", "no-such-rule")
     assert missing.returncode == 2 and "no rule" in missing.stderr
+    slip = run_cli("rule", "overfiting")
+    assert slip.returncode == 2 and "no rule 'overfiting' (did you mean 'overfitting'?)" in slip.stderr
 
 
 def test_no_logs_found_is_exit_2(tmp_path):
