@@ -86,6 +86,13 @@ class Context:
         self.severity = severity
         self.cache: dict = {} if cache is None else cache
 
+    @property
+    def rule_severity(self) -> Severity:
+        """The severity of this rule's findings unless one says otherwise: the configured one, else the
+        rule's own (a context made without a severity, as the plugin API's `Context(run, roles, rule)`)."""
+        assert self.rule is not None, "a rule context (ctx.for_rule) has a rule"
+        return self.severity or self.rule.severity
+
     def for_rule(self, rule: type[Rule], options: dict[str, Any] | None = None,
                  severity: Severity | None = None) -> Context:
         """A view of the same run for one rule, with that rule's resolved options."""
@@ -194,7 +201,7 @@ class Context:
         return Finding(
             rule=rule.code,
             name=rule.name,
-            severity=severity or self.severity or rule.severity,
+            severity=severity or self.rule_severity,
             path=self.run.path,
             run=self.run.name,
             metric=metric,

@@ -171,7 +171,7 @@ class ChanceLevel(Rule):
             message += (f": the last evaluation is within {margin:g} of the majority-class rate, "
                         f"no better than always answering one class")
         return ctx.finding(
-            message, metric=name, step=ap.steps[0], severity=Severity.INFO if beat else min(_severity_of(ctx), Severity.WARNING),
+            message, metric=name, step=ap.steps[0], severity=Severity.INFO if beat else min(ctx.rule_severity, Severity.WARNING),
             evidence={"accuracy_metric": name, "precision_metric": ap.precision, "recall_metric": ap.recall,
                       "all_positive_steps": list(ap.steps), "positive_share": ap.share, "majority_rate": majority,
                       "last_accuracy": last, "accuracy_values": acc.values, "steps": acc.steps},
@@ -202,7 +202,7 @@ class ChanceLevel(Rule):
             message += f" ({match[0]} = {match[1]:.4g}; {match[2]})"
         else:
             message += f" (that class is {pin.value:.1%} of the examples, usually the majority class)"
-        severity = _severity_of(ctx) if match else min(_severity_of(ctx), Severity.WARNING)
+        severity = ctx.rule_severity if match else min(ctx.rule_severity, Severity.WARNING)
         if pin.total < 3:
             message += (f"; {pin.moving[0][0]} ends at {own_loss:.4g}, the entropy of a {max(pin.value, 1 - pin.value):.1%}"
                         f" / {min(pin.value, 1 - pin.value):.1%} split ({floor:.4g}): exactly what predicting that "
@@ -224,7 +224,7 @@ class ChanceLevel(Rule):
         train = ctx.curve("train_loss")
         end = float(train.values[-1]) if train is not None and len(train) else math.nan
         if abs(end / floor - 1) <= ctx.options["loss_tolerance"] * 2:
-            return min(_severity_of(ctx), Severity.WARNING)
+            return min(ctx.rule_severity, Severity.WARNING)
         return Severity.INFO
 
     @staticmethod
@@ -300,11 +300,11 @@ class ChanceLevel(Rule):
     def _severity(ctx: Context, signals: list[Signal], c_known: bool) -> Severity:
         kinds = [s.kind for s in signals]
         if "exact" in kinds and (c_known or len(signals) == 2):
-            return _severity_of(ctx)  # a loss pinned at ln C to 4 digits with C known or the accuracy agreeing
+            return ctx.rule_severity  # a loss pinned at ln C to 4 digits with C known or the accuracy agreeing
         if all(k == "late" for k in kinds):
-            return _severity_of(ctx)
+            return ctx.rule_severity
         if len(signals) == 2:
-            return min(_severity_of(ctx), Severity.WARNING)
+            return min(ctx.rule_severity, Severity.WARNING)
         return Severity.INFO
 
     @staticmethod
@@ -320,9 +320,3 @@ class ChanceLevel(Rule):
             return ""
         return (f", while training accuracy {name!r} reached {f.values[-1]:.4g} at step {int(f.steps[-1])}: the "
                 f"validation data or labels differ from training (preprocessing, label order, class-index mapping)")
-
-
-def _severity_of(ctx: Context) -> Severity:
-    """The severity configured for the rule; its own when the context was made without one
-    (`Context.finding` falls back the same way)."""
-    return ctx.severity or ChanceLevel.severity

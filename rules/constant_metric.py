@@ -97,8 +97,7 @@ class ConstantMetric(Rule):
             message += (": these metrics sit at their worst value while other series move, so those classes or "
                         "entities are never predicted correctly (collapsed into frequent ones, or absent from the "
                         "evaluation data)")
-            severity = min(ctx.severity or ConstantMetric.severity, Severity.WARNING)  # a context without one: the rule's
-            return ctx.finding(message, metric=names[0], step=first, severity=severity,
+            return ctx.finding(message, metric=names[0], step=first, severity=min(ctx.rule_severity, Severity.WARNING),
                                evidence={**evidence, "series": names, "count": len(names)},
                                hint="check that every class occurs in the training and evaluation data, reweight "
                                     "rare classes, and look at the per-class confusion matrix")

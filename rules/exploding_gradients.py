@@ -108,7 +108,7 @@ class ExplodingGradients(Rule):
         if len(v) < o["min_points"]:
             return None
         first, last = int(steps[0]), int(steps[-1])
-        sev = ctx.severity or self.severity
+        sev = ctx.rule_severity
         start, end = stats.level(v, "start", 0.1), stats.level(v, "end", 0.1)
         tr = stats.trend(steps, np.log(v)) if end / start >= o["growth_ratio"] else None  # the ratio first: cheap
         if tr is not None and tr.significant(o["alpha"], "up"):

@@ -156,8 +156,8 @@ def _is_fp16(value: Any) -> bool:
     return value is True or text in ("true", "1", "16", "fp16", "16-mixed", "float16", "half", "o1", "o2")
 
 
-def _lower(severity: Severity | None, by: int = 1) -> Severity:
-    return Severity(max(Severity.INFO, (severity or Severity.ERROR) - by))
+def _lower(severity: Severity, by: int = 1) -> Severity:
+    return Severity(max(Severity.INFO, severity - by))
 
 
 def _skipped_steps(ctx: Context, nf: NonFinite) -> bool:
@@ -175,7 +175,7 @@ def _skipped_steps(ctx: Context, nf: NonFinite) -> bool:
 
 def _severity(ctx: Context, nf: NonFinite, kind: str, scaling: str | None) -> tuple[Severity, str]:
     """The severity of the finding and why it matters (one clause)."""
-    sev, name, pattern = ctx.severity, nf.series.name, nf.pattern
+    sev, name, pattern = ctx.rule_severity, nf.series.name, nf.pattern
     role = ctx.roles.role_of(name)
     if kind == "loss":
         if pattern == "turns":
