@@ -181,7 +181,6 @@ def test_a_sparkline_keeps_a_one_step_spike_and_marks_non_finite_bins():
     assert "█" in inside and set(line.replace("[", "").replace("]", "")) == {"▁", "█", "×"}
 
 
-
 def test_step_axis_labels_are_whole_steps_even_for_a_single_logged_step(tmp_path):
     """A run that logged one step (axis 0..1) is labelled 0 and 1, not 0, 0, 0, 0, 0, 1 (steps are
     integers: 0.2 printed as a step reads 0); value axes keep their fractional ticks."""
