@@ -35,7 +35,8 @@ class Underfitting(Rule):
 
     Not flagged: runs still improving (slow, not stuck) or getting worse at the end; a
     training loss another curve rule already explains (not decreasing, chance level,
-    diverging, oscillating: CL102-CL105 claim it first); a small
+    diverging, oscillating: CL102-CL105 claim it first; saturated, confidently wrong
+    outputs: CL115); a small
     loss change that comes with a large accuracy/IoU gain (bounded losses such as
     dice); a gap (that is overfitting territory).
 
@@ -88,7 +89,7 @@ class Underfitting(Rule):
     name = "underfitting"
     since = "0.1.0"
     severity = Severity.WARNING
-    defers_to = ("CL102", "CL103", "CL104", "CL105")
+    defers_to = ("CL102", "CL103", "CL104", "CL105", "CL115")
     summary = "training and validation both converge to a high loss with a small gap"
     hint = ("increase capacity (wider/deeper model, unfreeze layers), reduce regularisation, improve/normalise "
             "the features, tune the learning rate, train longer")
@@ -134,7 +135,7 @@ class Underfitting(Rule):
             yield ctx.abstain(reason or treason)
             return
         code = claimed(ctx, train.name) or claimed(ctx, val.name)
-        if code:  # not decreasing / chance level / diverging / oscillating: a stronger symptom
+        if code:  # not decreasing / chance level / diverging / oscillating / saturated: a stronger symptom
             yield ctx.abstain(f"{train.name}: reported by {code}", train.name)
             return
         if not (stats.can_log(val.values) and stats.can_log(train.values)):

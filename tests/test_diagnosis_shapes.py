@@ -91,6 +91,60 @@ def test_a_learning_classifier_is_not_saturated(seed):
     assert "CL115" not in codes(run)
 
 
+def blown_up_rnn(seed: int, n: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """A character model (27 symbols, ln 27 = 3.3) whose weights blew up in its first epoch: the
+    accuracy creeps 0.10 -> 0.25 while each wrong answer costs 9-12 nats."""
+    r = rng(seed)
+    acc = np.linspace(0.10, 0.25, n) + r.normal(0, 0.01, n)
+    cost = np.linspace(12.0, 9.0, n) + r.normal(0, 0.3, n)
+    return acc, (1 - acc) * cost
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_mostly_wrong_model_that_is_sure_of_its_wrong_answers_is_saturated(seed):
+    """Keras history of an RNN without gradient clipping: no gradient norm, no clip value hit."""
+    acc, loss = blown_up_rnn(seed)
+    val_acc, val_loss = blown_up_rnn(seed + 10)
+    run = C.run_of(epochs("loss", loss), epochs("accuracy", acc), epochs("val_loss", val_loss),
+                   epochs("val_accuracy", val_acc))
+    found = [f for f in findings(run) if f.rule == "CL115"]
+    assert {f.metric for f in found} == {"loss", "val_loss"}
+    assert all("exploding gradients" in f.message and "word-level" in f.message for f in found)
+    assert all(f.severity == Severity.INFO for f in found), "below 10 nats: a huge vocabulary could explain it"
+    assert "CL114" not in codes(run), "saturated outputs, not too little capacity"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_wrong_answers_beyond_any_vocabulary_are_a_warning(seed):
+    acc, loss = blown_up_rnn(seed)
+    run = C.run_of(epochs("loss", loss * 1.4), epochs("accuracy", acc))
+    (f,) = [f for f in findings(run) if f.rule == "CL115"]
+    assert f.severity == Severity.WARNING and "word-level" not in f.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mostly_wrong_but_uncertain_models_are_not_saturated(seed):
+    """A healthy character model (loss from ln 27 down, about ln C per wrong answer), a 1000-class
+    model trained from scratch (7 nats per wrong answer at first, then less), a validation loss that
+    grows overconfident late (overfitting, cheap at first), and a regression 'accuracy' beside an MSE."""
+    r = rng(seed)
+    t = np.arange(10) / 10
+    char_acc = 0.05 + 0.55 * (1 - np.exp(-3 * t)) + r.normal(0, 0.005, 10)
+    char_loss = 1.2 + 2.1 * np.exp(-3 * t)
+    wide_acc = 0.001 + 0.45 * (1 - np.exp(-2 * t))
+    wide_loss = 2.5 + 4.4 * np.exp(-2 * t)
+    late_acc = np.full(10, 0.4) + r.normal(0, 0.005, 10)
+    late_loss = np.linspace(1.8, 5.0, 10)
+    runs = [C.run_of(epochs("loss", char_loss), epochs("accuracy", char_acc)),
+            C.run_of(epochs("loss", wide_loss), epochs("accuracy", wide_acc)),
+            C.run_of(epochs("loss", char_loss), epochs("accuracy", char_acc),
+                     epochs("val_loss", late_loss), epochs("val_accuracy", late_acc)),
+            C.run_of(epochs("mse", np.linspace(900, 400, 10)), epochs("accuracy", np.linspace(0.001, 0.004, 10))),
+            C.run_of(epochs("loss", np.linspace(900, 400, 10)), epochs("accuracy", np.linspace(0.0, 0.004, 10)))]
+    for run in runs:
+        assert "CL115" not in codes(run)
+
+
 # -- CL103 pinned accuracy: one class, or a confident model on a small set ----------------------------
 
 
