@@ -148,17 +148,15 @@ class SaturatedOutputs(Rule):
         at = int(np.argmin(cost))
         classes = f"{math.exp(least):,.0f}" if least < 11.5 else f"{math.exp(least):.2g}"
         caveat = ("" if least >= o["warn_cost"] else
-                  f"; that holds unless the model chooses among more than {classes} classes (a word-level "
-                  f"vocabulary can)")
+                  f" (unless it chooses among more than {classes} classes, as a word-level vocabulary can)")
+        last = "" if at == len(lv) - 1 else f"; last {lv[-1]:.4g} with {av[-1]:.4g} at step {int(steps[-1])}"
         return ctx.finding(
-            f"{loss} / (1 - {acc}) is at least {least:.3g} at every one of the {len(lv)} {split} evaluations "
-            f"(steps {int(steps[0])}..{int(steps[-1])}; least at step {int(steps[at])}: {loss} {lv[at]:.4g} with "
-            f"{acc} {av[at]:.4g}; first {lv[0]:.4g} with {av[0]:.4g}, last {lv[-1]:.4g} with {av[-1]:.4g}): the "
-            f"model is wrong on most examples and gives the right class less than 1/{classes} of its "
-            f"probability where it errs, where a model merely guessing among C classes costs about ln C per "
-            f"answer{caveat}. Its outputs are confidently wrong, saturated: weights that blew up (exploding "
-            f"gradients in a recurrent network without gradient clipping, a learning rate far too high) or "
-            f"unscaled inputs",
+            f"{loss} / (1 - {acc}) is at least {least:.3g} nats at all {len(lv)} {split} evaluations (steps "
+            f"{int(steps[0])}..{int(steps[-1])}; lowest at step {int(steps[at])}: {loss} {lv[at]:.4g} with {acc} "
+            f"{av[at]:.4g}{last}): wrong on most examples, the model gives the right class under 1/{classes} "
+            f"of its probability where it errs{caveat}, while a model merely guessing among C classes pays about "
+            f"ln C. Confidently wrong, saturated outputs: weights blown up by exploding gradients (a recurrent "
+            f"network without gradient clipping) or a learning rate far too high, or unscaled inputs",
             metric=loss, step=int(steps[0]),
             severity=min(ctx.rule_severity, Severity.WARNING if least >= o["warn_cost"] else Severity.INFO),
             hint="clip the gradient norm (recurrent models), lower the learning rate 10x, scale the inputs",
