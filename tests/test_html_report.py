@@ -192,3 +192,32 @@ def test_step_axis_labels_are_whole_steps_even_for_a_single_logged_step(tmp_path
     _, page = page_of(str(tmp_path))
     labels = re.findall(r'<text class="xl"[^>]*>([^<]*)</text>', page)
     assert labels and set(labels) == {"0", "1"} and labels.count("0") == labels.count("1")
+
+
+def test_tables_name_runs_below_the_folder_they_share():
+    """Runs under one folder: the tables show what tells them apart, the full path in the tooltip."""
+    from curvelint.reporters.html import common_folder
+
+    report, page = page_of(str(DEMO / "nan_loss"), str(DEMO / "overfitting_history.json"))
+    under = common_folder([r.path for r in report.runs])
+    assert under.endswith("demo/") and "(runs under " + html.escape(under) in page
+    for r in report.runs:
+        short = r.path[len(under):]
+        assert f'title="{html.escape(r.path)}">{html.escape(short)}</a>' in page
+    _, single = page_of(str(DEMO / "nan_loss"))
+    assert "runs under" not in single
+
+
+@pytest.mark.parametrize("paths, folder", [
+    (["a/b/r1/events", "a/b/r2/events"], "a/b/"),
+    (["a/b/r1", "a/b/c/r2/metrics.csv"], "a/b/"),
+    (["/tmp/x/r1", "/tmp/y/r2"], "/tmp/"),
+    (["r1/f.json", "r2/f.json"], ""),
+    (["./r1", "./r2"], ""),
+    (["a/b/r1"], ""),
+    (["s3://bucket/runs/r1", "s3://bucket/runs/r2"], "s3://bucket/runs/"),
+])
+def test_common_folder(paths, folder):
+    from curvelint.reporters.html import common_folder
+
+    assert common_folder(paths) == folder

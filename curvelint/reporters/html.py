@@ -62,13 +62,37 @@ def _counts(findings: list[Finding]) -> str:
     return " ".join(f'<span class="sev {s}">{c[s]} {plural(s)}</span>' for s in SEVERITIES if c[s])
 
 
-def _runs_table(report, run_ids: dict, by_run: dict) -> str:
+def common_folder(paths: list[str]) -> str:
+    """The folder every one of two or more run paths lies under ('' if none, or a single run),
+    ending with '/': the page names runs below it, so the table shows what tells them apart."""
+    if len(paths) < 2:
+        return ""
+    folders = [p.replace("\\", "/").split("/")[:-1] for p in paths]
+    common: list[str] = []
+    for parts in zip(*folders):
+        if len(set(parts)) > 1:
+            break
+        common.append(parts[0])
+    prefix = "/".join(common)
+    return prefix + "/" if prefix.strip("/.") else ""
+
+
+def _short(label: str, under: str) -> str:
+    """A run's label on the page, below the folder all runs share."""
+    return label[len(under):] if under and label.replace("\\", "/").startswith(under) else label
+
+
+def _run_link(label: str, under: str, anchor: str) -> str:
+    return f'<a href="#{anchor}" title="{esc(label)}">{esc(_short(label, under))}</a>'
+
+
+def _runs_table(report, run_ids: dict, by_run: dict, under: str) -> str:
     rows = []
     for r in report.runs:
         key = (r.path, r.name)
         c = Counter(f.severity for f in by_run.get(key, []))
         name = r.path if r.name == r.path else f"{r.path} [{r.name}]"
-        rows.append(f'<tr><td class="path"><a href="#{run_ids[key]}">{esc(name)}</a></td><td>{esc(r.format)}</td>'
+        rows.append(f'<tr><td class="path">{_run_link(name, under, run_ids[key])}</td><td>{esc(r.format)}</td>'
                     f'<td class="num">{r.series}</td><td class="num">{r.points}</td>'
                     + "".join(f'<td class="num">{c[s] or ""}</td>' for s in SEVERITIES) + "</tr>")
     head = ('<tr><th data-sort="text">run</th><th data-sort="text">format</th><th class="num" data-sort="num">series'
@@ -91,13 +115,13 @@ def _data(f: Finding) -> str:
     return f'data-sev="{f.severity}" data-rule="{esc(f.rule)}" data-run="{esc(f.path)}"'
 
 
-def _findings_table(findings: list[Finding], ids: dict[int, str], run_ids: dict) -> str:
+def _findings_table(findings: list[Finding], ids: dict[int, str], run_ids: dict, under: str) -> str:
     rows = []
     for f in findings:
         run = run_ids.get((f.path, f.run), "")
         rows.append(f'<tr {_data(f)}><td data-key="{int(f.severity)}"><span class="sev {f.severity}">{f.severity}'
                     f'</span></td><td class="rule"><a href="#rule-{esc(f.rule)}">{esc(f.rule)}</a> {esc(f.name)}</td>'
-                    f'<td class="path"><a href="#{run}">{esc(f.run)}</a></td><td>{esc(f.metric or "")}</td>'
+                    f'<td class="path">{_run_link(f.run, under, run)}</td><td>{esc(f.metric or "")}</td>'
                     f'<td class="num">{"" if f.step is None else f.step}</td>'
                     f'<td class="msg"><a href="#{ids[id(f)]}">{esc(f.message)}</a></td></tr>')
     head = ('<tr><th data-sort="num">severity</th><th data-sort="text">rule</th><th data-sort="text">run</th>'
@@ -186,8 +210,10 @@ def write(report, options, fh: TextIO) -> None:
     fh.write(_head(report, f"curvelint: {len(report.runs)} runs, {len(findings)} findings"))
     fh.write(f'<h1>curvelint report</h1><p class="counts">{esc(summary_line(report))}</p>')
     fh.write("".join(f'<p class="sev error">{esc(e)}</p>' for e in report.errors))
-    fh.write(f"<h2>Findings</h2>{_filters(findings)}{_findings_table(findings, ids, run_ids)}")
-    fh.write(f"<h2>Runs</h2>{_runs_table(report, run_ids, by_run)}\n")
+    under = common_folder([r.path for r in report.runs])
+    where = f' <span class="muted">(runs under {esc(under)})</span>' if under else ""
+    fh.write(f"<h2>Findings{where}</h2>{_filters(findings)}{_findings_table(findings, ids, run_ids, under)}")
+    fh.write(f"<h2>Runs{where}</h2>{_runs_table(report, run_ids, by_run, under)}\n")
     for r in report.runs:
         key = (r.path, r.name)
         fh.write(_run(r, run_ids[key], by_run.get(key, []), ids, report.curves.get(key), abstained.get(r.name, [])))
