@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 from curvelint.console import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE  # noqa: E402
 from curvelint.console import fail as _fail  # noqa: E402
 from curvelint.console import say as _say  # noqa: E402
+from curvelint.cli_options import apply_options  # noqa: E402
 
 
 class DefaultGroup(click.Group):
@@ -132,7 +133,7 @@ def lint_command(paths, fmt, fail_on, select, extend_select, ignore, config_file
     plots = Options(plot=plot if plot is not None else output is None and sys.stdout.isatty(), width=_width())
     try:
         config = load_config(paths, config_file, isolated)
-        _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt)
+        apply_options(config, select, extend_select, ignore, exclude, fail_on, fmt)
         extras = _with_references(_extras(model_file, data_file), config, references)
         shown = _progress(progress)
         try:
@@ -230,41 +231,6 @@ def _width() -> int:
     import shutil
 
     return max(50, min(80, shutil.get_terminal_size((80, 24)).columns))
-
-
-def _split(values) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
-
-
-def _apply_cli(config, select, extend_select, ignore, exclude, fail_on, fmt) -> None:
-    """Command-line options win over configuration files."""
-    if select:
-        config.select = _split(select)
-    config.extend_select += _split(extend_select)
-    config.ignore += _split(ignore)
-    config.exclude += list(exclude)
-    if fail_on:
-        config.fail_on = fail_on
-    if fmt:
-        config.format = fmt
-    from curvelint.registry import unknown_selectors
-
-    selectors = [*(config.select or []), *config.extend_select, *config.ignore]
-    unknown = unknown_selectors(selectors)
-    if unknown:
-        from curvelint.config_rules import unknown_selector
-
-        raise _config_error(unknown_selector(unknown[0]))
-    from curvelint.registry import renamed
-
-    for old, rule in renamed(selectors):
-        _say(f"warning: {old!r} is an old name of {rule.code} {rule.name}, deprecated: select {rule.code}")
-
-
-def _config_error(message: str):
-    from curvelint.config import ConfigError
-
-    return ConfigError(message)
 
 
 def _extras(model_file: str | None, data_file: str | None):

@@ -212,7 +212,7 @@ def watch_command(paths, interval, exit_on, hold, confirm, timeout, fmt, select,
                   exclude, no_color) -> None:
     """Follow the training runs under PATHS while they are written and report findings as they appear
     and when they no longer hold. Exit 1 at the first finding at --exit-on, else 0 when stopped."""
-    from curvelint.cli import _apply_cli
+    from curvelint.cli_options import apply_options
     from curvelint.console import fail, say
     from curvelint.config import ConfigError, load_config
     from curvelint.model import Severity
@@ -222,7 +222,7 @@ def watch_command(paths, interval, exit_on, hold, confirm, timeout, fmt, select,
     paths = list(paths) or ["."]
     try:
         config = load_config(paths, config_file, isolated)
-        _apply_cli(config, select, (), ignore, exclude, None, None)
+        apply_options(config, select, (), ignore, exclude, None, None)
         watcher = Watcher(paths, config, hold or HOLD, confirm or CONFIRM, idle=max(60.0, 10 * interval))
     except (ConfigError, RegistryError) as exc:
         fail(str(exc))
