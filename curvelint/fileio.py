@@ -13,15 +13,15 @@ A path with a scheme (``s3://``, ``file://``: `is_remote`) is an object in a sto
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Iterator
 from types import ModuleType
 from typing import BinaryIO
 
+from curvelint.urls import is_remote
+
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")  # two letters at least: not a Windows drive
 
 
 class NotRegularFile(OSError):
@@ -32,11 +32,6 @@ class NotRegularFile(OSError):
         super().__init__(message)
         self.strerror = message  # readers show ``exc.strerror``
         self.filename = path
-
-
-def is_remote(path: str | os.PathLike) -> bool:
-    """Whether `path` is a URL with a scheme (``s3://bucket/runs``, ``file:///data``), not a local path."""
-    return isinstance(path, str) and _URL.match(path) is not None
 
 
 def is_dir(path: str | os.PathLike) -> bool:

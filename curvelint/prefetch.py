@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from curvelint import remote
-from curvelint.fileio import is_remote
+from curvelint.urls import is_remote
 
-THREADS = 16  # requests in flight
+THREADS = remote.THREADS  # requests in flight
 DEPTH = 64  # runs fetched ahead of the one being linted
 WHOLE = 1 << 20  # objects up to this size are fetched whole
 
@@ -38,17 +38,6 @@ def _wanted(source: Any) -> list[tuple[str, int]]:
             if n:
                 out.append((url, n))
     return out
-
-
-def prefetch(urls: Iterable[str], most: int) -> None:
-    """Fetch the first `most` bytes of each of `urls` concurrently, for their next `open_remote`; returns
-    when they are all fetched."""
-    urls = list(urls)
-    if not urls:
-        return
-    with ThreadPoolExecutor(min(THREADS, len(urls))) as pool:
-        for url in urls:
-            remote.offer(url, pool.submit(remote.fetch, url, 0, min(most, remote.size(url))))
 
 
 def ahead(sources: Iterable[Any], depth: int = DEPTH) -> Iterator[Any]:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import io
 import posixpath
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from curvelint import remote_file, remote_store
-from curvelint.fileio import is_remote
+from curvelint.urls import is_remote
 from curvelint.remote_file import FIRST_READ, MAX_READ, RemoteFile, offer, take, withdraw
 from curvelint.remote_store import SCHEMES, STATS, describe, fetch, filesystem, oserror, scheme
 
@@ -118,8 +118,6 @@ def walk(url: str, excluded: Callable[[str], bool] = lambda path: False,
             _remember(item, None if info.get("type") == "directory" else int(info.get("size") or 0))
             listed.append(item)
     if heads is not None:
-        from curvelint.prefetch import prefetch
-
         prefetch([u for u in listed if u in _FILES and heads(posixpath.basename(u))], 4096)
     yield from _visit(root, _TREE, excluded)
 
@@ -312,3 +310,19 @@ def open_remote(url: str, skim: bool | None = None) -> io.BufferedIOBase:
 
         return io.BufferedReader(EventSkim(RemoteFile(url, size(url), FIRST, WINDOW, take(url))), 1 << 16)
     return io.BufferedReader(RemoteFile(url, size(url), head=take(url)), 1 << 16)
+
+
+THREADS = 16  # requests in flight while fetching ahead (`prefetch`, `curvelint.prefetch.ahead`)
+
+
+def prefetch(urls: Iterable[str], most: int) -> None:
+    """Fetch the first `most` bytes of each of `urls` concurrently, for their next `open_remote`; returns
+    when they are all fetched."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    urls = list(urls)
+    if not urls:
+        return
+    with ThreadPoolExecutor(min(THREADS, len(urls))) as pool:
+        for url in urls:
+            offer(url, pool.submit(fetch, url, 0, min(most, size(url))))
