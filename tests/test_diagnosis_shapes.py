@@ -1,7 +1,8 @@
 """Shapes the realbench development split showed, each with a healthy twin over several seeds.
 
 - saturated outputs (CL115): Keras clips probabilities at 1e-7, so a model whose outputs are
-  pinned at 0/1 logs loss = (1 - accuracy) x 16.118 (PyTorch's BCELoss: x 100);
+  pinned at 0/1 logs loss = (1 - accuracy) x 16.118 (PyTorch's BCELoss: x 100); short of the clip,
+  a mostly wrong RNN whose every wrong answer costs 6+ nats (its weights blew up without clipping);
 - a pinned accuracy that is a confident, mostly right model on a small validation set, not a
   one-class predictor (CL103 stays quiet), and two equal evaluations at the entropy of the
   split they imply (a majority predictor on imbalanced data, CL103);
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -120,6 +122,23 @@ def test_wrong_answers_beyond_any_vocabulary_are_a_warning(seed):
     run = C.run_of(epochs("loss", loss * 1.4), epochs("accuracy", acc))
     (f,) = [f for f in findings(run) if f.rule == "CL115"]
     assert f.severity == Severity.WARNING and "word-level" not in f.message
+
+
+@pytest.mark.parametrize("run", ["k-rnn-chars2-d3c912/training.log", "pl-lstm-chars-90c19b/lightning_logs/version_0"])
+def test_real_rnns_without_clipping_written_by_keras_and_lightning(run):
+    """The dev split's RNNs trained without gradient clipping (Keras CSVLogger; Lightning CSVLogger), and
+    every healthy character model beside them (Keras history and CSVLogger, Lightning, PyTorch)."""
+    from conftest import FIXTURES
+    from curvelint.engine import lint
+
+    runs = FIXTURES / "realbench" / "runs"
+    found = lint([str(runs / run)]).findings
+    assert any(f.rule == "CL115" and "exploding gradients" in f.message for f in found)
+    assert not any(f.rule == "CL114" for f in found)
+    labels = json.loads((FIXTURES / "realbench" / "labels.json").read_text())
+    healthy = [e["run"] for e in labels if e["labels"] == ["healthy"] and "chars" in e["config"]]
+    assert len(healthy) >= 10
+    assert not [r for r in healthy if any(f.rule == "CL115" for f in lint([str(runs / r)]).findings)]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
