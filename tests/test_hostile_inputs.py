@@ -444,8 +444,10 @@ def test_a_data_csv_is_not_a_training_run(tmp_path: Path, text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["epoch,loss\n0,1.0\n1,0.8\n", ",loss\n1,0.9\n2,0.8\n", "step,val_acc\n0,0.5\n1,0.6\n",
-                                  "Wall time,Step,Value\n1.7e9,0,1.5\n1.7e9,10,1.2\n", "epoch,lr\n0,0.1\n1,0.1\n"],
-                         ids=["keras", "index-and-loss", "lightning-metric", "tensorboard-export", "lr-only"])
+                                  "Wall time,Step,Value\n1.7e9,0,1.5\n1.7e9,10,1.2\n", "epoch,lr\n0,0.1\n1,0.1\n",
+                                  "epoch,step,validation_epoch_average\n0,599,0.223\n1,1199,0.147\n"],
+                         ids=["keras", "index-and-loss", "lightning-metric", "tensorboard-export", "lr-only",
+                              "lightning-unknown-name"])
 def test_a_training_csv_is_still_a_run(tmp_path: Path, text: str) -> None:
     (tmp_path / "metrics.csv").write_text(text)
     [run] = _read(tmp_path / "metrics.csv")

@@ -7,7 +7,8 @@
   ``epoch``; without either, a first column of increasing integers (noted). A CSV with
   none of these, or without a loss- or metric-like column (`metric_like`: ``loss``,
   ``val_acc``, ``mAP``, ``lr``, ...) unless it is TensorBoard's CSV export of one tag
-  (``Wall time,Step,Value``), is not a training log (``id,name,price``): no run.
+  (``Wall time,Step,Value``) or has both an epoch and a step column (Lightning's CSVLogger:
+  ``epoch,step,validation_epoch_average``), is not a training log (``id,name,price``): no run.
 * An empty cell means "not logged in this row" (Lightning writes sparse rows); the
   literal ``nan``/``inf`` is a logged value.
 * A counter that goes back (``CSVLogger(append=True)`` appends several fits, each
@@ -269,8 +270,9 @@ def _runs(source: RunSource, table: _Table, given: Mapping[int, Column | tuple[n
         columns = {i: c if isinstance(c, Column) else Column.from_dense(*c) for i, c in given.items()}
     del given  # not held to the end: what it held is freed once converted
     found = _axis(header, columns)
-    if found is None or not (lower == TENSORBOARD_EXPORT or any(_logged(h) for i, h in enumerate(header)
-                                                               if i != found[0])):
+    counters = set(lower) & set(STEP_NAMES) and set(lower) & set(EPOCH_NAMES)  # Lightning's CSVLogger writes both
+    if found is None or not (lower == TENSORBOARD_EXPORT or counters
+                             or any(_logged(h) for i, h in enumerate(header) if i != found[0])):
         return []  # no step axis, or nothing a training log logs (a data table: id,name,price)
     axis_col, kind = found
     notes = []
