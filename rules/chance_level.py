@@ -9,7 +9,7 @@ from curvelint.model import Series, Severity
 from curvelint.rule import Context, Option, Rule
 
 from . import _loss as L
-from ._chance import (MAX_EXACT_INFERRED, SPLITS, Classes, Pinned, Signal, accuracy_series, accuracy_signal,
+from ._chance import (EXACT_POINTS, MAX_EXACT_INFERRED, SPLITS, Classes, Pinned, Signal, accuracy_series, accuracy_signal,
                       all_positive, as_fraction, classes_of, inferred_classes, is_accuracy, listed, loss_signal,
                       pinned_accuracy, split_entropy)
 
@@ -37,8 +37,10 @@ class ChanceLevel(Rule):
       class's share, usually the majority). No one-class predictor scores a loss below
       the entropy of a p / 1-p split, so a loss under ``one_class_floor`` of it means a
       confident model that is right on all but a few examples (a small validation set),
-      not reported. Two evaluations count only when the loss ends at that entropy (within
-      twice ``loss_tolerance``): info, a warning when the training loss settled there too.
+      not reported; three evaluations (a converged model on a small validation set repeats
+      its accuracy that often) count only with the loss not below that entropy (by more than
+      twice ``loss_tolerance``), two only when the loss ends at it (within twice
+      ``loss_tolerance``): info, a warning when the training loss settled there too.
       constant-metric (CL101) leaves these series to this rule. Error when the value is
       the known majority rate or 1/C, else warning.
     - a binary classifier whose logged recall is 1.0 while its precision equals its
@@ -186,8 +188,11 @@ class ChanceLevel(Rule):
         own_loss = pin.moving[0][2]  # the accuracy's own loss when the run logs one
         if own_loss < ctx.options["one_class_floor"] * floor:
             return None  # below what any one-class predictor reaches: a confident, mostly right model
-        if pin.total < 3 and abs(own_loss / floor - 1) > ctx.options["loss_tolerance"] * 2:
+        near = ctx.options["loss_tolerance"] * 2
+        if pin.total < 3 and abs(own_loss / floor - 1) > near:
             return None  # two equal evaluations alone are no evidence; with the loss at that split's entropy they are
+        if pin.total < EXACT_POINTS and own_loss < (1 - near) * floor:
+            return None  # three, with a loss below any one-class model's: a converged model on a small set
         match = self._pinned_chance(ctx, pin, known)
         moving = "; ".join(f"{n} {a:.4g} -> {b:.4g}" for n, a, b in pin.moving)
         names = " and ".join(p.name for p in pins[:3]) + (f" and {len(pins) - 3} more" if len(pins) > 3 else "")

@@ -4,7 +4,7 @@
   pinned at 0/1 logs loss = (1 - accuracy) x 16.118 (PyTorch's BCELoss: x 100); short of the clip,
   a mostly wrong RNN whose every wrong answer costs 6+ nats (its weights blew up without clipping);
 - a pinned accuracy that is a confident, mostly right model on a small validation set, not a
-  one-class predictor (CL103 stays quiet), and two equal evaluations at the entropy of the
+  one-class predictor (CL103 stays quiet; three equal evaluations need a loss not below the entropy), and two equal evaluations at the entropy of the
   split they imply (a majority predictor on imbalanced data, CL103);
 - a validation loss above ln C with the accuracy at chance (memorised noise, CL103);
 - a loss named after its kind (``train/dice_loss``) while a bounded metric climbs (CL114 quiet);
@@ -178,6 +178,23 @@ def test_a_pinned_accuracy_with_a_loss_below_any_one_class_model_is_quiet(seed):
     train = 0.6 * np.exp(-np.arange(n) / 15) + 1e-4
     run = C.run_of(epochs("train_loss", train), epochs("val_loss", val_loss), epochs("val_acc", val_acc))
     assert "CL103" not in codes(run, Severity.WARNING)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_three_equal_evaluations_of_a_converged_model_are_not_one_class(seed):
+    """A 3-epoch Keras run on breast cancer: 139 of 142 right at every evaluation (0.978873) while
+    val_loss falls below H(0.979 / 0.021) = 0.102; the same three accuracies with the loss at that
+    entropy are a one-class predictor."""
+    r = rng(seed)
+    val_acc = np.full(3, 0.978873)
+    train = epochs("loss", np.r_[0.37, 0.12, 0.08] * np.exp(r.normal(0, 0.02, 3)))
+    acc = epochs("accuracy", np.r_[0.84, 0.96, 0.979])
+    confident = C.run_of(train, acc, epochs("val_loss", np.r_[0.119, 0.079, 0.071] * np.exp(r.normal(0, 0.02, 3))),
+                         epochs("val_accuracy", val_acc))
+    assert "CL103" not in codes(confident)
+    floor = -(0.978873 * math.log(0.978873) + 0.021127 * math.log(0.021127))
+    one_class = C.run_of(train, acc, epochs("val_loss", floor * np.r_[1.3, 1.1, 1.02]), epochs("val_accuracy", val_acc))
+    assert "CL103" in codes(one_class, Severity.WARNING)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
