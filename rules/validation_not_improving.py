@@ -28,8 +28,10 @@ class ValidationNotImproving(Rule):
     learns does not transfer to the validation data at all.
 
     Not flagged: validation that improves and then rises (overfitting, CL110, on that
-    series; a validation accuracy stuck at chance next to a rising validation loss is
-    still reported: memorisation without any generalisation);
+    series; a validation accuracy flat beside it only when that loss never improved by more
+    than `max_flat` first, i.e. stuck at chance next to a rising validation loss:
+    memorisation without any generalisation; one that fell first did generalise, and an
+    accuracy already high from the first evaluation has little left to gain);
     validation that is already (near) perfect from the start (validation-suspicious,
     CL113). Short runs (3 to `min_points` - 1 evaluations) are judged with an exact order
     test on the training side and the fixed `max_val_improvement` margin, and reported
@@ -94,6 +96,10 @@ class ValidationNotImproving(Rule):
                 continue
             if ctx.name_of(vrole) == overfit:
                 reasons.append(f"{overfit}: reported by CL110 overfitting")
+                carried = self._loss_improved_first(ctx, str(overfit))
+                if carried:
+                    reasons.append(carried)
+                    break  # the validation loss learned before it rose: the learning carried over
                 continue  # its rise is the story; a flat validation *metric* may still be reported
             val, reason = curve(ctx, vrole, o["min_short_points"])
             train = next((t for t in (curve(ctx, r)[0] for r in troles) if t is not None), None)
@@ -108,6 +114,20 @@ class ValidationNotImproving(Rule):
             yield ctx.abstain("; ".join(reasons))
         elif not any(ctx.name_of(r) for r, _ in PAIRS):
             yield ctx.abstain("no validation series in this run")
+
+    def _loss_improved_first(self, ctx: Context, name: str) -> str | None:
+        """Why a flat validation metric is no story: the validation loss CL110 reported first fell by more
+        than `max_flat` from its start to its best (the model did generalise, then overfit)."""
+        val, _ = curve(ctx, "val_loss", ctx.options["min_short_points"])
+        if val is None:
+            return None
+        v0 = float(np.mean(val.y[:2]))
+        best = float(smooth_curve(ctx, val, 0.1).min())
+        gained = improvement(val, v0, best)
+        if gained <= ctx.options["max_flat"]:
+            return None  # memorisation without any generalisation: a flat metric beside it is still the story
+        return (f"{name} improved {gained:.0%} ({fmt(val.real(v0))} -> {fmt(val.real(best))}) before it rose: "
+                "what the model learned did carry over")
 
     def _perfect_metric(self, ctx: Context) -> str | None:
         """The validation metric's name if it starts within `near_perfect` of its optimum:

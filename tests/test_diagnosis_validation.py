@@ -462,3 +462,26 @@ def test_the_chance_of_a_rising_order_reads_as_a_number_a_reader_can_take_in():
     assert [order_chance(k) for k in (1, 4, 9)] == ["1/1", "1/24", "1/362880"]
     assert [order_chance(k) for k in (10, 13)] == ["1/3.6e+06", "1/6.2e+09"]  # not 1/6227020800
     assert order_chance(200) == "1/7.9e+374"  # beyond a float
+
+
+# -- CL112 beside CL110: a flat accuracy next to a validation loss that learned first --------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_flat_high_accuracy_beside_a_loss_that_learned_then_overfit_is_no_cl112(seed):
+    """Breast cancer in Lightning: val_loss 0.43 -> 0.15 in 5 epochs, then up to 0.26; val_accuracy at
+    0.93-0.94 from the first epoch (the first epoch did the learning). Its twin memorises from the
+    start: val_loss only rises and val_accuracy sits at the majority rate: that is still CL112."""
+    rng = np.random.default_rng(seed)
+    train = falling(15, 0.65, 0.012, seed)
+    val_loss = epochs(improve_then(seed, 5, 1 + np.cumsum(rng.uniform(0.04, 0.08, 10)), 0.43, 0.15), "val_loss")
+    acc = np.r_[0.9366, 0.9437, 0.9437, 0.9437, 0.9366, 0.9296, 0.9296, 0.9366, 0.9366, 0.9296, 0.9296, 0.9225,
+                0.9296, 0.9296, 0.9296]
+    i = int(rng.integers(5, 14))
+    acc[[i, i + 1]] = acc[[i + 1, i]]
+    val_acc = epochs(acc, "val_accuracy")
+    run = c.run_of(train, val_loss, val_acc)
+    assert c.findings(ValidationNotImproving, run) == []
+    memorising = c.run_of(train, epochs(0.66 * (1 + np.cumsum(rng.uniform(0.02, 0.05, 15))), "val_loss"),
+                          epochs(np.full(15, 0.626761) + rng.choice([0, 0.007], 15), "val_accuracy"))
+    assert c.findings(ValidationNotImproving, memorising)
