@@ -150,7 +150,7 @@ class Swing:
     deviations, late vs early; autocorr: the largest (in size) lag-1..4 autocorrelation
     of the unsmoothed deviations in the second half: near 0 for batch noise, clearly
     positive for slow waves, clearly negative for an up/down zigzag (lag 1) or a
-    period-4..8 wave (lag 2..4).
+    period-4..8 wave (lag 2..4); late_points: how many deviations that autocorrelation had.
     """
 
     amplitude: float
@@ -159,10 +159,15 @@ class Swing:
     spread: stats.SpreadComparison
     logged: bool
     autocorr: float
+    late_points: int = 0
 
     def structured(self, min_autocorr: float = 0.4) -> bool:
-        """True when the deviations are waves or a zigzag rather than independent batch noise."""
-        return abs(self.autocorr) >= min_autocorr
+        """True when the deviations are waves or a zigzag rather than independent batch noise: the
+        largest autocorrelation of lags 1..4 reaches `min_autocorr` and leaves the white-noise band of
+        its n points, 2.5/sqrt(n) (z = 2.5: a 5% chance split over the four lags). Six points of noise
+        reach |r| 0.8 at one of four lags: below 7 points no autocorrelation is evidence of waves."""
+        band = 2.5 / math.sqrt(self.late_points) if self.late_points else 0.0
+        return abs(self.autocorr) >= max(min_autocorr, band)
 
 
 def _deviations(ctx: Context, s: Series) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -195,7 +200,7 @@ def swing(ctx: Context, s: Series) -> Swing:
         ac = max(stats.autocorrs(raw[h:], range(1, 5)), key=abs)
         return Swing(amplitude=stats.iqr_scale(dev), early=stats.iqr_scale(dev[:h]),
                      late=swing_late(ctx, s), spread=stats.compare_spread(dev[:h], dev[h:]),
-                     logged=logged, autocorr=ac)
+                     logged=logged, autocorr=ac, late_points=len(raw) - h)
 
     return ctx.memo(("loss.swing", s.name), compute)
 

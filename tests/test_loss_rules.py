@@ -172,6 +172,17 @@ def test_zigzag_is_oscillating():
     assert codes(C.run_of(Series("loss", t, v))) == ["CL105"]
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_twelve_sampled_batch_losses_are_noise_not_waves(seed):
+    """Lightning logs one batch's loss per epoch: 12 points that fall 2.3 -> 0.1, then scatter by
+    batch (x/2..x2) for the last six; six points of noise reach |r| 0.4 at one of four lags, which
+    is no evidence of waves (the white-noise band of 6 points is 2/sqrt(6) = 0.82)."""
+    r = np.random.default_rng(seed)
+    level = np.r_[2.29, 1.96, 1.54, 1.18, 0.40, 0.20, np.full(6, 0.15)]
+    v = level * np.exp(np.r_[np.zeros(6), r.uniform(-0.7, 0.7, 6)])
+    assert codes(C.run_of(Series("train/loss", 22 * np.arange(1, 13) - 1, v))) == []
+
+
 def test_a_swinging_loss_that_still_falls_is_not_oscillating():
     s = C.healthy(n=2000, seed=0, noise=0.05)
     t = np.arange(2000)
