@@ -23,7 +23,8 @@ class LossSpikes(Rule):
     "32x spike" of a loss at 0.001 that started near 1 is harmless). Spikes just before a
     dead plateau are reported beside loss-not-decreasing or stopped-changing: the spike is
     often the cause. Fewer than ``min_count`` spikes (one bad batch the run recovered from)
-    are info.
+    are info, and so are spikes all within the first ``early_share`` of the run's steps when
+    the loss then ends below their local level (an early transient that did not recur).
 
     Usual causes: exploding gradients on a few batches (recurrent nets, attention
     logits, PINN residual terms, no normalization), a learning rate at the edge of
@@ -58,6 +59,8 @@ class LossSpikes(Rule):
         "z": Option(8.0, "robust z-score above which a point is an outlier"),
         "min_jump": Option(1.0, "smallest excess over the local level (1.0 = twice the level)"),
         "max_listed": Option(5, "spikes listed in the evidence"),
+        "early_share": Option(0.1, "spikes all within this first share of the run's steps, after which the loss "
+                                   "ends below their local level, are an early transient that did not recur: info"),
         "min_count": Option(2, "fewer spikes than this are reported at info: one bad batch the run recovered "
                                "from is no instability"),
         "min_scale_share": Option(0.25, "smallest spike height, as a share of the run's range from its start "
@@ -84,11 +87,24 @@ class LossSpikes(Rule):
         if len(found) > 1:
             more = "; others at steps " + ", ".join(str(p.step) for p in ranked[1:ctx.options["max_listed"]])
             more += " ..." if len(found) > ctx.options["max_listed"] else ""
+        early = self._early_transient(ctx, s, found, sh.end)
         yield ctx.finding(
             f"{len(found)} isolated spike{'s' if len(found) > 1 else ''} in the training loss over "
             f"{L.window(s)}: largest {top.value:.4g} at step {top.step} ({size} the local level "
-            f"{top.baseline:.4g}, robust z={top.z:.1f}){more}",
+            f"{top.baseline:.4g}, robust z={top.z:.1f}){more}{early}",
             metric=s.name, step=top.step,
-            severity=Severity.INFO if len(found) < ctx.options["min_count"] else None,
+            severity=Severity.INFO if len(found) < ctx.options["min_count"] or early else None,
             evidence={"count": len(found), "points": len(s), "first_step": s.steps[0], "last_step": s.steps[-1],
                       "spikes": [stats.as_dict(p) for p in ranked[:ctx.options["max_listed"]]]})
+
+    @staticmethod
+    def _early_transient(ctx: Context, s, found: list, end: float) -> str:
+        """Why the spikes are info though there are several: all in the run's first `early_share` of steps,
+        with the loss ending below the lowest local level around them ('' when not)."""
+        first, last = float(s.steps[0]), float(s.steps[-1])
+        cut = first + ctx.options["early_share"] * (last - first)
+        floor = min(p.baseline for p in found)
+        if last <= first or any(p.step > cut for p in found) or not end < floor:
+            return ""
+        return (f"; all in the first {ctx.options['early_share']:.0%} of the run, which ends at {end:.4g}, below their "
+                f"local level ({floor:.4g}): an early transient, not recurring (a warmup would avoid it)")

@@ -357,3 +357,20 @@ def test_a_change_that_rounds_to_nothing_reads_0_0_percent_not_minus_0_0():
     from curvelint_rules._loss import pct
 
     assert [pct(x) for x in (-9.2e-5, 4e-4, -0.065, 0.0006)] == ["0.0%", "0.0%", "-6.5%", "+0.1%"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_spikes_of_an_early_transient_are_info(seed):
+    """An RNN whose loss jumps twice in its first 7% of steps (4x its local level) while it is still far
+    above where it ends, then trains normally: info. The same spikes late in the run: a warning."""
+    r = np.random.default_rng(seed)
+    t = np.arange(2, 172, 2)
+    level = 1.4 + 4.8 * np.exp(-(t - 2) / 40.0)
+    noise = np.exp(r.normal(0, 0.03, len(t)))
+    early, late = level * noise, level * noise
+    early[[3, 5]] *= 4.2
+    late[[60, 75]] *= 4.2
+    (f,) = check(C.run_of(Series("train_loss", t, early)), ["CL106"])[0]
+    assert f.severity == Severity.INFO and "early transient" in f.message
+    (g,) = check(C.run_of(Series("train_loss", t, late)), ["CL106"])[0]
+    assert g.severity == Severity.WARNING
