@@ -20,10 +20,12 @@ class OscillatingLoss(Rule):
     0.2 is about +-22%), the second half's swings are not clearly smaller than the first
     half's (not both a ratio < ``min_spread_ratio`` and a Brown-Forsythe p <
     ``settle_alpha``), they are structured (an |autocorrelation| at lag 1..4 >=
-    ``min_autocorr``: waves or an up/down zigzag, not independent minibatch noise, which
-    is large in log units for a loss near 0), and either the second half has no
-    significant downward trend (the loss is not getting anywhere) or the swings are as
-    large as the level itself (>= ``level_swing``). Swings that stay at the bottom of the
+    ``min_autocorr`` and outside the white-noise band 2.5/sqrt(n) of the second half's n
+    points: waves or an up/down zigzag, not independent minibatch noise, which is large in
+    log units for a loss near 0; below 7 points nothing is structured), and either the
+    second half has no significant downward trend (the loss is not getting anywhere) or
+    the swings are as large as the level itself (>= ``level_swing``). Swings that stay at
+    the bottom of the
     run's range (the second half's 90th percentile below ``min_scale_share`` of the starting
     level: 0.005 <-> 0.05 after starting at 1.8) are large in log units but small at the
     run's scale, and are not reported. Isolated spikes are left to
