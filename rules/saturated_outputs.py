@@ -14,10 +14,10 @@ from ._chance import SPLITS, as_fraction, is_accuracy
 
 # the loss one wrong example costs when the predicted probability is clipped, per framework
 CLIPS = {"Keras's epsilon 1e-7": -math.log(1e-7), "PyTorch BCELoss's log clamp at -100": 100.0}
-# a loss that is not a cross-entropy: loss / (1 - accuracy) means nothing for it
 # an "accuracy" that never reaches 2% is a regression's (exact float matches) or a model with
 # thousands of classes at its start: the softer form does not judge it
 MIN_ACCURACY = 0.02
+# a loss that is not a cross-entropy: loss / (1 - accuracy) means nothing for it
 REGRESSION = re.compile(r"mse|mae|rmse|huber|l1|l2|mean_squared|mean_absolute|regress", re.IGNORECASE)
 
 
@@ -35,12 +35,12 @@ class SaturatedOutputs(Rule):
 
     A softer form, short of the clip: the model is wrong on most examples (accuracy below
     ``max_accuracy`` at every paired evaluation, at least ``min_wrong_points`` of them,
-    the accuracy moving and reaching 2%) and yet each wrong answer costs at least ``wrong_cost`` nats,
-    loss / (1 - accuracy), at every one of them, from the first on. It then gives the
-    right class less than e^-6 = 1/400 of its probability where it errs. A model that
-    merely guesses among C classes costs about ln C per answer, so this is saturation
-    unless the model has more than about 400 classes (a word-level vocabulary can, so
-    below ``warn_cost`` nats, e^10 = 22,000 classes, it is info).
+    the accuracy moving and reaching 2%) and yet each wrong answer costs at least
+    ``wrong_cost`` nats, loss / (1 - accuracy), at every one of them, from the first on.
+    It then gives the right class less than e^-6 = 1/400 of its probability where it
+    errs. A model that merely guesses among C classes costs about ln C per answer, so
+    this is saturation unless the model has more than about 400 classes (a word-level
+    vocabulary can, so below ``warn_cost`` nats, e^10 = 22,000 classes, it is info).
 
     Why it matters: at a clipped probability the gradient is zero, so the model stops
     learning (the loss is often exactly constant) or only lurches between saturated
