@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import curves as c
 from conftest import FIXTURES
 from curvelint.data import load_sample
 from curvelint.model import Finding, InputStats, LabelStats, Run, Series, Severity
@@ -179,3 +180,47 @@ def test_cl301_mentions_accuracy_when_the_run_monitors_it():
               "val_loss": Series("val_loss", [0, 1, 2], [0.3, 0.25, 0.24])}
     (f,) = findings(ClassImbalance, labels=sample("unscaled.npz")[1], series=series)
     assert "val_accuracy" in f.message and "95%" in f.message
+
+
+# -- CL301 from the curves: a balanced accuracy far below the plain accuracy ---------------------------------
+
+def _balanced_run(acc, bal, names=("val/accuracy", "val/balanced_accuracy")):
+    n = len(acc)
+    steps = np.arange(n)
+    return c.run_of(Series("train/loss", steps, np.linspace(2.0, 0.05, n)),
+                    Series("val/loss", steps, np.linspace(1.9, 0.15, n)),
+                    Series(names[0], steps, np.asarray(acc, float)), Series(names[1], steps, np.asarray(bal, float)))
+
+
+@pytest.mark.parametrize("names", [("val/accuracy", "val/balanced_accuracy"), ("eval_accuracy", "eval_balanced_accuracy"),
+                                   ("val_acc", "val_bal_acc"), ("val_acc", "val_acc_macro"),
+                                   ("accuracy", "recall_macro")])
+def test_a_balanced_accuracy_far_below_the_accuracy_is_a_neglected_minority(names):
+    """Ten classes, one recalled at 0.3: accuracy 0.96, balanced accuracy 0.90 (a balanced error 2.5x the plain)."""
+    acc = np.r_[np.linspace(0.5, 0.96, 25), np.full(5, 0.96)]
+    bal = np.r_[np.linspace(0.45, 0.90, 25), np.full(5, 0.90)]
+    (f,) = c.findings(ClassImbalance, _balanced_run(acc, bal, names))
+    assert f.severity == Severity.WARNING and f.metric == names[1] and "2.5x the plain error" in f.message
+
+
+@pytest.mark.parametrize("case", ["equal", "close", "small-gap", "perfect"])
+def test_a_balanced_accuracy_that_agrees_with_the_accuracy_is_quiet(case):
+    """Equal classes (the two are equal), unequal classes recalled alike (close), a ratio above 2 on
+    errors too small to matter (0.995 against 0.99), and a perfect model."""
+    acc = np.linspace(0.5, 0.96, 30)
+    bal = {"equal": acc, "close": acc - 0.01, "small-gap": None, "perfect": None}[case]
+    if case == "small-gap":
+        acc, bal = np.linspace(0.5, 0.995, 30), np.linspace(0.5, 0.99, 30)
+    if case == "perfect":
+        acc = bal = np.r_[np.linspace(0.5, 0.99, 27), 1.0, 1.0, 1.0]
+    assert c.findings(ClassImbalance, _balanced_run(acc, bal)) == []
+
+
+def test_balanced_accuracy_logged_by_a_real_summarywriter():
+    """fixtures/train: the rare-digit run (2 of 6 rare 8s recalled) is CL301; its healthy twin is quiet."""
+    from curvelint.engine import lint
+
+    runs = FIXTURES / "train" / "runs"
+    rare = [f for f in lint([str(runs / "class_imbalance_rare_digit")]).findings if f.rule == "CL301"]
+    assert [f.metric for f in rare] == ["val/balanced_accuracy"]
+    assert not [f for f in lint([str(runs / "healthy_balanced_accuracy")]).findings if f.rule == "CL301"]
