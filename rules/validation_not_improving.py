@@ -92,11 +92,12 @@ class ValidationNotImproving(Rule):
             return
         reasons = []
         for vrole, troles in PAIRS:
-            if ctx.name_of(vrole) is None:
+            name = ctx.name_of(vrole)
+            if name is None:
                 continue
-            if ctx.name_of(vrole) == overfit:
+            if name == overfit:
                 reasons.append(f"{overfit}: reported by CL110 overfitting")
-                carried = self._loss_improved_first(ctx, str(overfit))
+                carried = self._loss_improved_first(ctx, name)
                 if carried:
                     reasons.append(carried)
                     break  # the validation loss learned before it rose: the learning carried over
@@ -104,7 +105,7 @@ class ValidationNotImproving(Rule):
             val, reason = curve(ctx, vrole, o["min_short_points"])
             train = next((t for t in (curve(ctx, r)[0] for r in troles) if t is not None), None)
             if val is None or train is None:
-                reasons.append(reason or f"{ctx.name_of(vrole)}: no training series to compare with")
+                reasons.append(reason or f"{name}: no training series to compare with")
                 continue
             finding = self._judge(ctx, val, train)
             if finding is not None:
@@ -121,9 +122,7 @@ class ValidationNotImproving(Rule):
         val, _ = curve(ctx, "val_loss", ctx.options["min_short_points"])
         if val is None:
             return None
-        v0 = float(np.mean(val.y[:2]))
-        best = float(smooth_curve(ctx, val, 0.1).min())
-        gained = improvement(val, v0, best)
+        v0, best, _, gained = _start_and_best(ctx, val)
         if gained <= ctx.options["max_flat"]:
             return None  # memorisation without any generalisation: a flat metric beside it is still the story
         return (f"{name} improved {gained:.0%} ({fmt(val.real(v0))} -> {fmt(val.real(best))}) before it rose: "
@@ -146,10 +145,7 @@ class ValidationNotImproving(Rule):
         t_impr = improvement(train, t0, t1)
         if t_impr < o["min_train_improvement"]:
             return None  # (the cheap checks first: the trend tests cost more than the rest)
-        v0 = float(np.mean(val.y[:2]))  # the first two: one noisy first value is no baseline
-        smoothed = smooth_curve(ctx, val, 0.1)
-        i = int(smoothed.argmin())
-        v_impr = improvement(val, v0, float(smoothed[i]))
+        v0, v_best, i, v_impr = _start_and_best(ctx, val)
         noise = rel_noise(val)
         # a few evaluations say nothing of their noise: only the fixed margin applies (and info only)
         flat = o["max_val_improvement"] if short else max(o["max_val_improvement"],
@@ -170,7 +166,7 @@ class ValidationNotImproving(Rule):
         msg = (f"{train.name} improved {t_impr:.0%} ({fmt(train.real(t0))} -> {fmt(train.real(t1))}, "
                f"{'one-sided trend' if short else 'Mann-Kendall'} p={t_p:.2g}) but {val.name} stayed flat from the "
                f"start over {span(val.steps)}: start level {fmt(val.real(v0))} ({first}), best level "
-               f"{fmt(val.real(float(smoothed[i])))} at step {int(val.steps[i])} ({v_impr:.1%} better), last "
+               f"{fmt(val.real(v_best))} at step {int(val.steps[i])} ({v_impr:.1%} better), last "
                f"{fmt(float(val.values[-1]))} at step {int(val.steps[-1])}, trend p={vtr.p_value:.2g}: what the model "
                f"learns does not carry over to the validation data")
         if short:
@@ -179,7 +175,16 @@ class ValidationNotImproving(Rule):
             msg, metric=val.name, step=int(val.steps[0]), severity=Severity.INFO if short else None,
             evidence={"train_metric": train.name, "train_start": train.real(t0), "train_end": train.real(t1),
                       "train_improvement": t_impr, "train_p_value": t_p, "val_first": val.real(v0),
-                      "val_best": val.real(float(smoothed[i])), "val_best_step": int(val.steps[i]),
+                      "val_best": val.real(v_best), "val_best_step": int(val.steps[i]),
                       "val_improvement": v_impr, "val_noise": noise, "val_p_value": vtr.p_value,
                       "val_slope": vtr.slope if val.direction == "min" else -vtr.slope,
                       "window": [int(val.steps[0]), int(val.steps[-1])]})
+
+
+def _start_and_best(ctx: Context, val: Curve) -> tuple[float, float, int, float]:
+    """(start, best, index of the best, improvement) of a validation curve: the start is the mean of
+    its first two points (one noisy first value is no baseline), the best the smoothed optimum."""
+    v0 = float(np.mean(val.y[:2]))
+    smoothed = smooth_curve(ctx, val, 0.1)
+    i = int(smoothed.argmin())
+    return v0, float(smoothed[i]), i, improvement(val, v0, float(smoothed[i]))

@@ -270,7 +270,7 @@ def _runs(source: RunSource, table: _Table, given: Mapping[int, Column | tuple[n
         columns = {i: c if isinstance(c, Column) else Column.from_dense(*c) for i, c in given.items()}
     del given  # not held to the end: what it held is freed once converted
     found = _axis(header, columns)
-    counters = set(lower) & set(STEP_NAMES) and set(lower) & set(EPOCH_NAMES)  # Lightning's CSVLogger writes both
+    counters = bool(set(lower) & set(STEP_NAMES)) and bool(set(lower) & set(EPOCH_NAMES))  # Lightning's CSVLogger writes both
     if found is None or not (lower == TENSORBOARD_EXPORT or counters
                              or any(_logged(h) for i, h in enumerate(header) if i != found[0])):
         return []  # no step axis, or nothing a training log logs (a data table: id,name,price)
